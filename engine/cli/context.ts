@@ -1,0 +1,19 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** What every command gets: the global options and the streams to write to. */
+export interface CliContext {
+  /** the store root: --root, LAYERWISE_ROOT, or $XDG_DATA_HOME/layerwise */
+  root: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function defaultRoot(env: NodeJS.ProcessEnv): string {
+  if (env.LAYERWISE_ROOT) return env.LAYERWISE_ROOT;
+  const data = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
+  return join(data, 'layerwise');
+}

@@ -1,0 +1,91 @@
+/**
+ * `layerwise`: a docker-like CLI over the bundled engine.
+ * Global options come before the command: `layerwise [--root DIR] <command> [args…]`.
+ * Errors are printed as one line (`Error: …`), never as a stack trace.
+ */
+import { resolve } from 'node:path';
+import { aliases, commands } from './commands';
+import { defaultRoot, type CliContext } from './context';
+import { describeError, isLayerwiseError } from '../errors';
+
+const USAGE = `Usage:  layerwise [OPTIONS] COMMAND
+
+A rootless Dockerfile engine: build, store and run OCI images without Docker.
+
+Global options:
+      --root string   Store root (default $LAYERWISE_ROOT or $XDG_DATA_HOME/layerwise)
+  -h, --help          Print usage
+`;
+
+export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Promise<number> {
+  const env = ctx0.env ?? process.env;
+  const ctx: CliContext = {
+    root: ctx0.root ?? defaultRoot(env),
+    stdout: ctx0.stdout ?? process.stdout,
+    stderr: ctx0.stderr ?? process.stderr,
+    stdin: ctx0.stdin ?? process.stdin,
+    env,
+    cwd: ctx0.cwd ?? process.cwd(),
+  };
+  const args = [...argv];
+  while (args.length && args[0]!.startsWith('-')) {
+    const a = args.shift()!;
+    if (a === '--root') {
+      const v = args.shift();
+      if (!v) return usageError(ctx, 'flag needs an argument: --root');
+      ctx.root = resolve(ctx.cwd, v);
+    } else if (a.startsWith('--root=')) {
+      ctx.root = resolve(ctx.cwd, a.slice('--root='.length));
+    } else if (a === '-h' || a === '--help') {
+      return printHelp(ctx);
+    } else if (a === '-v' || a === '--version') {
+      ctx.stdout.write('layerwise version 0.1.0\n');
+      return 0;
+    } else {
+      return usageError(ctx, `unknown flag: ${a}`);
+    }
+  }
+  let name = args.shift();
+  if (!name) return printHelp(ctx);
+  // `layerwise image ls`, `layerwise container ls`: two-word forms map onto aliases
+  if (args.length && aliases[`${name} ${args[0]}`]) name = aliases[`${name} ${args.shift()}`]!;
+  else if (aliases[name]) name = aliases[name]!;
+  const load = commands[name];
+  if (!load) return usageError(ctx, `unknown command: "${name}"\nSee 'layerwise --help'.`);
+  try {
+    const mod = await load();
+    return await mod.run(args, ctx);
+  } catch (e) {
+    ctx.stderr.write(`Error: ${describeError(e)}\n`);
+    if (env.LAYERWISE_DEBUG && e instanceof Error && e.stack) ctx.stderr.write(e.stack + '\n');
+    return isLayerwiseError(e) ? e.exitCode : 1;
+  }
+}
+
+async function printHelp(ctx: CliContext): Promise<number> {
+  const lines = [USAGE, 'Commands:'];
+  const names = Object.keys(commands).sort();
+  for (const n of names) {
+    const mod = await commands[n]!();
+    lines.push(`  ${n.padEnd(10)} ${mod.summary}`);
+  }
+  ctx.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function usageError(ctx: CliContext, msg: string): number {
+  ctx.stderr.write(`layerwise: ${msg}\n`);
+  return 125;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`Error: ${describeError(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

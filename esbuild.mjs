@@ -1,0 +1,35 @@
+// Bundles the three entry points: the extension (vscode external, CommonJS), the language server and the CLI.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** @type {import('esbuild').BuildOptions} */
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  external: ['vscode'],
+};
+
+const entries = [
+  { entryPoints: ['client/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['server/server.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+import { existsSync } from 'node:fs';
+const present = entries.filter((e) => existsSync(e.entryPoints[0]));
+
+if (watch) {
+  for (const e of present) {
+    const ctx = await esbuild.context({ ...common, ...e });
+    await ctx.watch();
+  }
+} else {
+  await Promise.all(present.map((e) => esbuild.build({ ...common, ...e })));
+}
