@@ -1,0 +1,44 @@
+/**
+ * Open documents and their parse trees: one parse per document version, made on first use and shared by every
+ * feature (diagnostics, completion, hover, ...). Features never parse text themselves.
+ */
+import { TextDocuments } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Dockerfile } from '../engine/dockerfile/types';
+import { parse } from './parser';
+
+export interface ParsedDocument {
+  doc: TextDocument;
+  parsed: Dockerfile;
+}
+
+export type ParseFunction = (text: string) => Dockerfile;
+
+export class DocumentStore {
+  readonly documents = new TextDocuments(TextDocument);
+  private readonly cache = new Map<string, { version: number; parsed: Dockerfile }>();
+
+  constructor(private readonly parseText: ParseFunction = parse) {
+    this.documents.onDidClose((e) => this.cache.delete(e.document.uri));
+  }
+
+  /** The open document and its tree, parsed at most once per version; undefined when the URI is not open. */
+  getDocument(uri: string): ParsedDocument | undefined {
+    const doc = this.documents.get(uri);
+    if (!doc) return undefined;
+    return { doc, parsed: this.parsedFor(doc) };
+  }
+
+  /** The tree for any TextDocument (cached by URI + version). */
+  parsedFor(doc: TextDocument): Dockerfile {
+    const hit = this.cache.get(doc.uri);
+    if (hit && hit.version === doc.version) return hit.parsed;
+    const parsed = this.parseText(doc.getText());
+    this.cache.set(doc.uri, { version: doc.version, parsed });
+    return parsed;
+  }
+
+  all(): TextDocument[] {
+    return this.documents.all();
+  }
+}

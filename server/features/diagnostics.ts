@@ -1,0 +1,208 @@
+/**
+ * Diagnostics: runs the rules over a document's tree and publishes the findings. The pure part
+ * (`computeDiagnostics`) is tested without a server; `registerDiagnostics` wires it to document changes,
+ * settings changes and watched-file changes (.dockerignore, build-context files).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  DiagnosticSeverity,
+  DiagnosticTag,
+  DidChangeWatchedFilesNotification,
+  type Diagnostic,
+} from 'vscode-languageserver';
+import type { Dockerfile } from '../../engine/dockerfile/types';
+import type { ServerContext } from '../context';
+import { DIAGNOSTIC_SOURCE } from '../protocol';
+import { allRules } from '../rules/index';
+import { runRules } from '../rules/run';
+import type { BuildContextView, Finding, Rule, RuleSeverity } from '../rules/types';
+import type { LayerwiseSettings, RuleSeveritySetting } from '../settings';
+import { BuildContextCache } from '../rules/buildContext';
+
+export type SeverityFinding = Finding & { severity: RuleSeverity };
+
+export interface DiagnosticsResult {
+  diagnostics: Diagnostic[];
+  /** the findings behind the diagnostics (same order), with their fixes */
+  findings: SeverityFinding[];
+}
+
+/** Where docs/rules lives: the extension folder (dist/..) or the repository (server/features/../..). */
+function findDocsRoot(): string | undefined {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'docs', 'rules');
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let docsRoot: string | undefined | null = null;
+/** `file:///…/docs/rules/<code>.md` of the installed extension (VS Code opens it); a repo-relative path otherwise. */
+export function ruleDocHref(code: string): string {
+  if (docsRoot === null) docsRoot = findDocsRoot();
+  if (docsRoot) return pathToFileURL(join(docsRoot, `${code}.md`)).href;
+  return `https://github.com/layerwise/layerwise/blob/main/docs/rules/${code}.md`;
+}
+
+const SEVERITY: Record<RuleSeverity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+export function effectiveSeverity(finding: { code: string; severity: RuleSeverity }, settings: LayerwiseSettings): RuleSeverity | 'off' {
+  const o: RuleSeveritySetting | undefined = settings.rules[finding.code];
+  return o ?? finding.severity;
+}
+
+export interface ComputeOptions {
+  uri: string;
+  settings: LayerwiseSettings;
+  context?: BuildContextView;
+  rules?: readonly Rule[];
+  onRuleError?: (rule: Rule, error: unknown) => void;
+}
+
+export function computeDiagnostics(file: Dockerfile, opts: ComputeOptions): DiagnosticsResult {
+  const rules = opts.rules ?? allRules;
+  if (!opts.settings.diagnosticsEnabled) return { diagnostics: [], findings: [] };
+  const { findings } = runRules(file, rules, { uri: opts.uri, context: opts.context, onRuleError: opts.onRuleError });
+  const byId = new Map(rules.map((r) => [r.id, r]));
+  const outDiags: Diagnostic[] = [];
+  const outFindings: SeverityFinding[] = [];
+  for (const f of findings) {
+    const sev = effectiveSeverity(f, opts.settings);
+    if (sev === 'off') continue;
+    const rule = byId.get(f.code);
+    const d: Diagnostic = {
+      range: f.range,
+      severity: SEVERITY[sev],
+      source: DIAGNOSTIC_SOURCE,
+      code: f.code,
+      codeDescription: { href: ruleDocHref(f.code) },
+      message: f.message,
+    };
+    const tags = rule?.tags?.map((t) => (t === 'deprecated' ? DiagnosticTag.Deprecated : DiagnosticTag.Unnecessary));
+    if (tags && tags.length) d.tags = tags;
+    outDiags.push(d);
+    outFindings.push({ ...f, severity: sev });
+  }
+  return { diagnostics: outDiags, findings: outFindings };
+}
+
+export interface DiagnosticsService {
+  /** the findings last published for this document (undefined before the first run) */
+  findings(uri: string): { version: number; findings: SeverityFinding[] } | undefined;
+  /** validate now (returns when published) */
+  validate(uri: string): Promise<void>;
+}
+
+export function registerDiagnostics(ctx: ServerContext): DiagnosticsService {
+  const { connection, documents, settings } = ctx;
+  const published = new Map<string, { version: number; findings: SeverityFinding[] }>();
+  const pending = new Map<string, NodeJS.Immediate>();
+  const contexts = new BuildContextCache();
+  const reportedRules = new Set<string>();
+
+  const onRuleError = (rule: Rule, error: unknown): void => {
+    if (reportedRules.has(rule.id)) return;
+    reportedRules.add(rule.id);
+    const msg = error instanceof Error ? error.stack ?? error.message : String(error);
+    ctx.logOnce(`rule:${rule.id}`, `layerwise: rule ${rule.id} failed and is skipped: ${msg}`);
+  };
+
+  async function validate(uri: string): Promise<void> {
+    const entry = documents.getDocument(uri);
+    if (!entry) return;
+    const version = entry.doc.version;
+    const s = await settings.get(uri);
+    let context: BuildContextView | undefined;
+    try {
+      context = contexts.viewFor(uri, s.buildContext);
+    } catch (e) {
+      ctx.logOnce(`context:${uri}`, `layerwise: cannot read the build context for ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // a newer version arrived while settings were fetched: its own validation publishes
+    const now = documents.getDocument(uri);
+    if (!now || now.doc.version !== version) return;
+    let result: DiagnosticsResult;
+    try {
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, onRuleError });
+    } catch (e) {
+      ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      result = { diagnostics: [], findings: [] };
+    }
+    published.set(uri, { version, findings: result.findings });
+    await connection.sendDiagnostics({ uri, version, diagnostics: result.diagnostics });
+  }
+
+  function schedule(uri: string, immediate: boolean): void {
+    const t = pending.get(uri);
+    if (t) clearImmediate(t);
+    if (immediate) {
+      pending.delete(uri);
+      void validate(uri);
+      return;
+    }
+    // coalesce a burst of didChange notifications into one run
+    pending.set(
+      uri,
+      setImmediate(() => {
+        pending.delete(uri);
+        void validate(uri);
+      }),
+    );
+  }
+
+  const revalidateAll = (): void => {
+    for (const d of documents.all()) schedule(d.uri, false);
+  };
+
+  // TextDocuments fires onDidOpen then onDidChangeContent for the same version: validate once, right away.
+  const openedVersion = new Map<string, number>();
+  documents.documents.onDidOpen((e) => {
+    openedVersion.set(e.document.uri, e.document.version);
+    schedule(e.document.uri, true);
+  });
+  documents.documents.onDidChangeContent((e) => {
+    if (openedVersion.get(e.document.uri) === e.document.version) {
+      openedVersion.delete(e.document.uri);
+      return;
+    }
+    schedule(e.document.uri, false);
+  });
+  documents.documents.onDidClose((e) => {
+    const t = pending.get(e.document.uri);
+    if (t) clearImmediate(t);
+    pending.delete(e.document.uri);
+    published.delete(e.document.uri);
+    openedVersion.delete(e.document.uri);
+    contexts.forget(e.document.uri);
+    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+  settings.onDidChange(revalidateAll);
+  connection.onDidChangeWatchedFiles((params) => {
+    contexts.filesChanged(params.changes.map((c) => c.uri));
+    revalidateAll();
+  });
+  ctx.onInitialized(() => {
+    const caps = ctx.clientCapabilities();
+    if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
+      void connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] })
+        .catch(() => undefined);
+    }
+  });
+
+  return {
+    findings: (uri) => published.get(uri),
+    validate,
+  };
+}
