@@ -1,0 +1,107 @@
+/**
+ * The flags each instruction accepts, with BuildKit's types (bool, string, repeatable strings), and their
+ * validation with BuildKit's messages: unknown, duplicate, missing value, non-boolean value.
+ */
+import type { Flag, ParseProblem } from './types';
+
+export type FlagType = 'bool' | 'string' | 'strings';
+
+export const FLAG_SPECS: Record<string, Record<string, FlagType>> = {
+  FROM: { platform: 'string' },
+  COPY: { chown: 'string', from: 'string', chmod: 'string', link: 'bool', exclude: 'strings', parents: 'bool' },
+  ADD: {
+    chown: 'string',
+    chmod: 'string',
+    link: 'bool',
+    'keep-git-dir': 'bool',
+    checksum: 'string',
+    unpack: 'bool',
+    exclude: 'strings',
+  },
+  RUN: { mount: 'strings', network: 'string', security: 'string', device: 'strings' },
+  HEALTHCHECK: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
+};
+
+/** Instructions whose flags BuildKit never looks at (it accepts and ignores any). */
+const IGNORES_FLAGS = new Set(['ARG', 'STOPSIGNAL']);
+
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[n]!;
+}
+
+/** Checks `flags` for `keyword` (HEALTHCHECK NONE takes none; pass its type). */
+export function validateFlags(keyword: string, flags: Flag[], healthType?: string): ParseProblem[] {
+  const problems: ParseProblem[] = [];
+  if (flags.length === 0) return problems;
+  if (IGNORES_FLAGS.has(keyword)) {
+    for (const f of flags)
+      problems.push({
+        code: 'UnknownFlag',
+        message: `${keyword} does not take flags: ${f.raw.split('=')[0]} is ignored`,
+        severity: 'warning',
+        range: f.range,
+      });
+    return problems;
+  }
+  let spec = FLAG_SPECS[keyword] ?? {};
+  if (keyword === 'HEALTHCHECK' && healthType?.toUpperCase() !== 'CMD') spec = {};
+  const used = new Set<string>();
+  for (const f of flags) {
+    const flagName = '--' + f.name;
+    const type = spec[f.name];
+    if (!type) {
+      const s = nearest(f.name, Object.keys(spec));
+      problems.push({
+        code: 'UnknownFlag',
+        message: `unknown flag: ${flagName}` + (s ? ` (did you mean --${s}?)` : ''),
+        severity: 'error',
+        range: f.nameRange,
+        ...(s ? { suggestion: s } : {}),
+      });
+      continue;
+    }
+    if (used.has(f.name) && type !== 'strings') {
+      problems.push({ code: 'DuplicateFlag', message: `duplicate flag specified: ${flagName}`, severity: 'error', range: f.range });
+      continue;
+    }
+    used.add(f.name);
+    if (type === 'bool') {
+      if (f.value === '') {
+        problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: ${flagName}`, severity: 'error', range: f.range });
+      } else if (f.value !== undefined && !['true', 'false'].includes(f.value.toLowerCase())) {
+        problems.push({
+          code: 'FlagInvalidValue',
+          message: `expecting boolean value for flag ${flagName}, not: ${f.value}`,
+          severity: 'error',
+          range: f.valueRange ?? f.range,
+        });
+      }
+    } else if (f.value === undefined) {
+      problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: ${flagName}`, severity: 'error', range: f.range });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,104 @@
+/**
+ * engine/dockerfile: the one Dockerfile parser. `parse(text)` never throws; problems come back in
+ * `Dockerfile.problems` (and per instruction) with ranges, and parsing goes on after each.
+ *
+ * Layers: lines.ts (physical lines, directives, continuations, heredoc bodies) -> nodes.ts (BuildKit's line
+ * parsers: keyword, flags, argument words) -> instructions.ts (typed views, instruction errors) -> stages here.
+ */
+import { findHeredocs } from './heredoc';
+import { buildInstruction } from './instructions';
+import { scanLines } from './lines';
+import { parseNode } from './nodes';
+import { computeLineStarts } from './text';
+import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
+
+export * from './types';
+export { dumpBuildKit, dumpInstruction } from './dump';
+export { positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts } from './text';
+export { KNOWN_KEYWORDS, isKnownKeyword } from './nodes';
+export { FLAG_SPECS } from './flags';
+
+const HEREDOC_KEYWORDS = new Set(['add', 'copy', 'run']);
+
+/** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. */
+function heredocGate(logical: string, escape: '\\' | '`'): boolean {
+  let node = parseNode(logical, 0, escape);
+  if (node.cmd.value.toLowerCase() === 'onbuild' && node.child) node = node.child;
+  return HEREDOC_KEYWORDS.has(node.cmd.value.toLowerCase()) && !node.json;
+}
+
+export function parse(text: string): Dockerfile {
+  const scan = scanLines(text, heredocGate, findHeredocs);
+
+  const instructions: Instruction[] = [];
+  const problems: ParseProblem[] = [...scan.problems];
+  for (const ll of scan.logicalLines) {
+    const node = parseNode(ll.text, 0, scan.escape);
+    const ins = buildInstruction(node, ll);
+    instructions.push(ins);
+    problems.push(...ins.problems);
+  }
+
+  const stages: Stage[] = [];
+  const globalArgs: Instruction[] = [];
+  const byName = new Map<string, number>();
+  for (const ins of instructions) {
+    if (ins.keyword === 'FROM') {
+      const image = ins.from?.image?.value ?? '';
+      const lower = image.toLowerCase();
+      let base: Stage['base'];
+      if (byName.has(lower)) base = { kind: 'stage', stage: byName.get(lower)! };
+      else if (lower === 'scratch') base = { kind: 'scratch' };
+      else base = { kind: 'image', ref: image };
+      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base };
+      const nameTok = ins.from?.stageName;
+      if (nameTok) {
+        st.name = nameTok.value.toLowerCase();
+        st.nameToken = nameTok;
+        if (!byName.has(st.name)) byName.set(st.name, st.index);
+      }
+      stages.push(st);
+    } else if (stages.length === 0) {
+      if (ins.keyword === 'ARG') globalArgs.push(ins);
+      else {
+        const p: ParseProblem = {
+          code: 'InstructionBeforeFrom',
+          message: `${ins.keyword} cannot appear before the first FROM: no build stage in current context`,
+          severity: 'error',
+          range: ins.keywordToken.range,
+        };
+        ins.problems.push(p);
+        problems.push(p);
+      }
+    } else {
+      const st = stages[stages.length - 1]!;
+      st.instructions.push(ins);
+      st.range = { start: st.range.start, end: ins.range.end };
+    }
+  }
+
+  const lineStarts = computeLineStarts(text);
+  if (instructions.length === 0) {
+    const last = lineStarts.length - 1;
+    problems.push({
+      code: 'NoInstructions',
+      message: 'file with no instructions',
+      severity: 'error',
+      range: { start: { line: 0, character: 0 }, end: { line: last, character: text.length - lineStarts[last]! } },
+    });
+  }
+  problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+
+  return {
+    text,
+    escape: scan.escape,
+    directives: scan.directives,
+    comments: scan.comments,
+    instructions,
+    globalArgs,
+    stages,
+    problems,
+    bom: scan.bom,
+    lineStarts,
+  };
+}

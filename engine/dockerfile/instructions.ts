@@ -1,0 +1,357 @@
+/**
+ * Typed instructions: a BuildKit line node (nodes.ts) plus its logical line (lines.ts) become an `Instruction`
+ * with ranges, typed views (FROM, COPY, ENV, ARG, RUN mounts, …) and the errors BuildKit's instruction parser
+ * gives (argument counts, flags, stage names, ONBUILD triggers, HEALTHCHECK options).
+ */
+import type { LogicalLine } from './lines';
+import type { Piece, RawNode } from './nodes';
+import { isKnownKeyword, KNOWN_KEYWORDS } from './nodes';
+import { nearest, validateFlags } from './flags';
+import type { ArgDeclaration, Flag, Heredoc, Instruction, KeyValue, Mount, ParseProblem, Range, Token } from './types';
+
+const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
+
+export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = false): Instruction {
+  const map = ll.map;
+  const tok = (p: Piece): Token => ({ value: p.value, range: map.range(p.start, p.end) });
+  const keyword = node.cmd.value.toUpperCase();
+  const known = isKnownKeyword(keyword);
+  const problems: ParseProblem[] = isTrigger ? [] : [...ll.problems];
+  const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void => {
+    const p: ParseProblem = { code, message, severity, range: r };
+    if (suggestion) p.suggestion = suggestion;
+    problems.push(p);
+  };
+  const keywordToken = tok(node.cmd);
+  const whole: Range = { start: keywordToken.range.start, end: ll.end };
+
+  const flags: Flag[] = node.flags.map((f) => {
+    const eq = f.value.indexOf('=');
+    const name = (eq === -1 ? f.value : f.value.slice(0, eq)).slice(2);
+    const flag: Flag = {
+      name,
+      value: eq === -1 ? undefined : f.value.slice(eq + 1),
+      raw: f.value,
+      range: map.range(f.start, f.end),
+      nameRange: map.range(f.start + 2, Math.min(f.end, f.start + 2 + name.length)),
+    };
+    if (eq !== -1) flag.valueRange = map.range(Math.min(f.end, f.start + eq + 1), f.end);
+    return flag;
+  });
+
+  const heredocs: Heredoc[] = ll.heredocs.map((h) => {
+    const d: Heredoc = {
+      name: h.name,
+      fd: h.fd,
+      chomp: h.chomp,
+      expand: h.expand,
+      content: h.content,
+      delimiterRange: map.range(h.wordStart, h.wordStart + h.word.length),
+      bodyRange: h.bodyRange,
+    };
+    if (h.terminatorRange) d.terminatorRange = h.terminatorRange;
+    return d;
+  });
+
+  const ins: Instruction = {
+    keyword,
+    keywordToken,
+    known,
+    range: whole,
+    startLine: ll.firstLine,
+    endLine: ll.end.line,
+    logical: ll.text,
+    flags,
+    args: node.args.map(tok),
+    json: node.json,
+    heredocs,
+    comments: ll.comments,
+    problems,
+  };
+  if (node.rest.value.length) ins.argsToken = tok(node.rest);
+  if (node.error) problem(errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
+
+  if (!known) {
+    const s = nearest(keyword, KNOWN_KEYWORDS);
+    problem('UnknownInstruction', `unknown instruction: ${node.cmd.value}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
+    return ins;
+  }
+
+  const args = ins.args;
+  const argsRange = ins.argsToken?.range ?? keywordToken.range;
+  const need = (cond: boolean, message: string, code = 'MissingArguments'): boolean => {
+    if (!cond) problem(code, message, argsRange);
+    return cond;
+  };
+
+  switch (keyword) {
+    case 'FROM': {
+      ins.from = {};
+      if (args[0]) ins.from.image = args[0];
+      if (args.length === 3 && args[1]!.value.toLowerCase() === 'as') {
+        ins.from.asKeyword = args[1]!;
+        ins.from.stageName = args[2]!;
+        if (!VALID_STAGE_NAME.test(args[2]!.value.toLowerCase())) {
+          problem(
+            'InvalidStageName',
+            `invalid name for build stage: "${args[2]!.value}", name can't start with a number or contain symbols`,
+            args[2]!.range,
+          );
+        }
+      } else if (args.length !== 1) {
+        if (args.length >= 2 && args[1]!.value.toLowerCase() === 'as') {
+          ins.from.asKeyword = args[1]!;
+          if (args[2]) ins.from.stageName = args[2];
+        }
+        problem('InvalidFrom', 'FROM requires either one or three arguments', argsRange);
+      }
+      break;
+    }
+    case 'RUN':
+    case 'CMD':
+    case 'ENTRYPOINT':
+    case 'SHELL':
+      ins.command = { json: node.json, words: args };
+      if (keyword === 'RUN') {
+        need(args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
+        ins.mounts = flags.filter((f) => f.name === 'mount').map((f) => parseMountFlag(f, problem));
+        for (const f of flags) {
+          if (f.name === 'network' && f.value !== undefined && !['default', 'none', 'host'].includes(f.value))
+            problem('FlagInvalidValue', `invalid network mode "${f.value}"`, f.valueRange ?? f.range);
+          if (f.name === 'security' && f.value !== undefined && !['sandbox', 'insecure'].includes(f.value))
+            problem('FlagInvalidValue', `security mode "${f.value}" is not one of sandbox, insecure`, f.valueRange ?? f.range);
+        }
+      }
+      if (keyword === 'SHELL') {
+        if (need(args.length > 0, 'SHELL requires at least one argument') && !node.json)
+          problem('ShellNotJSON', 'SHELL requires the arguments to be in JSON form', argsRange);
+      }
+      break;
+    case 'COPY':
+    case 'ADD':
+      ins.copy = { sources: args.slice(0, -1) };
+      if (args.length) ins.copy.dest = args[args.length - 1]!;
+      if (need(args.length >= 2, `${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`)) {
+        const dest = args[args.length - 1]!;
+        if (/^\d*<<-?\s*[^<]+$/.test(dest.value) && heredocs.some((h) => dest.value.includes(h.name)))
+          problem('HeredocDestination', `${keyword} cannot accept a heredoc as a destination`, dest.range);
+      }
+      break;
+    case 'ENV':
+    case 'LABEL': {
+      const pairs: KeyValue[] = [];
+      for (let i = 0; i + 2 < args.length; i += 3) {
+        const k = args[i]!;
+        const v = args[i + 1]!;
+        const sep = args[i + 2]!;
+        pairs.push({ key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } });
+        if (k.value.length === 0 && sep.value === '=') problem('BlankName', `${keyword} names can not be blank`, k.range);
+      }
+      ins.pairs = pairs;
+      if (!node.error) need(args.length > 0, `${keyword} requires at least one argument`);
+      break;
+    }
+    case 'ARG': {
+      const decls: ArgDeclaration[] = args.map((a) => {
+        const eq = a.value.indexOf('=');
+        if (eq === -1) return { name: a, range: a.range };
+        const d: ArgDeclaration = {
+          name: { value: a.value.slice(0, eq), range: subRange(a.range, 0, eq) },
+          defaultValue: { value: a.value.slice(eq + 1), range: subRange(a.range, eq + 1, a.value.length) },
+          range: a.range,
+        };
+        if (eq === 0) problem('BlankName', 'ARG names can not be blank', a.range);
+        return d;
+      });
+      ins.argDeclarations = decls;
+      need(args.length > 0, 'ARG requires at least one argument');
+      break;
+    }
+    case 'MAINTAINER':
+    case 'WORKDIR':
+    case 'USER':
+    case 'STOPSIGNAL':
+      need(args.length === 1, `${keyword} requires exactly one argument`);
+      break;
+    case 'EXPOSE':
+      need(args.length > 0, 'EXPOSE requires at least one argument');
+      break;
+    case 'VOLUME':
+      if (need(args.length > 0, 'VOLUME requires at least one argument')) {
+        for (const a of args) if (a.value.trim() === '') problem('InvalidArguments', 'VOLUME specified can not be an empty string', a.range);
+      }
+      break;
+    case 'HEALTHCHECK': {
+      const typ = args[0];
+      if (!need(!!typ, 'HEALTHCHECK requires at least one argument')) break;
+      ins.healthcheckType = typ!;
+      const t = typ!.value.toUpperCase();
+      if (t === 'NONE') {
+        if (args.length > 1) problem('ExtraArguments', 'HEALTHCHECK NONE takes no arguments', argsRange);
+      } else if (t === 'CMD') {
+        ins.command = { json: node.json, words: args.slice(1) };
+        if (args.length < 2) problem('MissingArguments', 'Missing command after HEALTHCHECK CMD', argsRange);
+        for (const f of flags) checkHealthFlag(f, problem);
+      } else {
+        problem('InvalidArguments', `Unknown type "${typ!.value}" in HEALTHCHECK (try CMD)`, typ!.range);
+      }
+      break;
+    }
+    case 'ONBUILD': {
+      if (!node.child) {
+        need(false, 'ONBUILD requires at least one argument');
+        break;
+      }
+      const trigger = buildInstruction(node.child, ll, true);
+      ins.trigger = trigger;
+      ins.args = trigger.args;
+      const t = trigger.keyword;
+      if (t === 'ONBUILD') problem('OnbuildChain', 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', trigger.keywordToken.range);
+      else if (t === 'FROM' || t === 'MAINTAINER') problem('OnbuildForbidden', `${t} isn't allowed as an ONBUILD trigger`, trigger.keywordToken.range);
+      for (const p of trigger.problems) problems.push(p);
+      break;
+    }
+  }
+  const flagProblems = validateFlags(keyword, flags, ins.healthcheckType?.value);
+  problems.push(...flagProblems);
+  return ins;
+}
+
+function errorCode(message: string): string {
+  if (message.startsWith('when using JSON')) return 'InvalidJSON';
+  if (message.includes('must have two arguments')) return 'EnvMissingValue';
+  if (message.startsWith('Syntax error')) return 'EnvMissingEquals';
+  return 'InvalidArguments';
+}
+
+function subRange(r: Range, from: number, to: number): Range {
+  if (r.start.line !== r.end.line) return r;
+  return { start: { line: r.start.line, character: r.start.character + from }, end: { line: r.start.line, character: r.start.character + to } };
+}
+
+const MOUNT_TYPES = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
+const MOUNT_KEYS = [
+  'type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw',
+  'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid', 'env',
+];
+
+/** Splits a CSV record as Go's encoding/csv does (quotes with "" escapes). */
+export function csvFields(s: string): { value: string; start: number; end: number }[] | undefined {
+  const out: { value: string; start: number; end: number }[] = [];
+  let i = 0;
+  while (i <= s.length) {
+    const start = i;
+    let value = '';
+    if (s[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= s.length) return undefined;
+        if (s[i] === '"') {
+          if (s[i + 1] === '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        value += s[i++];
+      }
+      if (i < s.length && s[i] !== ',') return undefined;
+    } else {
+      while (i < s.length && s[i] !== ',') value += s[i++];
+    }
+    out.push({ value, start, end: i });
+    i++;
+  }
+  return out;
+}
+
+function parseMountFlag(f: Flag, problem: (code: string, message: string, r: Range, sev?: 'error' | 'warning', s?: string) => void): Mount {
+  const m: Mount = { type: 'bind', options: [], range: f.range };
+  const vr = f.valueRange ?? f.range;
+  const fields = csvFields(f.value ?? '');
+  if (!fields) {
+    problem('InvalidMount', 'failed to parse csv mounts: bare " in non-quoted field', vr);
+    return m;
+  }
+  for (const fl of fields) {
+    const r = subRange(vr, fl.start, fl.end);
+    const eq = fl.value.indexOf('=');
+    const key = (eq === -1 ? fl.value : fl.value.slice(0, eq)).toLowerCase();
+    const value = eq === -1 ? undefined : fl.value.slice(eq + 1);
+    m.options.push({ key, value, range: r });
+    if (fl.value === '' && fields.length === 1) continue;
+    if (!MOUNT_KEYS.includes(key)) {
+      const s = nearest(key, MOUNT_KEYS);
+      problem('InvalidMount', `unexpected key '${key}' in '${fl.value}'` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
+      continue;
+    }
+    if (value === undefined && !['readonly', 'ro', 'readwrite', 'rw', 'required'].includes(key)) {
+      problem('InvalidMount', `invalid field '${fl.value}' must be a key=value pair`, r);
+      continue;
+    }
+    if (key === 'type' && value !== undefined) {
+      if (!MOUNT_TYPES.includes(value.toLowerCase())) {
+        const s = nearest(value, MOUNT_TYPES);
+        problem('InvalidMount', `unsupported mount type "${value}"` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
+      } else m.type = value.toLowerCase();
+    }
+    if (key === 'sharing' && value !== undefined && !['shared', 'private', 'locked'].includes(value.toLowerCase()))
+      problem('InvalidMount', `unsupported sharing value "${value}"`, r);
+    if ((key === 'uid' || key === 'gid') && value !== undefined && !/^\d+$/.test(value) && !value.includes('$'))
+      problem('InvalidMount', `invalid value ${value} for ${key}`, r);
+    if (key === 'mode' && value !== undefined && !/^[0-7]+$/.test(value) && !value.includes('$'))
+      problem('InvalidMount', `invalid value ${value} for mode`, r);
+    if (key === 'from' && value !== undefined) {
+      const idx = value.indexOf('$');
+      if (idx !== -1 && idx !== value.length - 1) problem('InvalidMount', "'from' doesn't support variable expansion, define alias stage instead", r);
+    }
+  }
+  for (const o of m.options) {
+    if (o.key === 'required' && m.type !== 'secret' && m.type !== 'ssh')
+      problem('InvalidMount', `unexpected key 'required' for mount type '${m.type}'`, o.range);
+    if (o.key === 'size' && m.type !== 'tmpfs') problem('InvalidMount', `unexpected key 'size' for mount type '${m.type}'`, o.range);
+    if (['mode', 'uid', 'gid'].includes(o.key) && !['secret', 'ssh', 'cache'].includes(m.type))
+      problem('InvalidMount', `${o.key} not allowed for "${m.type}" type mounts`, o.range);
+    if (o.key === 'sharing' && m.type !== 'cache') problem('InvalidMount', `invalid cache sharing set for ${m.type} mount`, o.range);
+  }
+  if (m.type === 'secret') {
+    const has = (k: string[]): boolean => m.options.some((o) => k.includes(o.key) && o.value);
+    if (has(['from'])) problem('InvalidMount', 'secret mount should not have a from', vr);
+    if (!has(['source', 'src', 'target', 'dst', 'destination', 'id']))
+      problem('InvalidMount', 'invalid secret mount. one of source, target required', vr);
+  }
+  return m;
+}
+
+const DURATION_RE = /^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$/;
+
+/** Go's time.ParseDuration, in milliseconds; undefined when invalid. */
+export function parseGoDuration(s: string): number | undefined {
+  if (s === '0') return 0;
+  const neg = s.startsWith('-');
+  const body = s.replace(/^[-+]/, '');
+  if (!DURATION_RE.test(body)) return undefined;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+  let total = 0;
+  for (const m of body.matchAll(/([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    if (m[1] === '' || m[1] === '.') return undefined;
+    total += Number.parseFloat(m[1]!) * unit[m[2]!]!;
+  }
+  return neg ? -total : total;
+}
+
+function checkHealthFlag(f: Flag, problem: (code: string, message: string, r: Range) => void): void {
+  if (f.value === undefined) return;
+  const r = f.valueRange ?? f.range;
+  if (f.name === 'retries') {
+    if (!/^[+-]?\d+$/.test(f.value)) problem('FlagInvalidValue', `strconv.ParseInt: parsing "${f.value}": invalid syntax`, r);
+    else if (Number.parseInt(f.value, 10) < 0) problem('FlagInvalidValue', `--retries cannot be negative (${f.value})`, r);
+    return;
+  }
+  if (f.value === '') return;
+  const ms = parseGoDuration(f.value);
+  if (ms === undefined) problem('FlagInvalidValue', `time: invalid duration "${f.value}"`, r);
+  else if (ms !== 0 && ms < 1) problem('FlagInvalidValue', `Interval "${f.name}" cannot be less than 1ms`, r);
+}

@@ -1,0 +1,359 @@
+/**
+ * BuildKit's low-level line parsers: a logical line -> keyword, raw flags and argument words, as BuildKit's
+ * `newNodeFromLine` and its dispatch table produce them (what `Node.Dump` prints). Every piece keeps its offsets
+ * in the logical line. Never throws: a BuildKit parse error becomes `error` and the words found so far are kept.
+ */
+import { goQuote, isGoSpace, isSplitSpace, trimSpaceBounds } from './text';
+
+export interface Piece {
+  value: string;
+  start: number;
+  end: number;
+}
+
+export interface RawNode {
+  cmd: Piece;
+  flags: Piece[];
+  /** the rest after the flags, trimmed */
+  rest: Piece;
+  args: Piece[];
+  json: boolean;
+  /** ENV/LABEL: the words were `k=v` (not the legacy form) */
+  keyValueForm?: boolean;
+  child?: RawNode;
+  error?: { message: string; start: number; end: number };
+}
+
+type LineParser = (rest: string, base: number, esc: string, node: RawNode) => void;
+
+const dispatch: Record<string, LineParser> = {
+  add: parseMaybeJSONToList,
+  arg: parseNameOrNameVal,
+  cmd: parseMaybeJSON,
+  copy: parseMaybeJSONToList,
+  entrypoint: parseMaybeJSON,
+  env: parseNameVal,
+  expose: parseWhitespaceDelimited,
+  from: parseWhitespaceDelimited,
+  healthcheck: parseHealthConfig,
+  label: parseNameVal,
+  maintainer: parseString,
+  onbuild: parseSubCommand,
+  run: parseMaybeJSON,
+  shell: parseMaybeJSON,
+  stopsignal: parseString,
+  user: parseString,
+  volume: parseMaybeJSONToList,
+  workdir: parseString,
+};
+
+export const KNOWN_KEYWORDS = Object.keys(dispatch).map((k) => k.toUpperCase());
+
+export function isKnownKeyword(k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(dispatch, k.toLowerCase());
+}
+
+/** BuildKit's newNodeFromLine on `line`, whose offset 0 is `base` in the logical line. */
+export function parseNode(line: string, base: number, esc: string): RawNode {
+  const [ts, te] = trimSpaceBounds(line);
+  let ce = ts;
+  while (ce < te && !isSplitSpace(line[ce]!)) ce++;
+  let rs = ce;
+  while (rs < te && isSplitSpace(line[rs]!)) rs++;
+  const node: RawNode = {
+    cmd: { value: line.slice(ts, ce), start: base + ts, end: base + ce },
+    flags: [],
+    rest: { value: '', start: base + te, end: base + te },
+    args: [],
+    json: false,
+  };
+  if (rs < te) {
+    const { argsStart, flags, error } = extractFlags(line, rs, te, esc, base);
+    node.flags = flags;
+    const [as, ae] = trimSpaceBounds(line, argsStart, te);
+    node.rest = { value: line.slice(as, ae), start: base + as, end: base + ae };
+    if (error) node.error = error;
+  }
+  const fn = dispatch[node.cmd.value.toLowerCase()];
+  if (fn) fn(node.rest.value, node.rest.start, esc, node);
+  return node;
+}
+
+/** BuildKit's extractBuilderFlags over line[from, to). */
+function extractFlags(
+  line: string,
+  from: number,
+  to: number,
+  esc: string,
+  base: number,
+): { argsStart: number; flags: Piece[]; error?: { message: string; start: number; end: number } } {
+  const flags: Piece[] = [];
+  let inSpaces = true;
+  let quote = '';
+  let inQuote = false;
+  let word = '';
+  let wordStart = from;
+  let blankOK = false;
+  for (let pos = from; pos <= to; pos++) {
+    const atEnd = pos === to;
+    const ch = atEnd ? '' : line[pos]!;
+    if (inSpaces) {
+      if (atEnd) break;
+      if (isGoSpace(ch)) continue;
+      if (ch !== '-' || pos + 1 === to || line[pos + 1] !== '-') return { argsStart: pos, flags };
+      inSpaces = false;
+      wordStart = pos;
+    }
+    if (atEnd) {
+      if (word !== '--' && (blankOK || word.length > 0)) flags.push({ value: word, start: base + wordStart, end: base + pos });
+      break;
+    }
+    if (!inQuote) {
+      if (isGoSpace(ch)) {
+        inSpaces = true;
+        if (word === '--') return { argsStart: pos, flags };
+        if (blankOK || word.length > 0) flags.push({ value: word, start: base + wordStart, end: base + pos });
+        word = '';
+        blankOK = false;
+        continue;
+      }
+      if (ch === "'" || ch === '"') {
+        quote = ch;
+        blankOK = true;
+        inQuote = true;
+        continue;
+      }
+      if (ch === esc) {
+        if (pos + 1 === to) continue;
+        pos++;
+        word += line[pos]!;
+        continue;
+      }
+      word += ch;
+      continue;
+    }
+    if (ch === quote) {
+      inQuote = false;
+      continue;
+    }
+    if (ch === esc) {
+      if (pos + 1 === to) {
+        inQuote = false;
+        continue;
+      }
+      pos++;
+      word += line[pos]!;
+      continue;
+    }
+    word += ch;
+  }
+  return { argsStart: to, flags };
+}
+
+/** BuildKit's parseWords: words split on white space, quotes and escapes kept. */
+export function parseWords(rest: string, base: number, esc: string): Piece[] {
+  const words: Piece[] = [];
+  let phase: 0 | 1 | 2 = 0; // spaces, word, quote
+  let quote = '';
+  let blankOK = false;
+  let word = '';
+  let start = 0;
+  const n = rest.length;
+  for (let pos = 0; pos <= n; pos++) {
+    const atEnd = pos === n;
+    let ch = atEnd ? '' : rest[pos]!;
+    if (phase === 0) {
+      if (atEnd) break;
+      if (isGoSpace(ch)) continue;
+      phase = 1;
+      start = pos;
+    }
+    if (atEnd) {
+      if (blankOK || word.length > 0) words.push({ value: word, start: base + start, end: base + pos });
+      break;
+    }
+    if (phase === 1) {
+      if (isGoSpace(ch)) {
+        phase = 0;
+        if (blankOK || word.length > 0) words.push({ value: word, start: base + start, end: base + pos });
+        word = '';
+        blankOK = false;
+        continue;
+      }
+      if (ch === "'" || ch === '"') {
+        quote = ch;
+        blankOK = true;
+        phase = 2;
+      }
+      if (ch === esc) {
+        if (pos + 1 === n) continue;
+        word += ch;
+        pos++;
+        ch = rest[pos]!;
+      }
+      word += ch;
+      continue;
+    }
+    // in quote
+    if (ch === quote) phase = 1;
+    if (ch === esc && quote !== "'") {
+      if (pos + 1 === n) {
+        phase = 1;
+        continue;
+      }
+      pos++;
+      word += ch;
+      ch = rest[pos]!;
+    }
+    word += ch;
+  }
+  return words;
+}
+
+function splitWhitespace(rest: string, base: number, limit = Infinity): Piece[] {
+  const out: Piece[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < rest.length && out.length < limit - 1) {
+    if (isSplitSpace(rest[i]!)) {
+      let j = i;
+      while (j < rest.length && isSplitSpace(rest[j]!)) j++;
+      out.push({ value: rest.slice(start, i), start: base + start, end: base + i });
+      start = j;
+      i = j;
+    } else i++;
+  }
+  out.push({ value: rest.slice(start), start: base + start, end: base + rest.length });
+  return out;
+}
+
+function parseWhitespaceDelimited(rest: string, base: number, _esc: string, node: RawNode): void {
+  if (rest === '') return;
+  node.args = splitWhitespace(rest, base);
+}
+
+function parseString(rest: string, base: number, _esc: string, node: RawNode): void {
+  if (rest === '') return;
+  node.args = [{ value: rest, start: base, end: base + rest.length }];
+}
+
+function parseSubCommand(rest: string, base: number, esc: string, node: RawNode): void {
+  if (rest === '') return;
+  node.child = parseNode(rest, base, esc);
+  if (node.child.error && !node.error) node.error = node.child.error;
+}
+
+type JSONResult = { kind: 'ok'; elements: Piece[] } | { kind: 'notjson' } | { kind: 'notstrings' };
+
+/** BuildKit's parseJSON: a JSON array of strings (Go's encoding/json grammar), with element offsets. */
+export function parseJSONArray(rest: string, base: number): JSONResult {
+  let i = 0;
+  while (i < rest.length && isGoSpace(rest[i]!)) i++;
+  if (rest[i] !== '[') return { kind: 'notjson' };
+  const text = rest.slice(i);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'notjson' };
+  }
+  if (!Array.isArray(value)) return { kind: 'notjson' };
+  if (!value.every((v) => typeof v === 'string')) return { kind: 'notstrings' };
+  // locate each string element
+  const elements: Piece[] = [];
+  let p = i + 1;
+  for (const v of value as string[]) {
+    while (p < rest.length && rest[p] !== '"') p++;
+    const s = p;
+    p++;
+    while (p < rest.length && rest[p] !== '"') p += rest[p] === '\\' ? 2 : 1;
+    p++;
+    elements.push({ value: v, start: base + s, end: base + p });
+  }
+  return { kind: 'ok', elements };
+}
+
+const NOT_STRINGS = 'when using JSON array syntax, arrays must be comprised of strings only';
+
+function parseMaybeJSON(rest: string, base: number, _esc: string, node: RawNode): void {
+  if (rest === '') return;
+  const r = parseJSONArray(rest, base);
+  if (r.kind === 'ok') {
+    node.args = r.elements;
+    node.json = true;
+    return;
+  }
+  if (r.kind === 'notstrings') {
+    node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
+  }
+  node.args = [{ value: rest, start: base, end: base + rest.length }];
+}
+
+function parseMaybeJSONToList(rest: string, base: number, esc: string, node: RawNode): void {
+  const r = parseJSONArray(rest, base);
+  if (r.kind === 'ok') {
+    node.args = r.elements;
+    node.json = true;
+    return;
+  }
+  if (r.kind === 'notstrings') node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
+  parseWhitespaceDelimited(rest, base, esc, node);
+}
+
+function parseNameOrNameVal(rest: string, base: number, esc: string, node: RawNode): void {
+  node.args = parseWords(rest, base, esc);
+}
+
+function parseNameVal(rest: string, base: number, esc: string, node: RawNode): void {
+  const key = node.cmd.value.toUpperCase() === 'LABEL' ? 'LABEL' : 'ENV';
+  const words = parseWords(rest, base, esc);
+  if (words.length === 0) return;
+  if (!words[0]!.value.includes('=')) {
+    const parts = splitWhitespace(rest, base, 2);
+    if (parts.length < 2) {
+      node.error = { message: `${key} must have two arguments`, start: base, end: base + rest.length };
+      node.args = [parts[0]!];
+      return;
+    }
+    const [k, v] = parts as [Piece, Piece];
+    node.args = [k, v, { value: '', start: k.end, end: k.end }];
+    node.keyValueForm = false;
+    return;
+  }
+  node.keyValueForm = true;
+  const args: Piece[] = [];
+  for (const w of words) {
+    const eq = w.value.indexOf('=');
+    if (eq === -1) {
+      node.error = {
+        message: `Syntax error - can't find = in ${goQuote(w.value)}. Must be of the form: name=value`,
+        start: w.start,
+        end: w.end,
+      };
+      args.push({ value: w.value, start: w.start, end: w.end }, { value: '', start: w.end, end: w.end }, { value: '', start: w.end, end: w.end });
+      continue;
+    }
+    // the word's characters map 1:1 to the source except a dropped trailing escape, so offsets hold
+    args.push(
+      { value: w.value.slice(0, eq), start: w.start, end: w.start + eq },
+      { value: w.value.slice(eq + 1), start: w.start + eq + 1, end: w.end },
+      { value: '=', start: w.start + eq, end: w.start + eq + 1 },
+    );
+  }
+  node.args = args;
+}
+
+function parseHealthConfig(rest: string, base: number, esc: string, node: RawNode): void {
+  let sep = 0;
+  while (sep < rest.length && !isGoSpace(rest[sep]!)) sep++;
+  let next = sep;
+  while (next < rest.length && isGoSpace(rest[next]!)) next++;
+  if (sep === 0) return;
+  const typ: Piece = { value: rest.slice(0, sep), start: base, end: base + sep };
+  const sub: RawNode = { ...node, args: [], json: false };
+  delete sub.error;
+  parseMaybeJSON(rest.slice(next), base + next, esc, sub);
+  node.args = [typ, ...sub.args];
+  node.json = sub.json;
+  if (sub.error) node.error = sub.error;
+}
