@@ -1,0 +1,75 @@
+// moby/patternmatcher's test tables (../shared/conformance/dockerignore), every case as its own test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { legacyMatches, NO_MATCH_INFO, PatternMatcher, type MatchInfo } from '../../engine/context/dockerignore';
+
+interface SingleCase { pattern: string; path: string; match: boolean }
+interface MultiCase { patterns: string[]; path: string; match: boolean }
+interface LegacyCase { pattern: string; path: string; match: boolean; error: string | null }
+interface Cases {
+  singlePattern: SingleCase[];
+  singlePatternNonWindows: SingleCase[];
+  multiPattern: MultiCase[];
+  legacyMatches: LegacyCase[];
+}
+
+const file = join(__dirname, '../../../shared/conformance/dockerignore/patternmatcher-cases.json');
+const cases = JSON.parse(readFileSync(file, 'utf8')) as Cases;
+
+/** MatchesUsingParentResults fed with the results of every parent directory, as a walk would. */
+function viaParents(pm: PatternMatcher, path: string): boolean {
+  const parentPath = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
+  let info: MatchInfo = NO_MATCH_INFO;
+  if (parentPath !== '.' && parentPath !== '') {
+    const dirs = parentPath.split('/');
+    for (let i = 0; i < dirs.length; i++) info = pm.matchesUsingParentResults(dirs.slice(0, i + 1).join('/'), info).info;
+  }
+  return pm.matchesUsingParentResults(path, info).excluded;
+}
+
+function checkAllWays(patterns: string[], path: string, expected: boolean): void {
+  const pm = new PatternMatcher(patterns);
+  assert.equal(pm.matchesOrParentMatches(path), expected, 'MatchesOrParentMatches');
+  assert.equal(viaParents(pm, path), expected, 'MatchesUsingParentResults (with parents)');
+  assert.equal(pm.matchesUsingParentResults(path, NO_MATCH_INFO).excluded, expected, 'MatchesUsingParentResults (no context)');
+}
+
+const singles = [
+  ...cases.singlePattern.map((c) => ({ table: 'singlePattern', c })),
+  ...cases.singlePatternNonWindows.map((c) => ({ table: 'singlePatternNonWindows', c })),
+];
+singles.forEach(({ table, c }, i) => {
+  test(`${table} #${i}: ${JSON.stringify(c.pattern)} vs ${JSON.stringify(c.path)} -> ${c.match}`, () => {
+    checkAllWays([c.pattern], c.path, c.match);
+  });
+});
+
+cases.multiPattern.forEach((c, i) => {
+  test(`multiPattern #${i}: ${JSON.stringify(c.patterns)} vs ${JSON.stringify(c.path)} -> ${c.match}`, () => {
+    checkAllWays(c.patterns, c.path, c.match);
+  });
+});
+
+cases.legacyMatches.forEach((c, i) => {
+  const want = c.error ? `error ${c.error}` : String(c.match);
+  test(`legacyMatches #${i}: ${JSON.stringify(c.pattern)} vs ${JSON.stringify(c.path)} -> ${want}`, () => {
+    const created = PatternMatcher.tryCreate([c.pattern]);
+    if (c.error) {
+      assert.ok(created.error, 'New() must reject the pattern');
+      assert.match(created.error, /syntax error in pattern/);
+      assert.throws(() => legacyMatches(c.path, [c.pattern]), /syntax error in pattern/);
+    } else {
+      assert.equal(created.error, undefined);
+      assert.equal(legacyMatches(c.path, [c.pattern]), c.match);
+    }
+  });
+});
+
+test('the tables are all present (a renamed table must not silently run zero cases)', () => {
+  assert.ok(cases.singlePattern.length > 50);
+  assert.ok(cases.singlePatternNonWindows.length >= 1);
+  assert.ok(cases.multiPattern.length >= 4);
+  assert.ok(cases.legacyMatches.length > 50);
+});
