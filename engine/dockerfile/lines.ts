@@ -307,7 +307,7 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
       for (const h of found.heredocs) {
         let content = '';
         let terminated = false;
-        const bodyStart: Position = { line: i, character: 0 };
+        const bodyStart: Position = i < lines.length ? { line: i, character: 0 } : end;
         let bodyEnd: Position = bodyStart;
         let terminatorRange: Range | undefined;
         while (i < lines.length) {
