@@ -18,6 +18,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# Docker 26 + BuildKit as a peer for differential tests (root only; cached in /var/cache/layerwise-peers).
+if [ "$(id -u)" = 0 ]; then bash scripts/setup-docker.sh; fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

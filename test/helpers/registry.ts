@@ -1,0 +1,132 @@
+// A real OCI distribution registry (Debian's `docker-registry`, distribution 2.8) on 127.0.0.1 for tests.
+//
+//   const reg = await startRegistry();
+//   if (!reg) t.skip(registryUnavailableReason());
+//   ... push to `${reg.url}/name:tag` ...
+//   await reg.stop();            // also happens at process exit
+//
+// Each call starts its own registry: a free port, storage in a fresh temp folder, deletes enabled, no auth.
+// Docker treats 127.0.0.0/8 registries as insecure (plain HTTP) by default; skopeo needs --tls-verify=false.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort, httpGet, killGroupSync, onProcessExit, pollUntil, tail } from './peer-process';
+
+const REGISTRY_BIN = process.env.LAYERWISE_REGISTRY_BIN ?? '/usr/bin/docker-registry';
+
+export interface RegistryPeer {
+  /** `127.0.0.1:PORT`, to prefix image references with. */
+  readonly url: string;
+  /** The registry's storage folder (filesystem driver root). */
+  readonly root: string;
+  /** Stops the registry (its process group) and removes its storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+let lastReason: string | undefined;
+
+/** Why the registry peer cannot run here, or undefined when it can. */
+export function registryUnavailableReason(): string | undefined {
+  return lastReason ?? staticReason();
+}
+
+function staticReason(): string | undefined {
+  try {
+    fs.accessSync(REGISTRY_BIN, fs.constants.X_OK);
+    return undefined;
+  } catch {
+    return `${REGISTRY_BIN} is missing (apt-get install docker-registry)`;
+  }
+}
+
+/**
+ * Starts a registry and resolves once `GET /v2/` answers 200; undefined (with registryUnavailableReason())
+ * when the binary is missing. Rejects with the registry's log when it does not come up.
+ */
+export async function startRegistry(): Promise<RegistryPeer | undefined> {
+  lastReason = staticReason();
+  if (lastReason) return undefined;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(await freePort());
+    } catch (e) {
+      lastError = e;
+      // Another process took the port between freePort() and the registry's bind: try another one.
+      if (!(e instanceof Error && /address already in use/.test(e.message))) throw e;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(port: number): Promise<RegistryPeer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerwise-registry-'));
+  const root = path.join(dir, 'storage');
+  fs.mkdirSync(root);
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(root)}`,
+      '  delete:',
+      '    enabled: true',
+      '  maintenance:',
+      '    uploadpurging:',
+      '      enabled: false',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const log = path.join(dir, 'registry.log');
+  const logFd = fs.openSync(log, 'a');
+  // detached: own session (setsid), stopped as a process group.
+  const child = spawn(REGISTRY_BIN, ['serve', config], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+  });
+  fs.closeSync(logFd);
+  child.unref();
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    exited = `docker-registry exited (${signal ?? `code ${code}`}):\n${tail(log)}`;
+  });
+  child.on('error', (e) => {
+    exited = `docker-registry did not start: ${e.message}`;
+  });
+
+  let stopped = false;
+  const stopSync = (): void => {
+    if (stopped) return;
+    stopped = true;
+    if (child.pid !== undefined) killGroupSync(child.pid, 5000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  onProcessExit(stopSync);
+
+  const url = `127.0.0.1:${port}`;
+  try {
+    await pollUntil(
+      `docker-registry on ${url} (${log})`,
+      async () => ((await httpGet({ url: `http://${url}/v2/` }, 1000))?.status === 200 ? true : undefined),
+      { timeoutMs: 30_000, abort: () => exited },
+    );
+  } catch (e) {
+    stopSync();
+    throw e;
+  }
+  return {
+    url,
+    root,
+    stop: async () => stopSync(),
+  };
+}
