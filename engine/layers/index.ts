@@ -54,9 +54,11 @@ export interface LayerWriteResult {
 }
 
 export interface ApplyOptions {
-  /** create device nodes (only possible as root; otherwise device entries are skipped) — default false:
-   *  device entries are rejected with LayerwiseError('unsafe') */
+  /** create device nodes (only possible as root) — default false: device entries are rejected with
+   *  LayerwiseError('unsafe') (or skipped with `skipDevices`) */
   allowDevices?: boolean;
+  /** when devices are not allowed: skip device entries instead of rejecting the layer */
+  skipDevices?: boolean;
   /** chown entries to the tar's uid/gid (after idMap) — only when root or in a user namespace */
   preserveOwnership?: boolean;
   /** map container ids in the tar to host ids when chowning */
