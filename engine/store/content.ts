@@ -1,0 +1,191 @@
+/**
+ * The content store on disk: `blobs/sha256/<hex>` of an OCI image layout. Ingest streams into
+ * `tmp/<pid>-…-ingest`, hashing as it goes, fsyncs, checks digest and size, and only then renames into
+ * `blobs/`: a blob file is always complete and correct unless the disk itself corrupts it (fsck finds that).
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LayerwiseError } from '../errors';
+import { digestHex, isDigest, newHash, sha256 } from '../image/digest';
+import { fsyncPath, tempName } from './fs-atomic';
+import type { BlobInfo, ContentStore, Expected, IngestOptions } from './types';
+
+function notFound(digest: string): LayerwiseError {
+  return new LayerwiseError('not-found', `blob not found: ${digest}`);
+}
+
+function mismatch(what: string, expected: string | number, got: string | number): LayerwiseError {
+  return new LayerwiseError('corrupt', `${what} mismatch: expected ${expected}, got ${got}`);
+}
+
+/** Passes bytes through and fails at the end when they do not hash to `digest` (and `size`). */
+export class VerifyStream extends Transform {
+  private readonly hash = newHash();
+  private bytes = 0;
+  constructor(private readonly digest: string, private readonly size?: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const got = 'sha256:' + this.hash.digest('hex');
+    if (this.size !== undefined && this.bytes !== this.size) return cb(mismatch(`size of ${this.digest}`, this.size, this.bytes));
+    if (got !== this.digest) return cb(mismatch('digest', this.digest, got));
+    cb();
+  }
+}
+
+export class FileContentStore implements ContentStore {
+  readonly blobDir: string;
+  constructor(readonly root: string, readonly tmpDir: string) {
+    this.blobDir = join(root, 'blobs', 'sha256');
+  }
+
+  /** the file of a blob (it may not exist) */
+  blobPath(digest: string): string {
+    return join(this.blobDir, digestHex(digest));
+  }
+
+  async info(digest: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await fsp.stat(this.blobPath(digest));
+      return st.isFile() ? { digest, size: st.size } : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async readBlob(digest: string, opts: { verify?: boolean } = {}): Promise<Readable> {
+    const path = this.blobPath(digest);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(digest);
+      throw e;
+    }
+    const src = fh.createReadStream({ highWaterMark: 1 << 20 });
+    if (!opts.verify) return src;
+    const v = new VerifyStream(digest);
+    src.on('error', (e) => v.destroy(e));
+    return src.pipe(v);
+  }
+
+  async readBlobBytes(digest: string, opts: { maxSize?: number } = {}): Promise<Buffer> {
+    const info = await this.info(digest);
+    if (!info) throw notFound(digest);
+    const max = opts.maxSize ?? 64 << 20;
+    if (info.size > max) throw new LayerwiseError('invalid', `blob ${digest} is too large (${info.size} bytes, at most ${max} expected)`);
+    const buf = await fsp.readFile(this.blobPath(digest));
+    const got = sha256(buf);
+    if (got !== digest) throw mismatch('digest', digest, got);
+    return buf;
+  }
+
+  async writeBlob(data: Buffer | string, expected?: Expected): Promise<BlobInfo> {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    return this.ingest(Readable.from([buf]), expected ? { expected } : {});
+  }
+
+  async ingest(input: NodeJS.ReadableStream, opts: IngestOptions = {}): Promise<BlobInfo> {
+    const exp = opts.expected ?? {};
+    if (exp.digest !== undefined && !isDigest(exp.digest)) throw new LayerwiseError('invalid', `invalid digest: ${exp.digest}`);
+    // already present and verified on the way in: drain the input and skip the copy
+    if (exp.digest && exp.size !== undefined) {
+      const have = await this.info(exp.digest);
+      if (have && have.size === exp.size) {
+        await drain(input);
+        return have;
+      }
+    }
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const tmp = join(this.tmpDir, tempName('ingest'));
+    const hash = newHash();
+    let bytes = 0;
+    const fh = await fsp.open(tmp, 'wx', 0o644);
+    try {
+      for await (const c of input as AsyncIterable<Buffer | string>) {
+        const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
+        let off = 0;
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        opts.onProgress?.(bytes);
+      }
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    const digest = 'sha256:' + hash.digest('hex');
+    try {
+      if (exp.size !== undefined && bytes !== exp.size) throw mismatch('size', exp.size, bytes);
+      if (exp.digest !== undefined && digest !== exp.digest) throw mismatch('digest', exp.digest, digest);
+      await fsp.mkdir(this.blobDir, { recursive: true });
+      await fsp.rename(tmp, this.blobPath(digest));
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    await fsyncPath(this.blobDir);
+    return { digest, size: bytes };
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    try {
+      await fsp.unlink(this.blobPath(digest));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async *walk(): AsyncIterable<BlobInfo> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.blobDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const n of names.sort()) {
+      if (!/^[a-f0-9]{64}$/.test(n)) continue;
+      try {
+        const st = await fsp.stat(join(this.blobDir, n));
+        if (st.isFile()) yield { digest: 'sha256:' + n, size: st.size };
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  }
+
+  /** Hash a committed blob's file; returns the actual digest and size. */
+  async verify(digest: string): Promise<{ ok: boolean; actual: string; size: number }> {
+    const hash = newHash();
+    let size = 0;
+    await pipeline(createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 }), async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) {
+        hash.update(c);
+        size += c.length;
+      }
+    });
+    const actual = 'sha256:' + hash.digest('hex');
+    return { ok: actual === digest, actual, size };
+  }
+}
+
+async function drain(input: NodeJS.ReadableStream): Promise<void> {
+  for await (const _ of input as AsyncIterable<unknown>) {
+    /* discard */
+  }
+}
