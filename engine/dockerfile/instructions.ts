@@ -16,7 +16,7 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
   const tok = (p: Piece): Token => ({ value: p.value, range: map.range(p.start, p.end) });
   const keyword = node.cmd.value.toUpperCase();
   const known = isKnownKeyword(keyword);
-  const problems: ParseProblem[] = isTrigger ? [] : [...ll.problems];
+  const problems: ParseProblem[] = isTrigger || ll.problems.length === 0 ? [] : ll.problems.slice();
   const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void => {
     const p: ParseProblem = { code, message, severity, range: r };
     if (suggestion) p.suggestion = suggestion;

@@ -72,7 +72,7 @@ export interface LogicalLine {
 export interface PhysicalLine {
   /** the text without the `\n` (a trailing `\r` removed too, as BuildKit's trimNewline) */
   text: string;
-  /** the same with its `\r` kept, for heredoc bodies */
+  /** the text with its `\r` kept, for heredoc bodies (without the `\n`) */
   raw: string;
   /** column where `text` starts in the source line (1 on line 0 after a BOM) */
   col: number;
@@ -102,7 +102,7 @@ export function splitLines(text: string): { lines: PhysicalLine[]; bom: boolean 
     }
     let e = raw.length;
     while (e > 0 && (raw[e - 1] === '\r' || raw[e - 1] === '\n')) e--;
-    lines.push({ text: raw.slice(0, e), raw: newline ? raw + '\n' : raw, col, fullLength, newline });
+    lines.push({ text: e === raw.length ? raw : raw.slice(0, e), raw, col, fullLength, newline });
     start = nl + 1;
   }
   return { lines, bom };
@@ -321,7 +321,7 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
             i++;
             break;
           }
-          content += bl.raw;
+          content += bl.newline ? bl.raw + '\n' : bl.raw;
           bodyEnd = { line: i, character: bl.col + bl.text.length };
           end = bodyEnd;
           i++;

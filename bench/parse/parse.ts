@@ -1,0 +1,35 @@
+/**
+ * bench/parse: parse a generated 5,000-line multi-stage Dockerfile with our parser and with the npm
+ * `dockerfile-ast` (the parser behind dockerfile-language-server-nodejs), side by side. Prints medians and the
+ * ratio; it does not pass or fail. `npx tsx bench/parse/parse.ts [lines] [runs]`.
+ */
+import { DockerfileParser } from 'dockerfile-ast';
+import { parse } from '../../engine/dockerfile';
+import { generateDockerfile } from './generate';
+
+const lines = Number(process.argv[2] ?? 5000);
+const runs = Number(process.argv[3] ?? 30);
+const text = generateDockerfile(lines);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function measure(name: string, fn: () => unknown): number {
+  for (let i = 0; i < 5; i++) fn(); // warm up the JIT
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const m = median(times);
+  console.log(`${name.padEnd(16)} median ${m.toFixed(2)} ms  (min ${Math.min(...times).toFixed(2)}, max ${Math.max(...times).toFixed(2)}, ${runs} runs)`);
+  return m;
+}
+
+console.log(`bench/parse: ${text.split('\n').length} lines, ${(text.length / 1024).toFixed(0)} KiB, node ${process.version}`);
+const ours = measure('layerwise', () => parse(text));
+const peer = measure('dockerfile-ast', () => DockerfileParser.parse(text));
+console.log(`ratio: layerwise is ${(peer / ours).toFixed(1)}x faster than dockerfile-ast (goal: under 15 ms and >= 3x)`);
