@@ -1,0 +1,267 @@
+/**
+ * Content hashing of selected build-context paths, for COPY/ADD cache keys.
+ *
+ * The digest of a selection covers, for every selected entry in path order: its path, type, mode (type and
+ * permission bits), uid, gid, the sha256 of a regular file's content and a symlink's target. It does not cover
+ * timestamps, so touching a file keeps the cache; chmod, chown, edits and re-pointed links change it. Symlinks
+ * are hashed as links (never followed); a source path that leaves the context (`../x`, or through a symlinked
+ * directory pointing outside) is an error. A stat cache (see ./statcache) avoids re-reading unchanged files.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, open, readlink, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { LayerwiseError } from '../errors';
+import { compareUtf8, goCleanPath } from './gostrings';
+import { PatternMatcher } from './patternmatcher';
+import { StatCache } from './statcache';
+import { listContext, type ContextEntry, type ContextEntryType } from './walk';
+
+export interface HashOptions {
+  /** the .dockerignore: a matcher or pattern strings */
+  exclude?: PatternMatcher | readonly string[];
+  /** where the persistent stat cache lives; without it nothing is cached across calls */
+  cacheDir?: string;
+  /** an already loaded cache to use (wins over cacheDir) */
+  statCache?: StatCache;
+  /** a source that selects nothing is an error unless this is set */
+  allowEmpty?: boolean;
+  /** files hashed in parallel (default 8) */
+  concurrency?: number;
+  /** wall clock in ms, for the stat cache's recency check (tests) */
+  now?: () => number;
+  /** called with the absolute path of every file whose content is read (tests, tracing) */
+  onRead?: (absPath: string) => void;
+}
+
+export interface HashedFile {
+  path: string;
+  type: ContextEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** sha256 of the content, for regular files */
+  contentDigest?: string;
+  linkTarget?: string;
+  /** digest of everything above except the path */
+  digest: string;
+}
+
+export interface HashStats {
+  files: number;
+  filesRead: number;
+  bytesRead: number;
+  cacheHits: number;
+}
+
+export interface HashResult {
+  /** `sha256:…` over every selected entry's path and digest */
+  digest: string;
+  files: HashedFile[];
+  stats: HashStats;
+}
+
+const GLOB_CHARS = /[*?[\]\\]/;
+
+/**
+ * Cleans a COPY/ADD source against the context: leading `/` and `./` dropped, `..` resolved lexically; a path
+ * that climbs out of the context is an error. "." means the whole context.
+ */
+export function cleanSource(source: string): string {
+  const cleaned = goCleanPath(source.replace(/^\/+/, ''));
+  if (cleaned === '..' || cleaned.startsWith('../')) {
+    throw new LayerwiseError('invalid', `source path "${source}" is outside the build context`);
+  }
+  return cleaned;
+}
+
+function within(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * Resolves symlinks in the directory part of a literal source (the last element is kept as is: a symlink source
+ * is hashed as a link). Throws when a link leads outside the context. Returns the resolved relative path.
+ */
+async function resolveSourceDirs(root: string, source: string): Promise<string> {
+  if (source === '.') return source;
+  const parts = source.split('/');
+  let current = root;
+  let hops = 0;
+  for (let i = 0; i < parts.length - 1; i++) {
+    let next = join(current, parts[i]!);
+    for (;;) {
+      let st;
+      try {
+        st = await lstat(next);
+      } catch {
+        return relative(root, join(next, ...parts.slice(i + 1))).split(sep).join('/'); // missing: reported later
+      }
+      if (!st.isSymbolicLink()) break;
+      if (++hops > 40) throw new LayerwiseError('invalid', `source path "${source}": too many levels of symbolic links`);
+      const target = await readlink(next);
+      next = resolve(current, target);
+      if (!within(root, next)) {
+        throw new LayerwiseError('invalid', `source path "${source}" leads outside the build context (through a symbolic link)`);
+      }
+    }
+    current = next;
+  }
+  const resolved = relative(root, join(current, parts[parts.length - 1]!));
+  if (!within(root, join(root, resolved))) throw new LayerwiseError('invalid', `source path "${source}" is outside the build context`);
+  return resolved.split(sep).join('/') || '.';
+}
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const READ_CHUNK = 256 * 1024;
+
+/** Reads a regular file without following a symlink swapped in; returns its content digest and fstat key. */
+async function hashContent(abs: string, stats: HashStats, onRead?: (p: string) => void): Promise<{ digest: string; statKey: string }> {
+  onRead?.(abs);
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+    throw new LayerwiseError(e.code === 'ENOENT' ? 'not-found' : 'io', `cannot read ${abs}: ${e.code ?? e.message}`, { cause: e });
+  });
+  try {
+    const st = await fh.stat({ bigint: true });
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead));
+      stats.bytesRead += bytesRead;
+    }
+    stats.filesRead++;
+    return { digest: 'sha256:' + hash.digest('hex'), statKey: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` };
+  } finally {
+    await fh.close();
+  }
+}
+
+function entryDigest(f: Omit<HashedFile, 'digest' | 'path'>): string {
+  const fields = [
+    'v1',
+    f.type,
+    f.mode.toString(8),
+    String(f.uid),
+    String(f.gid),
+    f.contentDigest ?? '',
+    f.linkTarget === undefined ? '' : JSON.stringify(f.linkTarget),
+  ];
+  return 'sha256:' + sha256Hex(fields.join('\0'));
+}
+
+async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Hashes the context entries selected by `sources` (COPY/ADD source paths or patterns, relative to the context;
+ * a directory selects everything below it; `.dockerignore` exclusions apply).
+ */
+export async function hashPaths(contextDir: string, sources: readonly string[], opts: HashOptions = {}): Promise<HashResult> {
+  let root: string;
+  try {
+    root = await realpath(resolve(contextDir));
+  } catch (e) {
+    throw new LayerwiseError('not-found', `build context ${contextDir} not found`, { cause: e });
+  }
+  const cleaned = await Promise.all(
+    sources.map(async (s) => {
+      const c = cleanSource(s);
+      return GLOB_CHARS.test(c) ? c : resolveSourceDirs(root, c);
+    }),
+  );
+  const whole = cleaned.includes('.');
+  const perSource = cleaned.map((c) => (c === '.' ? undefined : new PatternMatcher([c])));
+  const walkOpts: Parameters<typeof listContext>[1] = {};
+  if (opts.exclude) walkOpts.exclude = opts.exclude;
+  if (!whole && cleaned.length > 0) walkOpts.include = cleaned;
+  const walked = cleaned.length === 0 ? [] : await listContext(root, walkOpts);
+  // parent directories of selected paths come out of the walk too; they are not part of the selection
+  const selected: ContextEntry[] = whole ? walked : walked.filter((e) => perSource.some((m) => m!.matchesOrParentMatches(e.path)));
+
+  if (!opts.allowEmpty) {
+    cleaned.forEach((c, i) => {
+      const m = perSource[i];
+      const found = m === undefined ? true : selected.some((e) => m.matchesOrParentMatches(e.path));
+      if (!found) throw new LayerwiseError('not-found', `"${sources[i]}": not found in the build context (or excluded by .dockerignore)`);
+    });
+  }
+
+  const cache = opts.statCache ?? (opts.cacheDir ? await StatCache.load(opts.cacheDir) : StatCache.memory());
+  const nowNs = BigInt(Math.floor((opts.now ?? Date.now)())) * 1_000_000n;
+  const stats: HashStats = { files: selected.length, filesRead: 0, bytesRead: 0, cacheHits: 0 };
+  const files: HashedFile[] = new Array<HashedFile>(selected.length);
+  await runPool(
+    selected.map((e, i) => ({ e, i })),
+    Math.max(1, opts.concurrency ?? 8),
+    async ({ e, i }) => {
+      const base: Omit<HashedFile, 'digest'> = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid };
+      if (e.type === 'file') {
+        const abs = join(root, e.path);
+        let content = cache.get(abs, e.statKey);
+        if (content !== undefined) stats.cacheHits++;
+        else {
+          const read = await hashContent(abs, stats, opts.onRead);
+          content = read.digest;
+          cache.set(abs, read.statKey, content, nowNs);
+        }
+        base.contentDigest = content;
+      } else if (e.type === 'symlink' && e.linkTarget !== undefined) {
+        base.linkTarget = e.linkTarget;
+      }
+      files[i] = { ...base, digest: entryDigest(base) };
+    },
+  );
+  if (!opts.statCache) await cache.save();
+
+  files.sort((a, b) => compareUtf8(a.path, b.path));
+  const top = createHash('sha256').update('layerwise-context-v1\n');
+  for (const f of files) top.update(`${f.path}\0${f.digest}\n`);
+  return { digest: 'sha256:' + top.digest('hex'), files, stats };
+}
+
+export interface FileSetDiff {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** What changed between two selections (each sorted by path in the result). */
+export function diffFileSets(
+  prev: readonly { path: string; digest: string }[],
+  next: readonly { path: string; digest: string }[],
+): FileSetDiff {
+  const before = new Map(prev.map((f) => [f.path, f.digest]));
+  const after = new Map(next.map((f) => [f.path, f.digest]));
+  const added: string[] = [];
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [path, digest] of after) {
+    const old = before.get(path);
+    if (old === undefined) added.push(path);
+    else if (old !== digest) changed.push(path);
+  }
+  for (const path of before.keys()) if (!after.has(path)) removed.push(path);
+  return { added: added.sort(compareUtf8), changed: changed.sort(compareUtf8), removed: removed.sort(compareUtf8) };
+}
+
+/** A one-line explanation of a diff for people, e.g. `2 changed (a.go, b.go), 1 added (c.go)`. */
+export function describeFileSetDiff(diff: FileSetDiff, maxNames = 3): string {
+  const part = (label: string, paths: string[]): string | undefined => {
+    if (paths.length === 0) return undefined;
+    const shown = paths.slice(0, maxNames).join(', ');
+    return `${paths.length} ${label} (${shown}${paths.length > maxNames ? ', …' : ''})`;
+  };
+  const parts = [part('changed', diff.changed), part('added', diff.added), part('removed', diff.removed)].filter((p) => p !== undefined);
+  return parts.length === 0 ? 'no file changed' : parts.join(', ');
+}

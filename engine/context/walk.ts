@@ -1,0 +1,246 @@
+/**
+ * Walking a build context the way BuildKit's context transfer (fsutil) selects files: `.dockerignore` patterns
+ * exclude paths (MatchesUsingParentResults, parent results carried down), optional include patterns (COPY
+ * sources) narrow the selection, an excluded directory is skipped whole unless an exclusion pattern (`!…`) could
+ * re-include something below it, and an excluded directory that does hold re-included entries is still listed
+ * (before them) so the tree stays complete. Symlinks are never followed: they are entries with their target.
+ *
+ * Entries come out one by one (an async iterator) in byte order of their forward-slash relative paths. Memory
+ * is bounded by the directory listings along the current path; file contents are never read.
+ */
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { LayerwiseError } from '../errors';
+import { compareUtf8 } from './gostrings';
+import { NO_MATCH_INFO, PatternMatcher, type MatchInfo } from './patternmatcher';
+
+export type ContextEntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device';
+
+export interface ContextEntry {
+  /** relative to the context root, forward slashes, no leading `./` */
+  path: string;
+  type: ContextEntryType;
+  /** st_mode: file type bits and permission bits (incl. setuid/setgid/sticky) */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** bytes (for a symlink: the length of its target) */
+  size: number;
+  mtimeMs: number;
+  /** the symlink's target, as stored (never resolved) */
+  linkTarget?: string;
+  nlink: number;
+  /** identity and change key for stat caches: `dev:ino:size:mtimeNs:ctimeNs` */
+  statKey: string;
+}
+
+export interface WalkOptions {
+  /** exclude patterns: a matcher built from the .dockerignore, or the pattern strings */
+  exclude?: PatternMatcher | readonly string[];
+  /** include patterns (like fsutil IncludePatterns): only paths matching one (or under a match) are kept */
+  include?: PatternMatcher | readonly string[];
+  /** lstat calls in flight per directory (default 32) */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** called with the relative path ('' for the root) of every directory that is listed (tracing, tests) */
+  onDir?: (relDir: string) => void;
+}
+
+export function entryTypeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): ContextEntryType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'char-device';
+  return 'block-device';
+}
+
+function toEntry(path: string, st: BigIntStats, linkTarget: string | undefined): ContextEntry {
+  const entry: ContextEntry = {
+    path,
+    type: entryTypeOf(st),
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    mtimeMs: Number(st.mtimeMs),
+    nlink: Number(st.nlink),
+    statKey: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+  };
+  if (linkTarget !== undefined) entry.linkTarget = linkTarget;
+  return entry;
+}
+
+function asMatcher(m: PatternMatcher | readonly string[] | undefined): PatternMatcher | undefined {
+  if (m === undefined) return undefined;
+  if (m instanceof PatternMatcher) return m;
+  return m.length === 0 ? undefined : new PatternMatcher(m);
+}
+
+function ioError(what: string, path: string, e: unknown): LayerwiseError {
+  const err = e as NodeJS.ErrnoException;
+  const kind = err.code === 'ENOENT' ? 'not-found' : 'io';
+  return new LayerwiseError(kind, `${what} ${path}: ${err.code ?? err.message}`, { cause: e });
+}
+
+/** Per-directory state carried to children: the parent's match results. */
+interface DirState {
+  abs: string;
+  rel: string;
+  excludeInfo: MatchInfo;
+  includeInfo: MatchInfo;
+}
+
+/** A listed child: the entry (if it is kept) and, for a directory to descend into, its state. */
+interface Child {
+  name: string;
+  entry: ContextEntry;
+  /** kept in the output (not excluded / not outside the include patterns) */
+  visible: boolean;
+  descend?: DirState;
+}
+
+class ContextWalker {
+  private readonly exclude: PatternMatcher | undefined;
+  private readonly include: PatternMatcher | undefined;
+  private readonly concurrency: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onDir: ((relDir: string) => void) | undefined;
+
+  constructor(opts: WalkOptions) {
+    this.onDir = opts.onDir;
+    this.exclude = asMatcher(opts.exclude);
+    this.include = asMatcher(opts.include);
+    this.concurrency = Math.max(1, opts.concurrency ?? 32);
+    this.signal = opts.signal;
+  }
+
+  /** Entries below `dir` (not `dir` itself), in byte order of their paths. */
+  async *walkDir(dir: DirState): AsyncGenerator<ContextEntry> {
+    if (this.signal?.aborted) throw new LayerwiseError('internal', 'context walk cancelled');
+    const children = await this.listChildren(dir);
+    // a directory's own entry sorts at its name, its contents at name + "/"
+    const items: { key: string; child: Child; subtree: boolean }[] = [];
+    for (const child of children) {
+      items.push({ key: child.name, child, subtree: false });
+      if (child.descend) items.push({ key: child.name + '/', child, subtree: true });
+    }
+    items.sort((a, b) => compareUtf8(a.key, b.key));
+    // directories that are hidden themselves and turned out to hold nothing visible
+    const emptyHidden = new Set<Child>();
+    for (const item of items) {
+      const { child } = item;
+      if (item.subtree) {
+        if (!emptyHidden.has(child)) yield* this.walkDir(child.descend!);
+        continue;
+      }
+      if (child.visible) {
+        yield child.entry;
+      } else if (child.descend) {
+        // an excluded directory is listed only when something below it is re-included (fsutil does the same)
+        if (await this.hasVisible(child.descend)) yield child.entry;
+        else emptyHidden.add(child);
+      }
+    }
+  }
+
+  private async hasVisible(dir: DirState): Promise<boolean> {
+    for await (const _ of this.walkDir(dir)) return true;
+    return false;
+  }
+
+  private async listChildren(dir: DirState): Promise<Child[]> {
+    let names: string[];
+    this.onDir?.(dir.rel);
+    try {
+      names = await readdir(dir.abs);
+    } catch (e) {
+      throw ioError('cannot read directory', dir.abs, e);
+    }
+    const out: Child[] = [];
+    for (let i = 0; i < names.length; i += this.concurrency) {
+      const batch = names.slice(i, i + this.concurrency);
+      const results = await Promise.all(batch.map((name) => this.examine(dir, name)));
+      for (const r of results) if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private async examine(dir: DirState, name: string): Promise<Child | undefined> {
+    const abs = join(dir.abs, name);
+    const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
+    let st: BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed while we walked
+      throw ioError('cannot stat', abs, e);
+    }
+    const isDir = st.isDirectory();
+    let visible = true;
+    let includeInfo = NO_MATCH_INFO;
+    let excludeInfo = NO_MATCH_INFO;
+
+    if (this.include) {
+      const r = this.include.matchesUsingParentResults(rel, dir.includeInfo);
+      includeInfo = r.info;
+      // for include patterns "matches" means "selected"
+      if (!r.excluded) {
+        if (isDir && !this.include.couldIncludeBelow(rel)) return undefined;
+        visible = false;
+      }
+    }
+    if (this.exclude) {
+      const r = this.exclude.matchesUsingParentResults(rel, dir.excludeInfo);
+      excludeInfo = r.info;
+      if (r.excluded) {
+        if (isDir && !this.exclude.couldReincludeBelow(rel)) return undefined;
+        visible = false;
+      }
+    }
+    if (!visible && !isDir) return undefined;
+
+    let linkTarget: string | undefined;
+    if (st.isSymbolicLink()) {
+      try {
+        linkTarget = await readlink(abs);
+      } catch (e) {
+        throw ioError('cannot read link', abs, e);
+      }
+    }
+    const child: Child = { name, entry: toEntry(rel, st, linkTarget), visible };
+    if (isDir) child.descend = { abs, rel, excludeInfo, includeInfo };
+    return child;
+  }
+}
+
+/** Resolves and checks the context root (a symlink to a directory is fine, like `docker build link/`). */
+async function contextRoot(contextDir: string): Promise<string> {
+  try {
+    const st = await stat(contextDir);
+    if (!st.isDirectory()) throw new LayerwiseError('invalid', `build context ${contextDir} is not a directory`);
+  } catch (e) {
+    if (e instanceof LayerwiseError) throw e;
+    throw ioError('cannot open build context', contextDir, e);
+  }
+  return contextDir;
+}
+
+/**
+ * Walks the build context: every kept entry below `contextDir`, in byte order of path, streamed.
+ * Throws LayerwiseError('invalid') for a bad pattern, ('not-found'/'io') when the context cannot be read.
+ */
+export async function* walkContext(contextDir: string, opts: WalkOptions = {}): AsyncGenerator<ContextEntry> {
+  const root = await contextRoot(contextDir);
+  const walker = new ContextWalker(opts);
+  yield* walker.walkDir({ abs: root, rel: '', excludeInfo: NO_MATCH_INFO, includeInfo: NO_MATCH_INFO });
+}
+
+/** walkContext collected into an array (for small contexts and tests). */
+export async function listContext(contextDir: string, opts: WalkOptions = {}): Promise<ContextEntry[]> {
+  const out: ContextEntry[] = [];
+  for await (const e of walkContext(contextDir, opts)) out.push(e);
+  return out;
+}
