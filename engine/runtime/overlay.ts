@@ -1,0 +1,131 @@
+/**
+ * overlayfs: probing what this kernel allows (once per process) and building the mount options.
+ *
+ * As root the overlay is mounted in the ordinary form; overlay metadata in the upper dir then lives in
+ * `trusted.overlay.*` xattrs. In a user namespace (rootless) it needs the `userxattr` option (Linux >= 5.11) and
+ * its metadata lives in `user.overlay.*` xattrs: whoever turns an upper dir into a layer, or unpacks a layer to be
+ * used as a lower dir, must use the matching prefix (`overlayXattrPrefix()`). Whiteouts are character devices 0:0
+ * in both modes. We ask for `redirect_dir=off,metacopy=off,index=off` where the kernel accepts them, so that a
+ * renamed directory is copied up whole and the upper dir is always a self-contained diff.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LayerwiseError } from '../errors';
+import { findExecutable, hostPath } from './host-tools';
+
+export interface OverlaySupport {
+  /** overlay can be mounted by this process in the mode it will use (root: plain, rootless: userns + userxattr) */
+  overlay: boolean;
+  /** the `userxattr` option works in a user namespace (always probed, also as root) */
+  userxattr: boolean;
+  /** extra options the kernel accepted, added to every mount */
+  extraOptions: string[];
+  /** why overlay is not usable */
+  reason?: string;
+}
+
+let cached: Promise<OverlaySupport> | undefined;
+
+function run(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: hostPath(), LC_ALL: 'C' } });
+    let err = '';
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (d: string) => {
+      if (err.length < 4096) err += d;
+    });
+    p.on('error', (e) => resolve({ code: 127, err: e.message }));
+    p.on('close', (code) => resolve({ code: code ?? 1, err: err.trim() }));
+  });
+}
+
+async function tryMount(dir: string, userns: boolean, extra: string[]): Promise<{ ok: boolean; err: string }> {
+  const n = Math.random().toString(36).slice(2, 8);
+  const l = join(dir, `l${n}`);
+  const u = join(dir, `u${n}`);
+  const w = join(dir, `w${n}`);
+  const m = join(dir, `m${n}`);
+  for (const d of [l, u, w, m]) await mkdir(d);
+  const opts = [`lowerdir=${l}`, `upperdir=${u}`, `workdir=${w}`, ...(userns ? ['userxattr'] : []), ...extra].join(',');
+  const unshare = findExecutable('unshare') ?? 'unshare';
+  const args = userns ? ['--user', '--map-root-user', '--mount'] : ['--mount'];
+  const r = await run(unshare, [...args, '--', 'mount', '-t', 'overlay', 'overlay', '-o', opts, m]);
+  return { ok: r.code === 0, err: r.err };
+}
+
+async function probe(): Promise<OverlaySupport> {
+  if (process.platform !== 'linux') return { overlay: false, userxattr: false, extraOptions: [], reason: 'not Linux' };
+  if (!findExecutable('unshare') || !findExecutable('mount')) {
+    return { overlay: false, userxattr: false, extraOptions: [], reason: 'util-linux unshare/mount are not installed' };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'layerwise-ovlprobe-'));
+  try {
+    const root = (process.geteuid?.() ?? 0) === 0;
+    const wanted = ['redirect_dir=off', 'metacopy=off', 'index=off'];
+    const userxattr = (await tryMount(dir, true, [])).ok;
+    if (!root) {
+      if (!userxattr) {
+        const r = await tryMount(dir, true, []);
+        return { overlay: false, userxattr: false, extraOptions: [], reason: `overlay cannot be mounted in a user namespace (Linux >= 5.11 needed): ${r.err}` };
+      }
+      return { overlay: true, userxattr, extraOptions: [] };
+    }
+    const full = await tryMount(dir, false, wanted);
+    if (full.ok) return { overlay: true, userxattr, extraOptions: wanted };
+    const plain = await tryMount(dir, false, []);
+    if (plain.ok) return { overlay: true, userxattr, extraOptions: [] };
+    return { overlay: false, userxattr, extraOptions: [], reason: `overlay cannot be mounted: ${plain.err}` };
+  } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** What overlayfs allows here; probed once per process by mounting a throw-away overlay in a private namespace. */
+export function overlaySupport(): Promise<OverlaySupport> {
+  cached ??= probe();
+  return cached;
+}
+
+/** The xattr prefix overlay metadata (opaque dirs, redirects) uses in upper dirs made by this process. */
+export function overlayXattrPrefix(): 'trusted.overlay.' | 'user.overlay.' {
+  return (process.geteuid?.() ?? 0) === 0 ? 'trusted.overlay.' : 'user.overlay.';
+}
+
+const UNSAFE = /[,:\\\n]/;
+
+export interface OverlayOptions {
+  /** the `-o` value */
+  options: string;
+  /** directory to `cd` into before mounting (relative paths keep a long layer list under the page-size limit) */
+  cwd: string;
+}
+
+/**
+ * Builds overlay mount options. `lowerDirs` are top first. Paths with `,` `:` `\` or newlines are refused
+ * (overlay cannot escape them reliably). When the option string would pass the kernel's one-page limit, the
+ * directories are given relative to their common parent.
+ */
+export function overlayOptions(lowerDirs: string[], upperDir: string, workDir: string, userns: boolean, extra: string[]): OverlayOptions {
+  if (lowerDirs.length === 0) throw new LayerwiseError('internal', 'overlay needs at least one lower directory');
+  for (const d of [...lowerDirs, upperDir, workDir]) {
+    if (!d.startsWith('/')) throw new LayerwiseError('invalid', `overlay directory must be absolute: ${d}`);
+    if (UNSAFE.test(d)) throw new LayerwiseError('invalid', `overlay directory path contains a character overlayfs cannot take (, : \\ or newline): ${d}`);
+  }
+  const tail = [...(userns ? ['userxattr'] : []), ...extra];
+  const build = (f: (p: string) => string): string =>
+    [`lowerdir=${lowerDirs.map(f).join(':')}`, `upperdir=${f(upperDir)}`, `workdir=${f(workDir)}`, ...tail].join(',');
+  const abs = build((p) => p);
+  if (abs.length < 3800) return { options: abs, cwd: '/' };
+  const all = [...lowerDirs, upperDir, workDir].map((p) => p.split('/'));
+  let common = 0;
+  const first = all[0] as string[];
+  while (common < first.length - 1 && all.every((parts) => parts[common] === first[common])) common++;
+  const parent = first.slice(0, common).join('/') || '/';
+  const rel = build((p) => p.split('/').slice(common).join('/'));
+  if (rel.length >= 4000) {
+    throw new LayerwiseError('invalid', `too many layers for one overlay mount (${lowerDirs.length} lower directories)`);
+  }
+  return { options: rel, cwd: parent };
+}
