@@ -65,7 +65,8 @@ function toEntry(path: string, st: BigIntStats, linkTarget: string | undefined):
     uid: Number(st.uid),
     gid: Number(st.gid),
     size: Number(st.size),
-    mtimeMs: Number(st.mtimeMs),
+    // the same formula as Node's non-bigint Stats#mtimeMs, but from the exact nanoseconds
+    mtimeMs: Number(st.mtimeNs / 1_000_000_000n) * 1e3 + Number(st.mtimeNs % 1_000_000_000n) / 1e6,
     nlink: Number(st.nlink),
     statKey: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
   };

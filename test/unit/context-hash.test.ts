@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeFileSetDiff, diffFileSets, hashPaths, type HashOptions } from '../../engine/context/hash';
+import { isLayerwiseError } from '../../engine/errors';
+
+async function makeTree(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'lw-hash-'));
+  for (const [path, content] of Object.entries(files)) {
+    const abs = join(root, path);
+    await mkdir(join(abs, '..'), { recursive: true });
+    if (content.startsWith('-> ')) await symlink(content.slice(3), abs);
+    else await writeFile(abs, content);
+  }
+  return root;
+}
+
+/** A clock far enough ahead that files written by the test are not "racily" new for the stat cache. */
+const later: HashOptions = { now: () => Date.now() + 60_000 };
+
+test('hash: mtime changes keep the digest; content, mode, link target and ownership change it', async (t) => {
+  const root = await makeTree({ 'src/a.txt': 'alpha', 'src/b.txt': 'beta', 'src/link': '-> a.txt', 'other': 'o' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const base = await hashPaths(root, ['src']);
+  assert.match(base.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(base.files.map((f) => f.path), ['src', 'src/a.txt', 'src/b.txt', 'src/link']);
+
+  await utimes(join(root, 'src/a.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  assert.equal((await hashPaths(root, ['src'])).digest, base.digest, 'mtime is not part of the digest');
+
+  await writeFile(join(root, 'other'), 'changed');
+  assert.equal((await hashPaths(root, ['src'])).digest, base.digest, 'files outside the selection do not count');
+
+  await writeFile(join(root, 'src/a.txt'), 'ALPHA');
+  const edited = await hashPaths(root, ['src']);
+  assert.notEqual(edited.digest, base.digest, 'content');
+  await writeFile(join(root, 'src/a.txt'), 'alpha');
+  assert.equal((await hashPaths(root, ['src'])).digest, base.digest, 'same content again, same digest');
+
+  await chmod(join(root, 'src/b.txt'), 0o600);
+  const chmodded = await hashPaths(root, ['src']);
+  assert.notEqual(chmodded.digest, base.digest, 'mode');
+  await chmod(join(root, 'src/b.txt'), base.files[2]!.mode & 0o7777);
+  assert.equal((await hashPaths(root, ['src'])).digest, base.digest);
+
+  await unlink(join(root, 'src/link'));
+  await symlink('b.txt', join(root, 'src/link'));
+  assert.notEqual((await hashPaths(root, ['src'])).digest, base.digest, 'symlink target');
+  await unlink(join(root, 'src/link'));
+  await symlink('a.txt', join(root, 'src/link'));
+  assert.equal((await hashPaths(root, ['src'])).digest, base.digest);
+
+  if (process.getuid?.() === 0) {
+    await lchown(join(root, 'src/a.txt'), 1234, 1234);
+    assert.notEqual((await hashPaths(root, ['src'])).digest, base.digest, 'uid/gid');
+  } else {
+    t.diagnostic('uid/gid change not checked: chown needs root');
+  }
+});
+
+test('hash: a symlink is hashed as a link, never followed', async (t) => {
+  const root = await makeTree({ 'target.txt': 'one', 'l': '-> target.txt' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const before = await hashPaths(root, ['l']);
+  assert.deepEqual(before.files.map((f) => [f.path, f.type, f.linkTarget, f.contentDigest]), [['l', 'symlink', 'target.txt', undefined]]);
+  await writeFile(join(root, 'target.txt'), 'two');
+  assert.equal((await hashPaths(root, ['l'])).digest, before.digest, 'the target content is not part of the link');
+  assert.equal(before.stats.filesRead, 0);
+});
+
+test('hash: the same path with different content in another place hashes differently (paths count)', async (t) => {
+  const root = await makeTree({ 'a/f': 'same', 'b/f': 'same' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const a = await hashPaths(root, ['a']);
+  const b = await hashPaths(root, ['b']);
+  assert.equal(a.files[1]!.digest, b.files[1]!.digest, 'per-file digests exclude the path');
+  assert.notEqual(a.digest, b.digest, 'the selection digest includes paths');
+});
+
+test('hash: the stat cache avoids reading unchanged files, across calls, and notices changes', async (t) => {
+  const root = await makeTree({ 'a': 'A'.repeat(1000), 'b': 'B', 'd/c': 'C' });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'lw-hash-cache-'));
+  t.after(() => Promise.all([rm(root, { recursive: true, force: true }), rm(cacheDir, { recursive: true, force: true })]));
+  const reads: string[] = [];
+  const opts: HashOptions = { ...later, cacheDir, onRead: (p) => reads.push(p) };
+
+  const first = await hashPaths(root, ['.'], opts);
+  assert.deepEqual(first.stats, { files: 4, filesRead: 3, bytesRead: 1002, cacheHits: 0 });
+  assert.equal(reads.length, 3);
+  const saved = JSON.parse(await readFile(join(cacheDir, 'context-stat-cache.json'), 'utf8')) as { entries: object };
+  assert.equal(Object.keys(saved.entries).length, 3, 'the cache is persisted');
+
+  reads.length = 0;
+  const second = await hashPaths(root, ['.'], opts);
+  assert.equal(second.digest, first.digest);
+  assert.deepEqual(second.stats, { files: 4, filesRead: 0, bytesRead: 0, cacheHits: 3 });
+  assert.deepEqual(reads, [], 'no file was read');
+
+  await writeFile(join(root, 'b'), 'b!');
+  const third = await hashPaths(root, ['.'], opts);
+  assert.deepEqual(reads, [join(root, 'b')], 'only the changed file is read again');
+  assert.equal(third.stats.cacheHits, 2);
+  assert.notEqual(third.digest, first.digest);
+});
+
+test('hash: files changed within the last second are not trusted to the cache (racy timestamps)', async (t) => {
+  const root = await makeTree({ 'fresh': 'x' });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'lw-hash-cache-'));
+  t.after(() => Promise.all([rm(root, { recursive: true, force: true }), rm(cacheDir, { recursive: true, force: true })]));
+  await hashPaths(root, ['fresh'], { cacheDir });
+  const again = await hashPaths(root, ['fresh'], { cacheDir });
+  assert.equal(again.stats.filesRead, 1, 'a just-written file is read again');
+});
+
+test('hash: .dockerignore exclusions apply; globs and multiple sources select a union', async (t) => {
+  const root = await makeTree({ 'src/a.go': 'a', 'src/a_test.go': 't', 'src/x.txt': 'x', 'go.mod': 'm', 'go.sum': 's' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const r = await hashPaths(root, ['go.*', 'src/*.go'], { exclude: ['**/*_test.go'] });
+  assert.deepEqual(r.files.map((f) => f.path), ['go.mod', 'go.sum', 'src/a.go']);
+  await writeFile(join(root, 'src/a_test.go'), 'changed');
+  assert.equal((await hashPaths(root, ['go.*', 'src/*.go'], { exclude: ['**/*_test.go'] })).digest, r.digest);
+});
+
+test('hash: sources outside the context or missing are errors', async (t) => {
+  const outside = await makeTree({ 'secret': 's' });
+  const root = await makeTree({ 'in/f': 'x' });
+  t.after(() => Promise.all([rm(root, { recursive: true, force: true }), rm(outside, { recursive: true, force: true })]));
+  await symlink(outside, join(root, 'escape'));
+  await symlink('in', join(root, 'inside'));
+  const isKind = (kind: string) => (e: unknown) => isLayerwiseError(e) && e.kind === kind;
+  await assert.rejects(hashPaths(root, ['../x']), isKind('invalid'));
+  await assert.rejects(hashPaths(root, ['in/../../x']), isKind('invalid'));
+  await assert.rejects(hashPaths(root, ['escape/secret']), (e: unknown) => isKind('invalid')(e) && /outside the build context/.test((e as Error).message));
+  await assert.rejects(hashPaths(root, ['nope']), isKind('not-found'));
+  await assert.rejects(hashPaths(root, ['in/f'], { exclude: ['in'] }), isKind('not-found'));
+  assert.deepEqual((await hashPaths(root, ['nope'], { allowEmpty: true })).files, []);
+  // a symlinked directory inside the context is followed for the source's directory part
+  const viaLink = await hashPaths(root, ['inside/f']);
+  assert.deepEqual(viaLink.files.map((f) => f.path), ['in/f']);
+  // "/in/f" is context-relative, like COPY /in/f
+  assert.equal((await hashPaths(root, ['/in/f'])).digest, (await hashPaths(root, ['in/f'])).digest);
+  // the escaping link itself, as an entry, is fine: it is hashed as a link
+  assert.equal((await hashPaths(root, ['escape'])).files[0]!.type, 'symlink');
+});
+
+test('diffFileSets: added, changed and removed, sorted', () => {
+  const prev = [
+    { path: 'b', digest: '1' },
+    { path: 'a', digest: '1' },
+    { path: 'gone', digest: '1' },
+    { path: 'z', digest: '1' },
+  ];
+  const next = [
+    { path: 'z', digest: '2' },
+    { path: 'a', digest: '1' },
+    { path: 'new2', digest: '1' },
+    { path: 'b', digest: '2' },
+    { path: 'new1', digest: '1' },
+  ];
+  const diff = diffFileSets(prev, next);
+  assert.deepEqual(diff, { added: ['new1', 'new2'], changed: ['b', 'z'], removed: ['gone'] });
+  assert.equal(describeFileSetDiff(diff, 1), '2 changed (b, …), 2 added (new1, …), 1 removed (gone)');
+  assert.deepEqual(diffFileSets(next, next), { added: [], changed: [], removed: [] });
+  assert.equal(describeFileSetDiff(diffFileSets(next, next)), 'no file changed');
+});
+
+test('diffFileSets explains a real COPY cache miss', async (t) => {
+  const root = await makeTree({ 'app/main.js': 'v1', 'app/util.js': 'u', 'app/old.js': 'o' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const before = await hashPaths(root, ['app']);
+  await writeFile(join(root, 'app/main.js'), 'v2');
+  await unlink(join(root, 'app/old.js'));
+  await writeFile(join(root, 'app/new.js'), 'n');
+  const after = await hashPaths(root, ['app']);
+  assert.deepEqual(diffFileSets(before.files, after.files), { added: ['app/new.js'], changed: ['app/main.js'], removed: ['app/old.js'] });
+});

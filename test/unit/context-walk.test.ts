@@ -1,0 +1,181 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstatSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PatternMatcher } from '../../engine/context/dockerignore';
+import { listContext, walkContext, type ContextEntry } from '../../engine/context/walk';
+import { compareUtf8 } from '../../engine/context/gostrings';
+import { isLayerwiseError } from '../../engine/errors';
+
+/** Builds a tree from `path -> content` ('/' suffix = directory, '-> target' = symlink). */
+async function makeTree(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'lw-walk-'));
+  for (const [path, content] of Object.entries(files)) {
+    const abs = join(root, path);
+    if (path.endsWith('/')) {
+      await mkdir(abs, { recursive: true });
+      continue;
+    }
+    await mkdir(join(abs, '..'), { recursive: true });
+    if (content.startsWith('-> ')) await symlink(content.slice(3), abs);
+    else await writeFile(abs, content);
+  }
+  return root;
+}
+
+function show(entries: ContextEntry[]): string[] {
+  return entries.map((e) => (e.type === 'symlink' ? `${e.path} -> ${e.linkTarget}` : e.type === 'dir' ? `${e.path}/` : e.path));
+}
+
+test('walk: byte order of forward-slash paths, not directory-first order', async (t) => {
+  const root = await makeTree({ 'a/b': '1', 'a-c': '2', 'a.txt': '3', 'B': '4', 'é': '5', 'z/': '', 'a/0/x': '6' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const paths = (await listContext(root)).map((e) => e.path);
+  assert.deepEqual(paths, ['B', 'a', 'a-c', 'a.txt', 'a/0', 'a/0/x', 'a/b', 'z', 'é']);
+  assert.deepEqual([...paths].sort(compareUtf8), paths);
+});
+
+test('walk: entries carry type, mode, uid, gid, size, mtime from lstat', async (t) => {
+  const root = await makeTree({ 'bin/run': '#!/bin/sh\necho hi\n', 'data.txt': 'hello', 'link': '-> data.txt' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await chmod(join(root, 'bin/run'), 0o4755);
+  const entries = await listContext(root);
+  for (const e of entries) {
+    const st = lstatSync(join(root, e.path));
+    assert.equal(e.mode, st.mode, e.path);
+    assert.equal(e.uid, st.uid);
+    assert.equal(e.gid, st.gid);
+    assert.equal(e.size, st.size);
+    assert.equal(e.mtimeMs, st.mtimeMs);
+    assert.equal(e.nlink, st.nlink);
+  }
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  assert.equal(byPath.get('bin')!.type, 'dir');
+  assert.equal(byPath.get('bin/run')!.mode & 0o7777, 0o4755);
+  assert.equal(byPath.get('data.txt')!.size, 5);
+  assert.equal(byPath.get('link')!.type, 'symlink');
+  assert.equal(byPath.get('link')!.linkTarget, 'data.txt');
+});
+
+test('walk: symlinks are never followed, even to directories or outside the context', async (t) => {
+  const outside = await makeTree({ 'secret/key': 'k', 'other': 'o' });
+  const root = await makeTree({ 'real/f': '1' });
+  t.after(() => Promise.all([rm(root, { recursive: true, force: true }), rm(outside, { recursive: true, force: true })]));
+  await symlink(join(outside, 'secret'), join(root, 'out'));
+  await symlink('real', join(root, 'in'));
+  await symlink('missing', join(root, 'dangling'));
+  await symlink('loop', join(root, 'loop'));
+  assert.deepEqual(show(await listContext(root)), [
+    'dangling -> missing',
+    `in -> real`,
+    'loop -> loop',
+    `out -> ${join(outside, 'secret')}`,
+    'real/',
+    'real/f',
+  ]);
+});
+
+test('walk: .dockerignore exclusion skips excluded directories without listing them', async (t) => {
+  const root = await makeTree({
+    'node_modules/dep/index.js': 'x',
+    'node_modules/dep/deep/a.js': 'x',
+    'src/app.ts': 'x',
+    'src/app.log': 'x',
+    'debug.log': 'x',
+    'Dockerfile': 'FROM x',
+  });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const listed: string[] = [];
+  const entries = await listContext(root, { exclude: ['node_modules', '**/*.log'], onDir: (d) => listed.push(d) });
+  assert.deepEqual(show(entries), ['Dockerfile', 'src/', 'src/app.ts']);
+  assert.deepEqual(listed.sort(), ['', 'src'], 'node_modules is never read');
+});
+
+test('walk: an exclusion pattern makes the walk enter an excluded directory, and lists its parents', async (t) => {
+  const root = await makeTree({
+    'node_modules/dep/index.js': 'x',
+    'node_modules/keep/k.js': 'x',
+    'node_modules-extra': 'x',
+    'other/': '',
+  });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const listed: string[] = [];
+  const entries = await listContext(root, {
+    exclude: new PatternMatcher(['node_modules', '!node_modules/keep']),
+    onDir: (d) => listed.push(d),
+  });
+  // node_modules itself is excluded but is listed (before node_modules-extra, as byte order wants) because
+  // something below it is re-included
+  assert.deepEqual(show(entries), ['node_modules/', 'node_modules-extra', 'node_modules/keep/', 'node_modules/keep/k.js', 'other/']);
+  assert.ok(listed.includes('node_modules'), 'the excluded directory was entered');
+  assert.ok(!listed.includes('node_modules/dep'), 'but not a subdirectory that nothing can re-include');
+});
+
+test('walk: "**" with a re-include keeps only the re-included file and its parents', async (t) => {
+  const root = await makeTree({ 'util/docker/web/foo': 'x', 'util/docker/other': 'x', 'util/x': 'x', 'top': 'x', 'empty/': '' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const entries = await listContext(root, { exclude: ['**', '!util/docker/web'] });
+  assert.deepEqual(show(entries), ['util/', 'util/docker/', 'util/docker/web/', 'util/docker/web/foo']);
+});
+
+test('walk: a wildcard re-include forces the walk into every excluded directory', async (t) => {
+  const root = await makeTree({ 'a/b/keep.md': 'x', 'a/b/drop.txt': 'x', 'c/d.txt': 'x' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const entries = await listContext(root, { exclude: ['*', '!**/*.md'] });
+  assert.deepEqual(show(entries), ['a/', 'a/b/', 'a/b/keep.md']);
+});
+
+test('walk: include patterns select paths (with their parent directories)', async (t) => {
+  const root = await makeTree({ 'src/a.go': 'x', 'src/b.txt': 'x', 'src/sub/c.go': 'x', 'docs/d.md': 'x', 'go.mod': 'x' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const listed: string[] = [];
+  const entries = await listContext(root, { include: ['go.mod', 'src/sub'], onDir: (d) => listed.push(d) });
+  assert.deepEqual(show(entries), ['go.mod', 'src/', 'src/sub/', 'src/sub/c.go']);
+  assert.ok(!listed.includes('docs'), 'a directory no include pattern can reach is not read');
+  const globbed = await listContext(root, { include: ['src/*.go'], exclude: ['src/b*'] });
+  assert.deepEqual(show(globbed), ['src/', 'src/a.go']);
+});
+
+test('walk: streams, and stopping early is fine', async (t) => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 50; i++) files[`d${i % 5}/f${i}`] = String(i);
+  const root = await makeTree(files);
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const got: string[] = [];
+  for await (const e of walkContext(root)) {
+    got.push(e.path);
+    if (got.length === 3) break;
+  }
+  assert.deepEqual(got, ['d0', 'd0/f0', 'd0/f10']);
+});
+
+test('walk: errors are LayerwiseErrors: missing context, not a directory, bad pattern', async (t) => {
+  const root = await makeTree({ 'f': 'x' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await assert.rejects(listContext(join(root, 'nope')), (e: unknown) => isLayerwiseError(e) && e.kind === 'not-found');
+  await assert.rejects(listContext(join(root, 'f')), (e: unknown) => isLayerwiseError(e) && e.kind === 'invalid');
+  await assert.rejects(listContext(root, { exclude: ['['] }), (e: unknown) => isLayerwiseError(e) && e.kind === 'invalid');
+});
+
+test('walk: 3,000 files in 60 directories', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'lw-walk-big-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  // one process creates the tree fast
+  execFileSync('sh', ['-c', 'for d in $(seq 0 59); do mkdir -p "d$d/sub"; for f in $(seq 0 24); do echo $f > "d$d/f$f"; echo $f > "d$d/sub/g$f"; done; done'], { cwd: root });
+  const started = process.hrtime.bigint();
+  let count = 0;
+  let last = '';
+  for await (const e of walkContext(root, { exclude: ['d1*/sub'] })) {
+    assert.ok(compareUtf8(last, e.path) < 0, `order: ${last} < ${e.path}`);
+    last = e.path;
+    count++;
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // 60 dirs + 60 subs + 3000 files, minus d1 and d10..d19 subs (11 dirs with 25 files each)
+  assert.equal(count, 60 + 60 + 3000 - 11 * 26);
+  t.diagnostic(`walked ${count} entries in ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 10_000, `walk took ${ms} ms`);
+});
