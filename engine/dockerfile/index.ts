@@ -102,3 +102,18 @@ export function parse(text: string): Dockerfile {
     lineStarts,
   };
 }
+export {
+  resolveScopes,
+  expandInstruction,
+  shellEnv,
+  hostPlatform,
+  formatPlatform,
+  PREDEFINED_PLATFORM_ARGS,
+  PREDEFINED_PROXY_ARGS,
+  type Scopes,
+  type ScopeOptions,
+  type VarDef,
+  type Vars,
+  type Expanded,
+  type Platform,
+} from './scope';
