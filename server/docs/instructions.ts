@@ -104,7 +104,7 @@ export const INSTRUCTIONS: InstructionDoc[] = [
     forms: [{ label: 'MAINTAINER <name>', parameters: [p('<name>', 'The author.')] }],
     example: 'MAINTAINER Jane Doe <jane@example.com>',
     snippets: [{ label: 'MAINTAINER name', body: 'MAINTAINER ${1:name}' }],
-    onbuild: true,
+    onbuild: false,
     deprecated: 'Use LABEL org.opencontainers.image.authors instead.',
   },
   {

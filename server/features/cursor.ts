@@ -1,0 +1,68 @@
+/** Where a position falls in the tree: the instruction, the flag, the word being typed. Shared by features. */
+import { offsetAt } from '../../engine/dockerfile/text';
+import type { Dockerfile, Flag, Heredoc, Instruction, Position, Range } from '../../engine/dockerfile/types';
+
+export function contains(r: Range, p: Position): boolean {
+  if (p.line < r.start.line || p.line > r.end.line) return false;
+  if (p.line === r.start.line && p.character < r.start.character) return false;
+  if (p.line === r.end.line && p.character > r.end.character) return false;
+  return true;
+}
+
+/** The top-level instruction whose lines include `line` (binary search: instructions are in order). */
+export function instructionAtLine(df: Dockerfile, line: number): Instruction | undefined {
+  const list = df.instructions;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const ins = list[mid]!;
+    if (line < ins.startLine) hi = mid - 1;
+    else if (line > ins.endLine) lo = mid + 1;
+    else return ins;
+  }
+  return undefined;
+}
+
+/** Index of the last instruction starting at or before `line` (-1 when none). */
+export function lastInstructionBefore(df: Dockerfile, line: number): number {
+  const list = df.instructions;
+  let lo = 0;
+  let hi = list.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.startLine <= line) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+export function heredocBodyAt(ins: Instruction, line: number): Heredoc | undefined {
+  return ins.heredocs.find((h) => h.content.length > 0 && line >= h.bodyRange.start.line && line <= h.bodyRange.end.line);
+}
+
+export function flagAt(ins: Instruction, p: Position): Flag | undefined {
+  return ins.flags.find((f) => contains(f.range, p));
+}
+
+/** The text of one line without its line end. */
+export function lineText(df: Dockerfile, line: number): string {
+  const start = df.lineStarts[line];
+  if (start === undefined) return '';
+  const next = df.lineStarts[line + 1];
+  let end = next === undefined ? df.text.length : next - 1;
+  if (end > start && df.text.charCodeAt(end - 1) === 13) end--;
+  return df.text.slice(start, Math.max(start, end));
+}
+
+export function offsetOf(df: Dockerfile, p: Position): number {
+  return offsetAt(df.lineStarts, p, df.text.length);
+}
+
+/** The instruction a trigger of ONBUILD is, or the instruction itself. */
+export function effective(ins: Instruction): Instruction {
+  return ins.keyword === 'ONBUILD' && ins.trigger ? ins.trigger : ins;
+}
