@@ -35,7 +35,7 @@ export function nearest(word: string, candidates: readonly string[]): string | u
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length * 0.4)) ? best : undefined;
 }
 
 export function editDistance(a: string, b: string): number {
