@@ -23,6 +23,8 @@ export interface SetupContext {
   state: string;
   idmap: IdMapPlan;
   hostname: string;
+  /** container paths this set-up creates (so two mounts under one missing parent create it once) */
+  created?: Set<string>;
 }
 
 export interface SetupResult {
@@ -70,6 +72,7 @@ async function ensureMountpoint(ctx: SetupContext, s: SetupScript, target: strin
   const parentStat = await stat(ctx.view + (existingParent === '/' ? '' : existingParent), { bigint: true }).catch(() => undefined);
   r.missing.forEach((m, i) => {
     const last = i === r.missing.length - 1;
+    if (!markCreated(ctx, m)) return;
     if (last && leaf === 'file') s.must(`: > ${SetupScript.inRoot(m)}`, `cannot create ${m} in the container`);
     else s.must(`mkdir -m 755 ${SetupScript.inRoot(m)}`, `cannot create ${m} in the container`);
   });
@@ -108,10 +111,18 @@ async function systemMounts(ctx: SetupContext, s: SetupScript): Promise<void> {
   if (spec.network === 'none' && findExecutable('ip')) s.may('ip link set lo up');
 }
 
+/** false when the path is already created by an earlier step of this set-up */
+function markCreated(ctx: SetupContext, p: string): boolean {
+  ctx.created ??= new Set();
+  if (ctx.created.has(p)) return false;
+  ctx.created.add(p);
+  return true;
+}
+
 /** /proc, /sys, /dev: created if missing (and then kept, as runc does), never removed */
 async function ensureDir(ctx: SetupContext, s: SetupScript, p: string): Promise<string> {
   const r = await resolveInRootfs(ctx.view, p);
-  for (const m of r.missing) s.must(`mkdir -m 755 ${SetupScript.inRoot(m)}`, `cannot create ${m} in the container`);
+  for (const m of r.missing) if (markCreated(ctx, m)) s.must(`mkdir -m 755 ${SetupScript.inRoot(m)}`, `cannot create ${m} in the container`);
   if (r.missing.length === 0 && r.kind !== 'dir') throw new LayerwiseError('invalid', `${p} in the container is not a directory`);
   return r.path;
 }
