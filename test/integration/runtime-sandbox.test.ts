@@ -344,8 +344,9 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
   test('an AbortSignal cancels a running sandbox', async (t) => {
     if (skipIfNeeded(t)) return;
     const ac = new AbortController();
-    const r = sh('echo started; sleep 1000', { signal: ac.signal });
-    r.spec.stdout?.on('data', () => ac.abort());
+    const out = new PassThrough();
+    out.on('data', () => ac.abort());
+    const r = sh('echo started; sleep 1000', { signal: ac.signal, stdout: out });
     const res = await runSandboxed(r.spec);
     assert.equal(res.cancelled, true);
   });
