@@ -123,12 +123,27 @@ export class Lexer {
     }
   }
 
+  /** Add expanded text: blanks split words. Runs of non-blank characters are added at once. */
   private addString(l: Level, str: string): void {
-    for (let i = 0; i < str.length; ) {
-      const c = str.codePointAt(i)!;
-      const w = c > 0xffff ? 2 : 1;
-      this.addChar(l, w === 1 ? str[i] : str.slice(i, i + 2), c);
-      i += w;
+    const n = str.length;
+    let i = 0;
+    while (i < n) {
+      let j = i;
+      // surrogate halves are never blanks, so UTF-16 units can be tested one by one
+      while (j < n && !isGoSpace(str.charCodeAt(j))) j++;
+      if (j > i) {
+        this.buf += j - i === n ? str : str.slice(i, j);
+        l.inWord = true;
+      }
+      if (j < n) {
+        if (l.inWord && this.buf.length !== 0) {
+          l.words.push(this.buf);
+          this.buf = '';
+          l.inWord = false;
+        }
+        j++;
+      }
+      i = j;
     }
   }
 
@@ -189,9 +204,20 @@ export class Lexer {
             const t = this.s.slice(at, this.pos);
             this.addRaw(l, t);
             result += t;
+          } else if (isGoSpace(c)) {
+            this.addChar(l, this.s.slice(at, this.pos), c);
+            result += this.s.slice(at, this.pos);
           } else {
-            const t = this.s.slice(at, this.pos);
-            this.addChar(l, t, c);
+            // a run of ordinary characters, added at once
+            const s = this.s;
+            let j = this.pos;
+            for (; j < s.length; j++) {
+              const u = s.charCodeAt(j);
+              if (u === DOLLAR || u === LT || u === this.esc || u === stop || isGoSpace(u) || (this.quotes && (u === SQUOTE || u === DQUOTE))) break;
+            }
+            this.pos = j;
+            const t = s.slice(at, j);
+            this.addRaw(l, t);
             result += t;
           }
         }
@@ -236,7 +262,17 @@ export class Lexer {
       }
       let at = this.pos;
       const c = this.next();
-      if (c === this.esc) {
+      if (c !== this.esc) {
+        // a run of characters that are neither `"`, `$` nor the escape character
+        const s = this.s;
+        let j = this.pos;
+        while (j < s.length) {
+          const u = s.charCodeAt(j);
+          if (u === DQUOTE || u === DOLLAR || u === this.esc) break;
+          j++;
+        }
+        this.pos = j;
+      } else {
         if (this.rawEscapes) result += this.s.slice(at, this.pos);
         const n = this.peek();
         if (n === EOF) continue; // reported as the missing closing quote

@@ -76,78 +76,107 @@ export function compileShellPattern(pattern: string, greedy: boolean): PatternRe
 }
 
 /**
- * Leftmost-first match of `p` in `v` from index `from` (code points). Anchored: the match must start at
- * `from`. Returns [start, end) or undefined.
+ * A Pike VM over the pattern's tokens. Threads are kept in priority order (leftmost-first, as RE2), so the
+ * first thread to reach the end of the pattern wins over every thread behind it. Buffers are reused from
+ * one search to the next.
  */
-export function searchPattern(p: ShellPattern, v: readonly number[], from: number, anchored: boolean): [number, number] | undefined {
-  const { toks, greedy } = p;
-  const m = toks.length;
-  const n = v.length;
-  const mark = new Int32Array(m + 1).fill(-1);
-  let gen = 0;
-  // a thread list: parallel arrays of state and match start, highest priority first. State k < m is
-  // "consume toks[k]" (for a star: consume one char and stay at k); state m is a match.
-  let cur: number[] = [];
-  let curStart: number[] = [];
-  let nxt: number[] = [];
-  let nxtStart: number[] = [];
-  const pending: number[] = [];
+class Matcher {
+  private readonly toks: readonly number[];
+  private readonly greedy: boolean;
+  private readonly m: number;
+  private readonly mark: Int32Array;
+  private gen = 0;
+  // thread lists: parallel arrays of state and match start. State k < m is "consume toks[k]" (for a star:
+  // consume one character and stay at k); state m is a match.
+  private cur: number[] = [];
+  private curStart: number[] = [];
+  private nxt: number[] = [];
+  private nxtStart: number[] = [];
+  private readonly lazy: number[] = [];
 
-  // the epsilon closure of state k, appended in priority order
-  const add = (states: number[], starts: number[], k: number, start: number): void => {
-    pending.length = 0;
+  constructor(p: ShellPattern) {
+    this.toks = p.toks;
+    this.greedy = p.greedy;
+    this.m = p.toks.length;
+    this.mark = new Int32Array(this.m + 1).fill(-1);
+  }
+
+  /** Append the epsilon closure of state k to the next list, in priority order. */
+  private add(k: number, start: number): void {
+    const { toks, m, mark, gen, nxt, nxtStart, lazy } = this;
+    lazy.length = 0;
     for (;;) {
       if (mark[k] === gen) break;
       mark[k] = gen;
       if (k === m || toks[k] !== STAR) {
-        states.push(k);
-        starts.push(start);
+        nxt.push(k);
+        nxtStart.push(start);
         break;
       }
-      if (greedy) {
-        states.push(k);
-        starts.push(start);
+      if (this.greedy) {
+        nxt.push(k);
+        nxtStart.push(start);
       } else {
-        pending.push(k);
+        lazy.push(k);
       }
       k++;
     }
     // lazy stars: their "consume" branch comes after everything reachable by skipping them
-    for (let j = pending.length - 1; j >= 0; j--) {
-      states.push(pending[j]);
-      starts.push(start);
+    for (let j = lazy.length - 1; j >= 0; j--) {
+      nxt.push(lazy[j]);
+      nxtStart.push(start);
     }
-  };
-
-  gen++;
-  add(cur, curStart, 0, from);
-  let found: [number, number] | undefined;
-  for (let pos = from; ; pos++) {
-    if (cur.length === 0) break;
-    gen++;
-    nxt.length = 0;
-    nxtStart.length = 0;
-    const c = pos < n ? v[pos] : EOF;
-    for (let t = 0; t < cur.length; t++) {
-      const k = cur[t];
-      if (k === m) {
-        found = [curStart[t], pos];
-        break; // lower-priority threads lose
-      }
-      if (c === EOF) continue;
-      const tok = toks[k];
-      if (tok === STAR) {
-        if (c !== NEWLINE) add(nxt, nxtStart, k, curStart[t]);
-      } else if (tok === ANY ? c !== NEWLINE : tok === c) {
-        add(nxt, nxtStart, k + 1, curStart[t]);
-      }
-    }
-    if (pos >= n) break;
-    if (!anchored && !found) add(nxt, nxtStart, 0, pos + 1);
-    [cur, nxt] = [nxt, cur];
-    [curStart, nxtStart] = [nxtStart, curStart];
   }
-  return found;
+
+  private swap(): void {
+    [this.cur, this.nxt] = [this.nxt, this.cur];
+    [this.curStart, this.nxtStart] = [this.nxtStart, this.curStart];
+    this.nxt.length = 0;
+    this.nxtStart.length = 0;
+    this.gen++;
+  }
+
+  /** Leftmost-first match in `v` from index `from` (code points); anchored: it must start at `from`. */
+  search(v: readonly number[], from: number, anchored: boolean): [number, number] | undefined {
+    const { toks, m } = this;
+    const n = v.length;
+    this.nxt.length = 0;
+    this.nxtStart.length = 0;
+    this.gen++;
+    this.add(0, from);
+    this.swap();
+    let found: [number, number] | undefined;
+    for (let pos = from; this.cur.length > 0; pos++) {
+      const { cur, curStart } = this;
+      const c = pos < n ? v[pos] : EOF;
+      for (let t = 0; t < cur.length; t++) {
+        const k = cur[t];
+        if (k === m) {
+          found = [curStart[t], pos];
+          break; // lower-priority threads lose
+        }
+        if (c === EOF) continue;
+        const tok = toks[k];
+        if (tok === STAR) {
+          if (c !== NEWLINE) this.add(k, curStart[t]);
+        } else if (tok === ANY ? c !== NEWLINE : tok === c) {
+          this.add(k + 1, curStart[t]);
+        }
+      }
+      if (pos >= n) break;
+      if (!anchored && !found) this.add(0, pos + 1);
+      this.swap();
+    }
+    return found;
+  }
+}
+
+/**
+ * Leftmost-first match of `p` in `v` from index `from` (code points). Anchored: the match must start at
+ * `from`. Returns [start, end) or undefined.
+ */
+export function searchPattern(p: ShellPattern, v: readonly number[], from: number, anchored: boolean): [number, number] | undefined {
+  return new Matcher(p).search(v, from, anchored);
 }
 
 /** Reverse a pattern by code points, keeping each `\x` pair in order (`a\*c` -> `c\*a`). */
@@ -255,8 +284,9 @@ export function replacePattern(pattern: string, value: string, replacement: stri
   const out: number[] = [];
   let lastEnd = 0;
   let searchPos = 0;
+  const matcher = new Matcher(c.pattern);
   while (searchPos <= v.length) {
-    const m = searchPattern(c.pattern, v, searchPos, false);
+    const m = matcher.search(v, searchPos, false);
     if (!m) break;
     for (let k = lastEnd; k < m[0]; k++) out.push(v[k]);
     // no replacement for an empty match right after the previous match

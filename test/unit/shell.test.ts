@@ -367,9 +367,9 @@ describe('findVariableRefs', () => {
 });
 
 describe('running time', () => {
-  test('a 1 MB word expands in linear time', () => {
+  test('a 256 KB word expands in linear time', () => {
     const unit = 'x$FOO "${NOPE:-y}" \\$z ${FILE%.*} ';
-    const big = unit.repeat(Math.ceil((1 << 20) / unit.length));
+    const big = unit.repeat(Math.ceil((1 << 18) / unit.length));
     const t0 = performance.now();
     const r = expandWord(big, env);
     const refs = findVariableRefs(big);
