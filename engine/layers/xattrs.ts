@@ -115,7 +115,11 @@ export async function setXattrs(items: XattrSet[]): Promise<number> {
   if (!spawned) return -1;
   for (const [p, list] of byPath) {
     let chunk = `# file: ${escapeBytes(Buffer.from(p, 'utf8'))}\n`;
-    for (const it of list) chunk += `${escapeBytes(Buffer.from(it.name, 'utf8'))}=0s${it.value.toString('base64')}\n`;
+    for (const it of list) {
+      // an empty value must be written as "" (setfattr rejects an empty 0s)
+      const v = it.value.length ? `0s${it.value.toString('base64')}` : '""';
+      chunk += `${escapeBytes(Buffer.from(it.name, 'utf8'))}=${v}\n`;
+    }
     chunk += '\n';
     if (!child.stdin.write(chunk)) await new Promise<void>((r) => child.stdin.once('drain', () => r()));
   }

@@ -69,6 +69,7 @@ function buildTree(root: string): void {
   if (xattrsOk) {
     sh(`setfattr -n user.bin -v 0x00ff10c3 '${join(root, 'a.txt')}'`);
     sh(`setfattr -n user.text -v 'hello world' '${join(root, 'sub')}'`);
+    sh(`setfattr -n user.empty '${join(root, 'sub/hard3')}'`);
   }
   if (isRoot()) chownSync(join(root, 'a.txt'), 1234, 5678);
   // mtimes last (children change their directory's mtime); ro/ last of all
@@ -115,6 +116,7 @@ describe('layers: write -> apply round trip', () => {
     assert.match(want, /g{200} file/);
     assert.match(want, /^fifo fifo/m);
     if (xattrsOk) assert.match(want, /^a\.txt .*user\.bin=0x00ff10c3/m);
+    if (xattrsOk) assert.match(want, /^hard1 .*user\.empty/m);
     // and writing the applied tree again gives the same layer
     const w2 = await write(dst);
     assert.equal(w2.diffId, w.diffId);
