@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -140,6 +140,16 @@ async function writeIdMaps(pid: number, plan: IdMapPlan): Promise<void> {
       p.on('close', (code) => resolve({ code: code ?? 1, err }));
     });
     if (res.code !== 0) throw new LayerwiseError('io', `${tool} failed: ${res.err.trim()}`);
+  }
+}
+
+/**
+ * overlayfs leaves `work/` (mode 000) in the work dir; a non-root owner could not even remove it. Open it up so
+ * that the caller can reuse or delete the work dir.
+ */
+async function releaseWorkDir(workDir: string): Promise<void> {
+  for (const name of await readdir(workDir).catch(() => [] as string[])) {
+    await chmod(join(workDir, name), 0o700).catch(() => undefined);
   }
 }
 
@@ -327,6 +337,7 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
       void (async () => {
         await chain;
         await rm(lc.state, { recursive: true, force: true }).catch(() => undefined);
+        await releaseWorkDir(spec.workDir);
         const detail = diag.trim().split('\n').slice(-5).join('; ');
         if (cancelled) {
           startedReject(new LayerwiseError('io', 'the sandbox was cancelled'));
