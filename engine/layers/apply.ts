@@ -1,6 +1,7 @@
 /** applyLayer: safe extraction of a layer (any compression) onto a directory. */
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
+import * as fs from 'node:fs';
 import { constants as C, promises as fsp } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import { LayerwiseError } from '../errors';
@@ -13,9 +14,11 @@ import { isOverlayPrivate, setXattrs, type XattrSet } from './xattrs';
 const MAX_SYMLINK_HOPS = 40;
 const DEFAULT_MAX_ENTRY = 2 ** 40;
 
-async function lstatOrNull(p: string): Promise<Stats | null> {
+// Metadata calls are synchronous on purpose: one layer is applied sequentially anyway, and a thread-pool
+// round trip per syscall made small-file layers several times slower than GNU tar.
+function lstatOrNull(p: string): Stats | null {
   try {
-    return await fsp.lstat(p);
+    return fs.lstatSync(p);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -49,7 +52,7 @@ class Applier {
   }
 
   /** The real directory for relative dir `rel` (created with 0755 where missing when `create`), or null. */
-  private async resolveDir(rel: string, create: boolean, entryName: string): Promise<string | null> {
+  private resolveDir(rel: string, create: boolean, entryName: string): string | null {
     if (rel === '') return this.root;
     const hit = this.dirCache.get(rel);
     if (hit !== undefined) return hit;
@@ -64,11 +67,11 @@ class Applier {
         continue;
       }
       const abs = join(this.root, ...resolved, c);
-      const st = await lstatOrNull(abs);
+      const st = lstatOrNull(abs);
       if (!st) {
         if (!create) return null;
         try {
-          await fsp.mkdir(abs, { mode: 0o755 });
+          fs.mkdirSync(abs, { mode: 0o755 });
         } catch (e) {
           throw io(`cannot create ${abs}`, e);
         }
@@ -77,7 +80,7 @@ class Applier {
       }
       if (st.isSymbolicLink()) {
         if (++hops > MAX_SYMLINK_HOPS) throw new LayerwiseError('unsafe', `layer entry "${entryName}": too many levels of symbolic links`);
-        const link = await fsp.readlink(abs);
+        const link = fs.readlinkSync(abs);
         if (link.startsWith('/')) resolved = [];
         parts = [...link.split('/'), ...parts];
         continue;
@@ -94,11 +97,11 @@ class Applier {
   }
 
   /** Removes whatever is at abs (not following symlinks). */
-  private async remove(abs: string, st: Stats): Promise<void> {
+  private remove(abs: string, st: Stats): void {
     if (st.isDirectory() || st.isSymbolicLink()) this.dirCache.clear();
     try {
-      if (st.isDirectory()) await fsp.rm(abs, { recursive: true, force: true });
-      else await fsp.unlink(abs);
+      if (st.isDirectory()) fs.rmSync(abs, { recursive: true, force: true });
+      else fs.unlinkSync(abs);
     } catch (e) {
       throw io(`cannot remove ${abs}`, e);
     }
@@ -109,11 +112,11 @@ class Applier {
     return mapOwner(this.opts.idMap, 'toHost', e.uid, e.gid);
   }
 
-  private async chown(abs: string, e: LayerEntry): Promise<void> {
+  private chown(abs: string, e: LayerEntry): void {
     const o = this.owner(e);
     if (!o) return;
     try {
-      await fsp.lchown(abs, o.uid, o.gid);
+      fs.lchownSync(abs, o.uid, o.gid);
     } catch (err) {
       throw io(`cannot set the owner of ${abs} to ${o.uid}:${o.gid}`, err);
     }
@@ -134,108 +137,93 @@ class Applier {
     if (e.path === '') return; // the root itself: its metadata belongs to the target
     const parentRel = posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path);
     const base = posix.basename(e.path);
-    const parent = (await this.resolveDir(parentRel, true, name))!;
+    const parent = this.resolveDir(parentRel, true, name)!;
     const abs = join(parent, base);
-    const existing = await lstatOrNull(abs);
 
     switch (e.type) {
       case 'dir': {
-        if (existing && !existing.isDirectory()) await this.remove(abs, existing);
+        const existing = lstatOrNull(abs);
+        if (existing && !existing.isDirectory()) this.remove(abs, existing);
         if (!existing || !existing.isDirectory()) {
           try {
-            await fsp.mkdir(abs, { mode: 0o700 });
+            fs.mkdirSync(abs, { mode: 0o700 });
           } catch (err) {
             throw io(`cannot create ${abs}`, err);
           }
-        } else if (this.mode === 'delete') {
+        } else if ((existing.mode & 0o700) !== 0o700) {
           // make sure we can write children whatever the final mode is
-          await fsp.chmod(abs, (existing.mode & 0o7777) | 0o700).catch(() => undefined);
+          fs.chmodSync(abs, (existing.mode & 0o7777) | 0o700);
         }
-        await this.chown(abs, e);
+        this.chown(abs, e);
         this.dirs.push({ abs, mode: e.mode, mtime: e.mtime });
         break;
       }
       case 'file': {
         const max = this.opts.maxEntrySize ?? DEFAULT_MAX_ENTRY;
         if (raw.size > max || raw.size < 0) throw new LayerwiseError('unsafe', `layer entry "${name}" is too large (${raw.size} bytes)`);
-        if (existing) await this.remove(abs, existing);
-        let fh: fsp.FileHandle;
-        try {
-          fh = await fsp.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-        } catch (err) {
-          throw io(`cannot create ${abs}`, err);
-        }
+        const fd = this.create(abs, () => fs.openSync(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
         try {
           let written = 0;
           for await (const chunk of raw.data) {
             let off = 0;
-            while (off < chunk.length) {
-              const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-              off += bytesWritten;
-            }
+            while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
             written += chunk.length;
           }
           if (written !== raw.size) throw new LayerwiseError('corrupt', `layer entry "${name}" is truncated`);
           const o = this.owner(e);
-          if (o) await fh.chown(o.uid, o.gid).catch((err: unknown) => Promise.reject(io(`cannot set the owner of ${abs}`, err)));
-          await fh.chmod(e.mode);
-          await fh.utimes(e.mtime, e.mtime);
+          if (o) {
+            try {
+              fs.fchownSync(fd, o.uid, o.gid);
+            } catch (err) {
+              throw io(`cannot set the owner of ${abs} to ${o.uid}:${o.gid}`, err);
+            }
+          }
+          fs.fchmodSync(fd, e.mode);
+          fs.futimesSync(fd, e.mtime, e.mtime);
         } finally {
-          await fh.close();
+          fs.closeSync(fd);
         }
         break;
       }
       case 'hardlink': {
         const t = e.linkTarget!;
-        const tParent = await this.resolveDir(posix.dirname(t) === '.' ? '' : posix.dirname(t), false, name);
+        const tParent = this.resolveDir(posix.dirname(t) === '.' ? '' : posix.dirname(t), false, name);
         const tAbs = tParent === null ? null : join(tParent, posix.basename(t));
-        const tSt = tAbs === null ? null : await lstatOrNull(tAbs);
+        const tSt = tAbs === null ? null : lstatOrNull(tAbs);
         if (!tAbs || !tSt) {
           throw new LayerwiseError('unsafe', `layer entry "${name}" is a hard link to "${t}", which is not in the target (yet)`);
         }
         if (tSt.isDirectory()) throw new LayerwiseError('unsafe', `layer entry "${name}" is a hard link to a directory ("${t}")`);
         if (tAbs === abs) break;
-        if (existing) {
-          if (existing.ino === tSt.ino && existing.dev === tSt.dev) break;
-          await this.remove(abs, existing);
-        }
-        try {
-          await fsp.link(tAbs, abs);
-        } catch (err) {
-          throw io(`cannot link ${abs}`, err);
-        }
+        const existing = lstatOrNull(abs);
+        if (existing && existing.ino === tSt.ino && existing.dev === tSt.dev) break;
+        this.create(abs, () => fs.linkSync(tAbs, abs));
         break;
       }
       case 'symlink': {
-        if (existing) await this.remove(abs, existing);
+        this.create(abs, () => fs.symlinkSync(e.linkTarget ?? '', abs));
+        this.chown(abs, e);
         try {
-          await fsp.symlink(e.linkTarget ?? '', abs);
-        } catch (err) {
-          throw io(`cannot create symlink ${abs}`, err);
+          fs.lutimesSync(abs, e.mtime, e.mtime);
+        } catch {
+          /* not supported everywhere */
         }
-        await this.chown(abs, e);
-        await fsp.lutimes(abs, e.mtime, e.mtime).catch(() => undefined);
         break;
       }
       case 'char':
-      case 'block': {
-        if (!this.opts.allowDevices) {
+      case 'block':
+      case 'fifo': {
+        if (e.type !== 'fifo' && !this.opts.allowDevices) {
           if (this.opts.skipDevices) return;
           throw new LayerwiseError('unsafe', `layer entry "${name}" is a device node; device nodes are not allowed here`);
         }
-        if (existing) await this.remove(abs, existing);
-        await mknod(abs, e.type, e.devMajor ?? 0, e.devMinor ?? 0, e.mode);
-        await this.chown(abs, e);
-        await fsp.chmod(abs, e.mode);
-        await fsp.utimes(abs, e.mtime, e.mtime);
-        break;
-      }
-      case 'fifo': {
-        if (existing) await this.remove(abs, existing);
-        await mkfifo(abs, e.mode);
-        await this.chown(abs, e);
-        await fsp.chmod(abs, e.mode);
-        await fsp.utimes(abs, e.mtime, e.mtime);
+        const existing = lstatOrNull(abs);
+        if (existing) this.remove(abs, existing);
+        if (e.type === 'fifo') await mkfifo(abs, e.mode);
+        else await mknod(abs, e.type, e.devMajor ?? 0, e.devMinor ?? 0, e.mode);
+        this.chown(abs, e);
+        fs.chmodSync(abs, e.mode);
+        fs.utimesSync(abs, e.mtime, e.mtime);
         break;
       }
     }
@@ -243,11 +231,27 @@ class Applier {
     this.keepXattrs(abs, e);
   }
 
+  /** Runs `make` (which creates abs exclusively); if something is in the way, removes it and retries. */
+  private create<T>(abs: string, make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw io(`cannot create ${abs}`, err);
+    }
+    const existing = lstatOrNull(abs);
+    if (existing) this.remove(abs, existing);
+    try {
+      return make();
+    } catch (err) {
+      throw io(`cannot create ${abs}`, err);
+    }
+  }
+
   private async whiteout(e: LayerEntry, name: string): Promise<void> {
     if (e.whiteout === 'opaque') {
-      const dir = await this.resolveDir(e.path, this.mode !== 'delete', name);
+      const dir = this.resolveDir(e.path, this.mode !== 'delete', name);
       if (dir === null) return;
-      if (this.mode === 'delete') await this.clearOpaque(dir);
+      if (this.mode === 'delete') this.clearOpaque(dir);
       else {
         this.opaqueDirs.add(dir);
         const key = this.mode === 'overlay' ? 'trusted.overlay.opaque' : 'user.overlay.opaque';
@@ -257,21 +261,21 @@ class Applier {
     }
     const parentRel = posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path);
     const victim = posix.basename(e.path);
-    const parent = await this.resolveDir(parentRel, this.mode !== 'delete', name);
+    const parent = this.resolveDir(parentRel, this.mode !== 'delete', name);
     if (parent === null) return;
     const abs = join(parent, victim);
     if (this.created.has(abs)) return; // a whiteout only hides what lower layers have
-    const existing = await lstatOrNull(abs);
-    if (this.mode === 'delete') {
-      if (existing) await this.remove(abs, existing);
-      return;
-    }
-    if (existing) await this.remove(abs, existing);
+    const existing = lstatOrNull(abs);
+    if (existing) this.remove(abs, existing);
+    if (this.mode === 'delete') return;
     if (this.mode === 'overlay') {
       await mknod(abs, 'char', 0, 0, 0);
     } else {
-      const fh = await fsp.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644).catch((err: unknown) => Promise.reject(io(`cannot create ${abs}`, err)));
-      await fh.close();
+      try {
+        fs.closeSync(fs.openSync(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644));
+      } catch (err) {
+        throw io(`cannot create ${abs}`, err);
+      }
       this.xattrs.push({ path: abs, name: 'user.overlay.whiteout', value: Buffer.alloc(0) });
       this.xwhiteoutDirs.add(parent);
     }
@@ -279,29 +283,29 @@ class Applier {
   }
 
   /** Opaque directory in 'delete' mode: remove everything in it that this layer did not create. */
-  private async clearOpaque(dir: string): Promise<void> {
+  private clearOpaque(dir: string): void {
     let names: string[];
     try {
-      names = await fsp.readdir(dir);
+      names = fs.readdirSync(dir);
     } catch (err) {
       throw io(`cannot read ${dir}`, err);
     }
     for (const n of names) {
       const abs = join(dir, n);
-      const st = await lstatOrNull(abs);
+      const st = lstatOrNull(abs);
       if (!st) continue;
       if (this.created.has(abs)) {
-        if (st.isDirectory()) await this.clearOpaque(abs);
+        if (st.isDirectory()) this.clearOpaque(abs);
         continue;
       }
-      await this.remove(abs, st);
+      this.remove(abs, st);
     }
   }
 
   /** Paths recorded earlier are only touched if no symlink has since appeared on the way to them. */
-  private async stillInside(abs: string): Promise<boolean> {
+  private stillInside(abs: string): boolean {
     try {
-      return (await fsp.realpath(dirname(abs))) === dirname(abs) && (abs === this.root || abs.startsWith(this.root + '/'));
+      return fs.realpathSync(dirname(abs)) === dirname(abs) && (abs === this.root || abs.startsWith(this.root + '/'));
     } catch {
       return false;
     }
@@ -313,19 +317,19 @@ class Applier {
         if (!this.opaqueDirs.has(d)) this.xattrs.push({ path: d, name: 'user.overlay.opaque', value: Buffer.from('x') });
       }
     }
-    if (this.xattrs.length) {
-      const ok: XattrSet[] = [];
-      for (const x of this.xattrs) if (await this.stillInside(x.path)) ok.push(x);
-      await setXattrs(ok);
-    }
+    if (this.xattrs.length) await setXattrs(this.xattrs.filter((x) => this.stillInside(x.path)));
     // directories last, deepest first: their modes may forbid writing and their mtimes change with children
     for (let i = this.dirs.length - 1; i >= 0; i--) {
       const d = this.dirs[i]!;
-      if (!(await this.stillInside(d.abs))) continue;
-      const st = await lstatOrNull(d.abs);
+      if (!this.stillInside(d.abs)) continue;
+      const st = lstatOrNull(d.abs);
       if (!st || !st.isDirectory()) continue;
-      await fsp.chmod(d.abs, d.mode).catch((err: unknown) => Promise.reject(io(`cannot chmod ${d.abs}`, err)));
-      await fsp.utimes(d.abs, d.mtime, d.mtime).catch(() => undefined);
+      try {
+        fs.chmodSync(d.abs, d.mode);
+        fs.utimesSync(d.abs, d.mtime, d.mtime);
+      } catch (err) {
+        throw io(`cannot set the mode of ${d.abs}`, err);
+      }
     }
   }
 }
