@@ -11,8 +11,35 @@ export interface CommandModule {
 }
 
 export const commands: Record<string, () => Promise<CommandModule>> = {
+  build: () => import('./commands/build'),
+  __copy: () => import('./commands/internal-copy'),
   debug: () => import('./commands/debug'),
+  images: () => import('./commands/images'),
+  inspect: () => import('./commands/inspect'),
+  history: () => import('./commands/history'),
+  tag: () => import('./commands/tag'),
+  rmi: () => import('./commands/rmi'),
+  'image-prune': () => import('./commands/image-prune'),
+  'system-df': () => import('./commands/system-df'),
+  save: () => import('./commands/save'),
+  load: () => import('./commands/load'),
+  import: () => import('./commands/import'),
+  fsck: () => import('./commands/fsck'),
+  layers: () => import('./commands/layers'),
 };
 
 /** docker-style aliases: `layerwise image ls` = `layerwise images`. */
-export const aliases: Record<string, string> = {};
+export const aliases: Record<string, string> = {
+  'image ls': 'images',
+  'image list': 'images',
+  'image inspect': 'inspect',
+  'image history': 'history',
+  'image tag': 'tag',
+  'image rm': 'rmi',
+  'image remove': 'rmi',
+  'image prune': 'image-prune',
+  'image save': 'save',
+  'image load': 'load',
+  'image import': 'import',
+  'system df': 'system-df',
+};

@@ -64,7 +64,7 @@ export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Prom
 
 async function printHelp(ctx: CliContext): Promise<number> {
   const lines = [USAGE, 'Commands:'];
-  const names = Object.keys(commands).sort();
+  const names = Object.keys(commands).filter((n) => !n.startsWith('__')).sort();
   for (const n of names) {
     const mod = await commands[n]!();
     lines.push(`  ${n.padEnd(10)} ${mod.summary}`);

@@ -1,0 +1,261 @@
+/**
+ * `layerwise build`: plans the stages a target needs, runs independent stages in parallel, reuses cached steps
+ * (BuildKit's cache-key semantics), runs RUN in the namespace sandbox and COPY/ADD in a mount-namespace worker,
+ * writes every layer to the store, and reports every step as a build event, with the reason of each miss.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse } from '../dockerfile';
+import { resolveScopes, type Scopes } from '../dockerfile/scope';
+import type { Dockerfile, Instruction, Stage } from '../dockerfile/types';
+import { LayerwiseError } from '../errors';
+import { hostPlatform } from '../image/chain';
+import type { Descriptor, ImageConfig } from '../image/types';
+import type { Store } from '../store/store';
+import { writeImage } from '../store/commit';
+import { readDockerignoreFor } from '../context/dockerignore';
+import { BuildCache, type BuildHistory, type StepInputs } from './cache';
+import type { BuildEvent, EventSink, StepEvent } from './events';
+import { StageRunner, type StageResult } from './stage';
+
+export interface BuildOptions {
+  store: Store;
+  contextDir: string;
+  /** path of the Dockerfile (default: <context>/Dockerfile) */
+  dockerfile?: string;
+  /** the Dockerfile's text when it does not come from a file (`-f -`) */
+  dockerfileText?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** stage names whose steps ignore the cache */
+  noCacheFilter?: string[];
+  /** secret id -> host file */
+  secrets?: Record<string, string>;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  /** SOURCE_DATE_EPOCH: timestamps in history and layers are clamped to it */
+  sourceDateEpoch?: number;
+  iidfile?: string;
+}
+
+export interface BuildResult {
+  imageId: string;
+  manifest: Descriptor;
+  tags: string[];
+  steps: { cached: number; built: number; total: number };
+}
+
+/** Everything a stage runner needs from the build as a whole. */
+export interface BuildContext {
+  opts: BuildOptions;
+  store: Store;
+  cache: BuildCache;
+  df: Dockerfile;
+  dockerfilePath: string;
+  scopes: Scopes;
+  ignore: string[];
+  history: BuildHistory | undefined;
+  newHistory: StepInputs[];
+  created: string;
+  emit: (e: BuildEvent) => void;
+  nextId: () => number;
+  /** the result of a stage, waiting for it when it is still running */
+  stageResult: (index: number) => Promise<StageResult>;
+  /** an image from the store (for FROM and COPY --from=image) */
+  image: (ref: string) => Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>;
+  counts: { cached: number; built: number; total: number };
+}
+
+/** The stages `target` needs, in order, as indexes. */
+export function neededStages(df: Dockerfile, target: number): Set<number> {
+  const byName = new Map<string, number>();
+  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  const need = new Set<number>();
+  const visit = (i: number): void => {
+    if (need.has(i)) return;
+    need.add(i);
+    const st = df.stages[i]!;
+    if (st.base.kind === 'stage') visit(st.base.stage);
+    for (const ins of st.instructions) for (const ref of stageRefs(ins)) {
+      const dep = resolveStageRef(ref, byName, i);
+      if (dep !== undefined) visit(dep);
+    }
+  };
+  visit(target);
+  return need;
+}
+
+/** `COPY --from=x` and `RUN --mount=…,from=x` references in an instruction. */
+export function stageRefs(ins: Instruction): string[] {
+  const out: string[] = [];
+  if (ins.keyword === 'COPY') for (const f of ins.flags) if (f.name === 'from' && f.value) out.push(f.value);
+  for (const m of ins.mounts ?? []) for (const o of m.options) if (o.key === 'from' && o.value) out.push(o.value);
+  return out;
+}
+
+/** A stage index for a reference, or undefined when it names an image. Numbers name earlier stages. */
+export function resolveStageRef(ref: string, byName: Map<string, number>, current: number): number | undefined {
+  const lower = ref.toLowerCase();
+  if (byName.has(lower) && byName.get(lower)! < current) return byName.get(lower);
+  if (/^\d+$/.test(ref) && Number(ref) < current) return Number(ref);
+  return undefined;
+}
+
+function failSyntax(df: Dockerfile, file: string): void {
+  const err = df.problems.find((p) => p.severity === 'error');
+  if (err) throw new LayerwiseError('syntax', `dockerfile parse error on line ${err.range.start.line + 1}: ${err.message}`, { range: err.range, file });
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const t0 = Date.now();
+  const store = opts.store;
+  const contextDir = resolve(opts.contextDir);
+  const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
+  const emit = (e: BuildEvent): void => opts.onEvent?.(e);
+  const counts = { cached: 0, built: 0, total: 0 };
+  try {
+    let text = opts.dockerfileText;
+    if (text === undefined) {
+      try {
+        text = await readFile(dockerfilePath, 'utf8');
+      } catch {
+        throw new LayerwiseError('not-found', `failed to read dockerfile: open ${dockerfilePath}: no such file or directory`);
+      }
+    }
+    const df = parse(text);
+    failSyntax(df, dockerfilePath);
+    if (df.stages.length === 0) throw new LayerwiseError('syntax', 'the Dockerfile has no FROM');
+
+    let target = df.stages.length - 1;
+    if (opts.target) {
+      const t = df.stages.find((s) => s.name === opts.target!.toLowerCase());
+      if (!t) throw new LayerwiseError('usage', `failed to solve: target stage "${opts.target}" could not be found`);
+      target = t.index;
+    }
+    const needed = neededStages(df, target);
+    emit({ v: 1, type: 'build-start', time: t0, dockerfile: dockerfilePath, context: contextDir, ...(opts.target ? { target: opts.target } : {}), tags: opts.tags ?? [] });
+
+    const platform = hostPlatform();
+    const images = new Map<string, Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>>();
+    const image = (ref: string) => {
+      let p = images.get(ref);
+      if (!p) {
+        p = store.images.resolve(ref).then(
+          (r) => ({ config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest }),
+          (e: unknown) => {
+            if (e instanceof LayerwiseError && e.kind === 'not-found') {
+              throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: no such image in the local store (load, import or pull it first)`);
+            }
+            throw e;
+          },
+        );
+        images.set(ref, p);
+      }
+      return p;
+    };
+
+    // expand FROM lines once to find base images, then resolve the scopes with the base images' ENV
+    const first = resolveScopes(df, { ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}) });
+    const baseEnv = new Map<number, Record<string, string>>();
+    for (const i of needed) {
+      const st = df.stages[i]!;
+      if (st.base.kind !== 'image') continue;
+      const ref = first.stageBase[i]!.image;
+      if (ref.toLowerCase() === 'scratch') continue;
+      try {
+        const img = await image(ref);
+        const env: Record<string, string> = {};
+        for (const e of img.config.config?.Env ?? []) {
+          const eq = e.indexOf('=');
+          if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+        }
+        baseEnv.set(i, env);
+      } catch (e) {
+        if (e instanceof LayerwiseError) throw new LayerwiseError(e.kind, e.message, { range: st.from.range, file: dockerfilePath });
+        throw e;
+      }
+    }
+    const scopes = resolveScopes(df, {
+      ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
+      baseImageEnv: (st: Stage) => baseEnv.get(st.index),
+    });
+    const ignoreFile = await readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined);
+    const ignore = ignoreFile.file.patterns.map((p) => (p.exclusion ? '!' : '') + p.cleaned);
+
+    const cache = new BuildCache(store.cacheDir, store.tmpDir);
+    const history = await cache.history(dockerfilePath);
+    const epoch = opts.sourceDateEpoch;
+    const created = new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString().replace(/\.000Z$/, 'Z');
+    let idCounter = 0;
+    const results = new Map<number, Promise<StageResult>>();
+    const ctx: BuildContext = {
+      opts,
+      store,
+      cache,
+      df,
+      dockerfilePath,
+      scopes,
+      ignore,
+      history,
+      newHistory: [],
+      created,
+      emit,
+      nextId: () => ++idCounter,
+      stageResult: (i) => {
+        const r = results.get(i);
+        if (!r) throw new LayerwiseError('internal', `stage ${i} is not part of this build`);
+        return r;
+      },
+      image,
+      counts,
+    };
+    const session = await store.writeSession();
+    try {
+      // every needed stage starts at once; each waits for the stages it reads from
+      for (const i of [...needed].sort((a, b) => a - b)) {
+        const runner = new StageRunner(ctx, df.stages[i]!, platform);
+        const p = runner.run();
+        p.catch(() => undefined);
+        results.set(i, p);
+      }
+      const all = await Promise.allSettled([...results.values()]);
+      const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const final = await results.get(target)!;
+
+      const config: ImageConfig = final.config;
+      config.rootfs = { type: 'layers', diff_ids: final.diffIds };
+      config.created = created;
+      const { manifest } = await writeImage(store.content, { config, layers: final.layers });
+      const tags = opts.tags ?? [];
+      if (tags.length) for (const t of tags) await store.images.put(t, manifest);
+      else await store.images.putDangling(manifest);
+      const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
+      const id = imageId || final.configDigest;
+      await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
+      if (opts.iidfile) await writeFile(opts.iidfile, id);
+      emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: id, duration: (Date.now() - t0) / 1000, steps: counts });
+      return { imageId: id, manifest, tags, steps: counts };
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    const err = e instanceof LayerwiseError ? e : new LayerwiseError('internal', e instanceof Error ? e.message : String(e), { cause: e });
+    emit({
+      v: 1,
+      type: 'build-end',
+      time: Date.now(),
+      ok: false,
+      duration: (Date.now() - t0) / 1000,
+      error: { message: err.message, ...(err.range ? { range: err.range } : {}), ...(err.file ? { file: err.file } : {}) },
+      steps: counts,
+    });
+    throw err;
+  }
+}
+
+export function stepEvent(base: Omit<StepEvent, 'v' | 'type'>): StepEvent {
+  return { v: 1, type: 'step', ...base };
+}

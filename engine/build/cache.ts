@@ -1,0 +1,94 @@
+/**
+ * The build cache: cache key -> the layer a step produced (store `cache/keys/<hex>.json`, written atomically;
+ * every digest in a record is a GC root), and the build history per Dockerfile (`cache/history/<hex>.json`): what
+ * each step's inputs were last time, so that a miss can be explained (which file, which build arg, which line).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Range } from '../dockerfile/types';
+import { readJsonFile, writeFileAtomic } from '../store/fs-atomic';
+
+export interface CachedLayer {
+  digest: string;
+  diffId: string;
+  size: number;
+  mediaType: string;
+}
+
+export interface CacheRecord {
+  v: 1;
+  key: string;
+  /** undefined: the step changed nothing (an empty layer) */
+  layer?: CachedLayer;
+  created: string;
+  /** seconds the step took when it was built */
+  duration: number;
+  instruction: string;
+}
+
+/** What a step's own inputs were, for explaining the next miss. */
+export interface StepInputs {
+  stage: number;
+  index: number;
+  instruction: string;
+  key: string;
+  parentKey: string;
+  /** build args (ARG values) in effect */
+  args: Record<string, string>;
+  /** digest of the environment, user, workdir, mounts */
+  envDigest: string;
+  /** COPY/ADD from the context: every selected file and its digest */
+  files?: { path: string; digest: string }[];
+  /** seconds it took when last built */
+  duration?: number;
+  range: Range;
+}
+
+export interface BuildHistory {
+  v: 1;
+  dockerfile: string;
+  time: string;
+  imageId?: string;
+  steps: StepInputs[];
+}
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function cacheKey(parts: unknown): string {
+  return 'sha256:' + sha256Hex(JSON.stringify(parts));
+}
+
+export class BuildCache {
+  private readonly keysDir: string;
+  private readonly historyDir: string;
+  constructor(readonly dir: string, readonly tmpDir: string) {
+    this.keysDir = join(dir, 'keys');
+    this.historyDir = join(dir, 'history');
+  }
+
+  async get(key: string): Promise<CacheRecord | undefined> {
+    const r = await readJsonFile<CacheRecord>(join(this.keysDir, key.replace(/^sha256:/, '') + '.json')).catch(() => undefined);
+    return r && r.key === key ? r : undefined;
+  }
+
+  async put(rec: CacheRecord): Promise<void> {
+    await fsp.mkdir(this.keysDir, { recursive: true });
+    await writeFileAtomic(join(this.keysDir, rec.key.replace(/^sha256:/, '') + '.json'), JSON.stringify(rec), { tmpDir: this.tmpDir });
+  }
+
+  historyPath(dockerfile: string): string {
+    return join(this.historyDir, sha256Hex(dockerfile) + '.json');
+  }
+
+  async history(dockerfile: string): Promise<BuildHistory | undefined> {
+    return readJsonFile<BuildHistory>(this.historyPath(dockerfile)).catch(() => undefined);
+  }
+
+  async saveHistory(h: BuildHistory): Promise<void> {
+    await fsp.mkdir(this.historyDir, { recursive: true });
+    await writeFileAtomic(this.historyPath(h.dockerfile), JSON.stringify(h), { tmpDir: this.tmpDir });
+  }
+}

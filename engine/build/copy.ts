@@ -1,0 +1,331 @@
+/**
+ * COPY and ADD file operations, with Docker's rules: wildcard sources (Go filepath.Match per path element), a
+ * directory source copies its contents, a destination ending in `/` (or several sources) is a directory, a
+ * relative destination is relative to WORKDIR, missing parents are created (0755), symlinks inside a copied tree
+ * are copied as links, a source that is itself a symlink is followed (inside its root only), `--chown` by id or by
+ * name from the destination's /etc/passwd and /etc/group, `--chmod` in octal, `--parents`, `--exclude`, heredoc
+ * sources, and ADD's local tar auto-extraction.
+ *
+ * `copyInto` works on host paths: `srcRoot` (the build context, or a stage's mounted root) and `dstRoot` (the
+ * stage's merged root, mounted by the caller over an overlay so that what it writes lands in the upper dir).
+ * Paths inside each root are resolved like a chroot: nothing is read or written outside them.
+ */
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { LayerwiseError } from '../errors';
+import { resolveInRootfs } from '../runtime/rootfs-path';
+import { resolveUser } from '../runtime/users';
+import { PatternMatcher } from '../context/patternmatcher';
+import { applyLayer } from '../layers';
+
+export interface CopySource {
+  /** a path (may hold wildcards) relative to srcRoot, as written after expansion */
+  path?: string;
+  /** heredoc source: file name and content */
+  heredoc?: { name: string; content: string };
+}
+
+export interface CopyRequest {
+  kind: 'COPY' | 'ADD';
+  srcRoot: string;
+  /** context sources preserve nothing of the host's ownership (0:0); stage sources keep theirs */
+  srcIsContext: boolean;
+  /** .dockerignore patterns of the context (context sources only) */
+  ignore?: string[];
+  sources: CopySource[];
+  dest: string;
+  workdir: string;
+  dstRoot: string;
+  chown?: string;
+  chmod?: string;
+  parents?: boolean;
+  exclude?: string[];
+  /** ADD: extract local tar archives (default true for ADD) */
+  unpack?: boolean;
+}
+
+export interface CopyResult {
+  files: number;
+  bytes: number;
+}
+
+/** Go's filepath.Match for one path element. */
+export function goMatch(pattern: string, name: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end === -1) throw new LayerwiseError('invalid', `syntax error in pattern: ${pattern}`);
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith('^')) cls = '^' + cls.slice(1).replace(/[\]\\]/g, '\\$&');
+      else cls = cls.replace(/[\]\\^]/g, '\\$&');
+      re += `[${cls}]`;
+      i = end;
+    } else re += escapeRe(c);
+  }
+  return new RegExp(re + '$', 'u').test(name);
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+const hasWildcard = (p: string): boolean => /[*?[]/.test(p);
+
+function clean(p: string): string {
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return out.join('/');
+}
+
+/** Expands a source pattern against srcRoot (chroot-style), returning matching relative paths, sorted. */
+async function expandSource(root: string, pattern: string): Promise<string[]> {
+  const cleaned = clean(pattern);
+  if (!hasWildcard(cleaned)) return [cleaned];
+  const parts = cleaned.split('/');
+  let current: string[] = [''];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const base of current) {
+      if (!hasWildcard(part)) {
+        next.push(base ? `${base}/${part}` : part);
+        continue;
+      }
+      let names: string[] = [];
+      try {
+        const dir = await resolveInRootfs(root, base || '/');
+        if (dir.missing.length) continue;
+        names = await readdir(root + dir.path);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) if (goMatch(part, n)) next.push(base ? `${base}/${n}` : n);
+    }
+    current = next;
+  }
+  return current;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+class Copier {
+  files = 0;
+  bytes = 0;
+  private ignore?: PatternMatcher;
+  private exclude?: PatternMatcher;
+  private mode?: number;
+  constructor(private readonly req: CopyRequest, private readonly owner: Owner | undefined) {
+    if (req.srcIsContext && req.ignore?.length) this.ignore = new PatternMatcher(req.ignore);
+    if (req.exclude?.length) this.exclude = new PatternMatcher(req.exclude);
+    if (req.chmod) {
+      if (!/^[0-7]{1,4}$/.test(req.chmod)) throw new LayerwiseError('invalid', `invalid chmod parameter: '${req.chmod}'. it should be octal string and between 0 and 07777`);
+      this.mode = Number.parseInt(req.chmod, 8);
+    }
+  }
+
+  private skipped(rel: string): boolean {
+    return (this.ignore?.matches(rel) ?? false) || (this.exclude?.matches(rel) ?? false);
+  }
+
+  private async ownerFor(srcUid: number, srcGid: number): Promise<Owner> {
+    if (this.owner) return this.owner;
+    return this.req.srcIsContext ? { uid: 0, gid: 0 } : { uid: srcUid, gid: srcGid };
+  }
+
+  /** mkdir -p inside dstRoot (container path), new directories 0755 owned by the chown user (as BuildKit). */
+  async mkdirp(containerDir: string): Promise<string> {
+    const r = await resolveInRootfs(this.req.dstRoot, containerDir);
+    if (r.missing.length === 0 && r.kind !== 'dir') throw new LayerwiseError('build', `cannot copy to ${containerDir}: not a directory`);
+    for (const m of r.missing) {
+      const host = this.req.dstRoot + m;
+      await mkdir(host, { mode: 0o755 });
+      await chmod(host, 0o755);
+      const o = this.owner ?? { uid: 0, gid: 0 };
+      await lchown(host, o.uid, o.gid).catch(() => undefined);
+    }
+    return r.path;
+  }
+
+  /** Copies host path `src` (not following a final symlink) to container path `dst`. */
+  async copyEntry(src: string, rel: string, dst: string): Promise<void> {
+    if (rel && this.skipped(rel)) return;
+    const st = await lstat(src);
+    const host = this.req.dstRoot + dst;
+    const owner = await this.ownerFor(st.uid, st.gid);
+    if (st.isDirectory()) {
+      let exists = false;
+      try {
+        const d = await lstat(host);
+        if (d.isDirectory()) exists = true;
+        else await rm(host, { recursive: true, force: true });
+      } catch {
+        /* absent */
+      }
+      if (!exists) await mkdir(host);
+      await chmod(host, this.mode ?? st.mode & 0o7777);
+      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
+      for (const name of (await readdir(src)).sort()) {
+        await this.copyEntry(`${src}/${name}`, rel ? `${rel}/${name}` : name, dst === '/' ? `/${name}` : `${dst}/${name}`);
+      }
+      await utimes(host, st.atime, st.mtime).catch(() => undefined);
+      return;
+    }
+    await rm(host, { recursive: true, force: true }).catch(() => undefined);
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(src), host);
+      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
+      await lutimes(host, st.atime, st.mtime).catch(() => undefined);
+    } else if (st.isFile()) {
+      await copyFile(src, host);
+      await chmod(host, this.mode ?? st.mode & 0o7777);
+      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
+      await utimes(host, st.atime, st.mtime);
+      this.bytes += st.size;
+    } else {
+      return; // sockets, fifos and devices are not copied from a context
+    }
+    this.files++;
+  }
+
+  async writeFileAt(dst: string, content: string): Promise<void> {
+    const host = this.req.dstRoot + dst;
+    await rm(host, { recursive: true, force: true }).catch(() => undefined);
+    await writeFile(host, content);
+    await chmod(host, this.mode ?? 0o644);
+    const o = this.owner ?? { uid: 0, gid: 0 };
+    await lchown(host, o.uid, o.gid).catch(() => undefined);
+    this.files++;
+    this.bytes += Buffer.byteLength(content);
+  }
+}
+
+async function isTarArchive(path: string): Promise<boolean> {
+  const fh = await readFile(path).catch(() => undefined);
+  if (!fh || fh.length < 262) {
+    if (fh && fh.length >= 2 && fh[0] === 0x1f && fh[1] === 0x8b) return true;
+    return false;
+  }
+  if (fh[0] === 0x1f && fh[1] === 0x8b) return true; // gzip (a tar.gz; a plain .gz fails extraction and is copied)
+  if (fh[0] === 0x28 && fh[1] === 0xb5 && fh[2] === 0x2f && fh[3] === 0xfd) return true; // zstd
+  if (fh[0] === 0x42 && fh[1] === 0x5a && fh[2] === 0x68) return true; // bzip2
+  if (fh[0] === 0xfd && fh[1] === 0x37 && fh[2] === 0x7a && fh[3] === 0x58) return true; // xz
+  return fh.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+async function extractArchive(src: string, hostDir: string): Promise<void> {
+  const head = await readFile(src).then((b) => b.subarray(0, 6));
+  if ((head[0] === 0x42 && head[1] === 0x5a) || (head[0] === 0xfd && head[1] === 0x37)) {
+    const tool = head[0] === 0x42 ? 'bzip2' : 'xz';
+    const child = spawn(tool, ['-dc', src], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await applyLayer(child.stdout, hostDir, { preserveOwnership: true, skipDevices: true });
+    return;
+  }
+  await applyLayer(createReadStream(src), hostDir, { preserveOwnership: true, skipDevices: true });
+}
+
+/** Performs a COPY/ADD inside already mounted roots. */
+export async function copyInto(req: CopyRequest): Promise<CopyResult> {
+  let owner: Owner | undefined;
+  if (req.chown) {
+    const passwd = await readFile(req.dstRoot + '/etc/passwd', 'utf8').catch(() => undefined);
+    const group = await readFile(req.dstRoot + '/etc/group', 'utf8').catch(() => undefined);
+    const u = resolveUser(req.chown, passwd, group);
+    owner = { uid: u.uid, gid: u.gid };
+  }
+  const c = new Copier(req, owner);
+  const destAbs = req.dest.startsWith('/') ? req.dest : `${req.workdir.replace(/\/$/, '')}/${req.dest}`;
+  const destIsDirSyntax = req.dest.endsWith('/') || req.dest === '.' || req.dest.endsWith('/.');
+
+  // expand every source first: Docker checks the destination rule against the number of matches
+  const items: ({ rel: string; host: string } | { heredoc: { name: string; content: string } })[] = [];
+  for (const s of req.sources) {
+    if (s.heredoc) {
+      items.push({ heredoc: s.heredoc });
+      continue;
+    }
+    const matches = await expandSource(req.srcRoot, s.path ?? '.');
+    const visible = req.srcIsContext && req.ignore?.length ? matches.filter((m) => !new PatternMatcher(req.ignore!).matches(m) || m === '') : matches;
+    if (visible.length === 0) {
+      throw new LayerwiseError('build', `failed to compute cache key: "/${clean(s.path ?? '')}": not found`);
+    }
+    for (const rel of visible) {
+      const r = await resolveInRootfs(req.srcRoot, rel || '/');
+      if (r.missing.length) throw new LayerwiseError('build', `failed to compute cache key: "/${rel}": not found`);
+      items.push({ rel, host: req.srcRoot + (r.path === '/' ? '' : r.path) });
+    }
+  }
+  if (req.sources.length === 0) {
+    await c.mkdirp(destAbs); // WORKDIR: just the directory
+    return { files: 0, bytes: 0 };
+  }
+  const many = items.length > 1;
+  if (many && !destIsDirSyntax) {
+    throw new LayerwiseError('build', `When using ${req.kind} with more than one source file, the destination must be a directory and end with a /`);
+  }
+
+  const destExisting = await resolveInRootfs(req.dstRoot, destAbs).catch(() => undefined);
+  const destIsDir = destIsDirSyntax || many || (destExisting?.missing.length === 0 && destExisting.kind === 'dir');
+
+  for (const it of items) {
+    if ('heredoc' in it) {
+      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
+      const target = destIsDir ? join2(dir, it.heredoc.name) : join2(dir, baseOf(destAbs));
+      await c.writeFileAt(target, it.heredoc.content);
+      continue;
+    }
+    const st = await stat(it.host);
+    if (req.kind === 'ADD' && req.unpack !== false && st.isFile() && (await isTarArchive(it.host))) {
+      const dir = await c.mkdirp(destAbs);
+      await extractArchive(it.host, req.dstRoot + dir);
+      c.files++;
+      continue;
+    }
+    if (st.isDirectory()) {
+      const sub = req.parents ? clean(it.rel) : '';
+      const dir = await c.mkdirp(sub ? `${destAbs}/${sub}` : destAbs);
+      for (const name of (await readdir(it.host)).sort()) {
+        const rel = it.rel ? `${it.rel}/${name}` : name;
+        await c.copyEntry(`${it.host}/${name}`, req.srcIsContext ? rel : '', join2(dir, name));
+      }
+      continue;
+    }
+    if (req.parents) {
+      const relDir = parentOf('/' + clean(it.rel)).slice(1);
+      const dir = await c.mkdirp(relDir ? `${destAbs}/${relDir}` : destAbs);
+      await c.copyEntry(it.host, '', join2(dir, baseOf(it.rel)));
+    } else if (destIsDir) {
+      const dir = await c.mkdirp(destAbs);
+      await c.copyEntry(it.host, '', join2(dir, baseOf(it.rel)));
+    } else {
+      const dir = await c.mkdirp(parentOf(destAbs));
+      await c.copyEntry(it.host, '', join2(dir, baseOf(destAbs)));
+    }
+  }
+  return { files: c.files, bytes: c.bytes };
+}
+
+function join2(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+function baseOf(p: string): string {
+  const c = clean(p);
+  const i = c.lastIndexOf('/');
+  return i === -1 ? c : c.slice(i + 1);
+}
+function parentOf(p: string): string {
+  const c = '/' + clean(p);
+  const i = c.lastIndexOf('/');
+  return i <= 0 ? '/' : c.slice(0, i);
+}

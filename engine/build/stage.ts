@@ -1,0 +1,574 @@
+/**
+ * One build stage: starts from its base (an image, an earlier stage or scratch), runs ONBUILD triggers of the base,
+ * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
+ * a miss; metadata steps change the image config. Every step is reported as a build event.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parse } from '../dockerfile';
+import { expandInstruction, shellEnv, type Expanded, type Vars } from '../dockerfile/scope';
+import { expandWord } from '../dockerfile/shell';
+import type { Instruction, Stage } from '../dockerfile/types';
+import { LayerwiseError } from '../errors';
+import { chainIds } from '../image/chain';
+import { ociLayerType } from '../image/mediatypes';
+import type { Descriptor, ImageConfig, Platform } from '../image/types';
+import { compress, writeLayer } from '../layers';
+import { hashPaths } from '../context/hash';
+import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
+import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
+import { applyMetadata, envGet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
+import { runCopyJob } from './copy-worker';
+import type { CopySource } from './copy';
+import type { BuildContext } from './builder';
+import { resolveStageRef, stepEvent } from './builder';
+import { explainMiss } from './explain';
+import type { MissReason } from './events';
+
+export interface StageResult {
+  config: ImageConfig;
+  layers: Descriptor[];
+  diffIds: string[];
+  /** cache key of the last filesystem step (the stage's identity for dependants) */
+  fsKey: string;
+  configDigest: string;
+}
+
+const FS_KEYWORDS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
+
+export class StageRunner {
+  private st!: StageConfig;
+  private layers: Descriptor[] = [];
+  private diffIds: string[] = [];
+  private fsKey = '';
+  private lastFs: { instruction: string; line: number; missed: boolean } | undefined;
+  private index = 0;
+  private total = 0;
+  private readonly label: string;
+  private readonly noCache: boolean;
+
+  constructor(
+    private readonly ctx: BuildContext,
+    private readonly stage: Stage,
+    private readonly platform: Platform,
+  ) {
+    this.label = stage.name ?? `stage-${stage.index}`;
+    const filter = ctx.opts.noCacheFilter ?? [];
+    this.noCache = !!ctx.opts.noCache || filter.includes(stage.name ?? '') || filter.includes(String(stage.index));
+  }
+
+  async run(): Promise<StageResult> {
+    const { ctx, stage } = this;
+    this.total = 1 + stage.instructions.filter((i) => FS_KEYWORDS.has(i.keyword)).length;
+    await this.from();
+    for (const ins of stage.instructions) {
+      if (ctx.opts.signal?.aborted) throw new LayerwiseError('build', 'build cancelled');
+      await this.step(ins, ctx.scopes.before.get(ins) ?? new Map());
+    }
+    this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
+    return { config: this.st.config, layers: this.layers, diffIds: this.diffIds, fsKey: this.fsKey, configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)) };
+  }
+
+  private get file(): string {
+    return this.ctx.dockerfilePath;
+  }
+
+  private fail(ins: Instruction, message: string, kind: 'build' | 'not-found' | 'invalid' = 'build'): never {
+    throw new LayerwiseError(kind, message, { range: ins.range, file: this.file });
+  }
+
+  private async from(): Promise<void> {
+    const { ctx, stage } = this;
+    const id = ctx.nextId();
+    const t = Date.now();
+    const base = ctx.scopes.stageBase[stage.index]!;
+    const text = `FROM ${base.image}${stage.name ? ' AS ' + stage.name : ''}`;
+    this.index = 1;
+    const ev = { id, stage: stage.index, stageName: this.label, index: 1, total: this.total, instruction: text, range: stage.from.range };
+    ctx.emit(stepEvent({ ...ev, status: 'running' }));
+    let config: ImageConfig | undefined;
+    let onbuild: string[] = [];
+    if (stage.base.kind === 'stage') {
+      const r = await ctx.stageResult(stage.base.stage);
+      config = r.config;
+      this.layers = [...r.layers];
+      this.diffIds = [...r.diffIds];
+      this.fsKey = r.fsKey;
+      onbuild = r.config.config?.OnBuild ?? [];
+    } else if (stage.base.kind === 'image' && base.image.toLowerCase() !== 'scratch') {
+      const img = await ctx.image(base.image);
+      config = img.config;
+      this.layers = [...img.layers];
+      this.diffIds = [...(img.config.rootfs?.diff_ids ?? [])];
+      this.fsKey = cacheKey({ op: 'image', manifest: img.manifestDigest });
+      onbuild = img.config.config?.OnBuild ?? [];
+      await ctx.store.snapshots.prepare(this.layers, this.diffIds);
+    } else {
+      this.fsKey = cacheKey({ op: 'scratch', platform: this.platform });
+    }
+    this.st = { config: startConfig(config, this.platform), cmdSet: false };
+    ctx.emit(stepEvent({ ...ev, status: 'cached', duration: (Date.now() - t) / 1000, cacheKey: this.fsKey }));
+    ctx.counts.total++;
+    ctx.counts.cached++;
+    // ONBUILD triggers of the base run right after FROM, with the variables as they are here
+    for (const trig of onbuild) {
+      const df = parse(trig);
+      for (const ins of df.instructions) await this.step(ins, ctx.scopes.before.get(stage.instructions[0]!) ?? new Map(), true);
+    }
+  }
+
+  private async step(ins: Instruction, vars: Vars, fromOnbuild = false): Promise<void> {
+    const ex = expandInstruction(ins, vars, this.ctx.df.escape);
+    if (ex.errors.length) this.fail(ins, ex.errors[0]!.message);
+    if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
+    const id = this.ctx.nextId();
+    const createdBy = applyMetadata(this.st, ins, ex);
+    this.st.config.history!.push(historyEntry(createdBy, this.ctx.created, true));
+    this.ctx.emit(
+      stepEvent({ id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
+    );
+  }
+
+  /** Build args in effect (ARG values not shadowed by ENV): they are part of RUN's environment and cache key. */
+  private argsInEffect(vars: Vars): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of vars) if (v.kind === 'arg' && v.value !== undefined) out[k] = v.value;
+    return out;
+  }
+
+  private async fsStep(ins: Instruction, vars: Vars, ex: Expanded, fromOnbuild: boolean): Promise<void> {
+    const { ctx } = this;
+    const id = ctx.nextId();
+    this.index++;
+    const t0 = Date.now();
+    const text = instructionText(ins);
+    const ev = { id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: (fromOnbuild ? 'ONBUILD ' : '') + text, range: ins.range };
+    ctx.emit(stepEvent({ ...ev, status: 'running' }));
+    ctx.counts.total++;
+
+    const plan = await this.planStep(ins, vars, ex);
+    const inputs: StepInputs = {
+      stage: this.stage.index,
+      index: this.index,
+      instruction: text,
+      key: plan.key,
+      parentKey: plan.link ? '' : this.fsKey,
+      args: this.argsInEffect(vars),
+      envDigest: plan.envDigest,
+      range: ins.range,
+      ...(plan.files ? { files: plan.files } : {}),
+    };
+    let rec: CacheRecord | undefined = this.noCache ? undefined : await ctx.cache.get(plan.key);
+    if (rec?.layer && !(await ctx.store.content.info(rec.layer.digest))) rec = undefined;
+    let miss: MissReason | undefined;
+    if (rec) {
+      ctx.counts.cached++;
+      inputs.duration = rec.duration;
+    } else {
+      miss = explainMiss(inputs, ctx.history, { noCache: this.noCache, ...(this.lastFs?.missed ? { parent: { instruction: this.lastFs.instruction, line: this.lastFs.line } } : {}) });
+      try {
+        rec = await plan.execute(id);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        ctx.emit(stepEvent({ ...ev, status: 'error', duration: (Date.now() - t0) / 1000, cacheKey: plan.key, miss, error: message }));
+        if (e instanceof LayerwiseError && e.range) throw e;
+        this.fail(ins, message);
+      }
+      await ctx.cache.put(rec);
+      ctx.counts.built++;
+      inputs.duration = rec.duration;
+    }
+    ctx.newHistory.push(inputs);
+    if (rec.layer) {
+      const desc: Descriptor = { mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size };
+      this.layers.push(desc);
+      this.diffIds.push(rec.layer.diffId);
+      await ctx.store.snapshots.prepare(this.layers, this.diffIds);
+    }
+    this.fsKey = plan.key;
+    this.lastFs = { instruction: text, line: ins.startLine, missed: !!miss };
+    this.st.config.history!.push(historyEntry(plan.createdBy, ctx.created, !rec.layer));
+    if (plan.after) plan.after();
+    ctx.emit(
+      stepEvent({
+        ...ev,
+        status: miss ? 'done' : 'cached',
+        duration: miss ? (Date.now() - t0) / 1000 : 0,
+        cacheKey: plan.key,
+        ...(rec.layer ? { layer: { digest: rec.layer.digest, diffId: rec.layer.diffId, size: rec.layer.size } } : { emptyLayer: true }),
+        ...(miss ? { miss } : {}),
+      }),
+    );
+  }
+
+  private async lowerDirs(): Promise<string[]> {
+    if (this.diffIds.length === 0) return [];
+    const chains = chainIds(this.diffIds);
+    return this.ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!);
+  }
+
+  /** Turns an upper dir into a layer blob in the store; undefined when nothing changed. */
+  private async commitUpper(upper: string, source: 'overlay' | 'dir'): Promise<CacheRecord['layer']> {
+    const w = writeLayer(upper, { source, ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
+    const gz = compress(w.stream, 'gzip', 1);
+    const blob = await this.ctx.store.content.ingest(gz);
+    const done = await w.done;
+    if (done.entries === 0) return undefined;
+    return { digest: blob.digest, diffId: done.diffId, size: blob.size, mediaType: ociLayerType('gzip') };
+  }
+
+  private async workDirs(): Promise<{ dir: string; upper: string; work: string; cleanup: () => Promise<void> }> {
+    await mkdir(this.ctx.store.tmpDir, { recursive: true });
+    const dir = await mkdtemp(join(this.ctx.store.tmpDir, `${process.pid}-step-`));
+    const upper = join(dir, 'upper');
+    const work = join(dir, 'work');
+    await mkdir(upper);
+    await mkdir(work);
+    return { dir, upper, work, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  private async planStep(
+    ins: Instruction,
+    vars: Vars,
+    ex: Expanded,
+  ): Promise<{ key: string; envDigest: string; files?: { path: string; digest: string }[]; link?: boolean; createdBy: string; after?: () => void; execute: (id: number) => Promise<CacheRecord> }> {
+    const cfg = this.st.config.config!;
+    const workdir = cfg.WorkingDir || '/';
+    const record = (key: string, t0: number, layer: CacheRecord['layer'], instruction: string): CacheRecord => ({
+      v: 1,
+      key,
+      ...(layer ? { layer } : {}),
+      created: new Date().toISOString(),
+      duration: (Date.now() - t0) / 1000,
+      instruction,
+    });
+    const text = instructionText(ins);
+
+    if (ins.keyword === 'WORKDIR') {
+      const raw = ex.words[0]?.value ?? '/';
+      const path = raw.startsWith('/') ? normalizePath(raw) : normalizePath(`${workdir}/${raw}`);
+      const key = cacheKey({ op: 'mkdir', parent: this.fsKey, path, user: cfg.User ?? '' });
+      return {
+        key,
+        envDigest: sha256Hex(path),
+        createdBy: `WORKDIR ${path}`,
+        after: () => {
+          cfg.WorkingDir = path;
+        },
+        execute: async () => {
+          const t0 = Date.now();
+          const w = await this.workDirs();
+          try {
+            const lowers = await this.lowerDirs();
+            await runCopyJob(
+              {
+                request: { kind: 'COPY', srcIsContext: true, srcRoot: await this.emptyDir(), sources: [], dest: path + '/', workdir: '/', ...(cfg.User ? { chown: cfg.User } : {}) },
+                dst: { lowerDirs: lowers, upperDir: w.upper, workDir: w.work },
+                emptyDir: await this.emptyDir(),
+              },
+              this.ctx.store.tmpDir,
+            );
+            return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+          } finally {
+            await w.cleanup();
+          }
+        },
+      };
+    }
+
+    if (ins.keyword === 'RUN') return this.planRun(ins, vars, ex, record, text);
+    return this.planCopy(ins, ex, record, text);
+  }
+
+  private emptyDirPath?: string;
+  private async emptyDir(): Promise<string> {
+    if (!this.emptyDirPath) {
+      this.emptyDirPath = join(this.ctx.store.root, 'tmp-empty');
+      await mkdir(this.emptyDirPath, { recursive: true });
+    }
+    return this.emptyDirPath;
+  }
+
+  private async planRun(
+    ins: Instruction,
+    vars: Vars,
+    ex: Expanded,
+    record: (key: string, t0: number, layer: CacheRecord['layer'], instruction: string) => CacheRecord,
+    text: string,
+  ) {
+    const { ctx } = this;
+    const cfg = this.st.config.config!;
+    const shell = shellOf(cfg);
+    let argv: string[];
+    const words = ins.command?.words.map((w) => w.value) ?? [];
+    if (ins.command?.json) argv = words;
+    else {
+      let cmd = words.join(' ');
+      if (ins.heredocs.length) {
+        const h = ins.heredocs[0]!;
+        const single = /^\d*<<-?\s*\S+$/.test(cmd.trim()) && ins.heredocs.length === 1;
+        const content = (hd: typeof h) => (hd.chomp ? hd.content.replace(/^\t+/gm, '') : hd.content);
+        if (single) cmd = content(h);
+        else cmd = cmd + ins.heredocs.map((hd) => '\n' + content(hd) + hd.name).join('');
+      }
+      argv = [...shell, cmd];
+    }
+    const args = this.argsInEffect(vars);
+    let env = [...(cfg.Env ?? [])];
+    for (const [k, v] of Object.entries(args)) if (envGet(env, k) === undefined) env.push(`${k}=${v}`);
+    for (const [k, v] of Object.entries(ctx.opts.buildArgs ?? {}))
+      if (/^(HTTPS?|FTP|NO|ALL)_PROXY$/i.test(k) && envGet(env, k) === undefined) env.push(`${k}=${v}`);
+    const user = cfg.User || '';
+    const cwd = cfg.WorkingDir || '/';
+    const network = (ins.flags.find((f) => f.name === 'network')?.value ?? 'default') as 'default' | 'none' | 'host';
+    const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
+    const mountSpecs = await this.planMounts(ins, ex);
+    const keyMounts = mountSpecs.map((m) => m.key);
+    const envDigest = sha256Hex(JSON.stringify({ env: [...env].sort(), user, cwd, mounts: keyMounts, network, security }));
+    const key = cacheKey({ op: 'run', parent: this.fsKey, argv, env: [...env].sort(), user, cwd, network, security, mounts: keyMounts });
+    return {
+      key,
+      envDigest,
+      createdBy: `RUN ${ins.command?.json ? JSON.stringify(argv) : argv.join(' ')} # buildkit`,
+      execute: async (id: number) => {
+        const t0 = Date.now();
+        const w = await this.workDirs();
+        try {
+          const log = (stream: 'stdout' | 'stderr') =>
+            new Writable({
+              write(chunk: Buffer, _enc, cb) {
+                ctx.emit({ v: 1, type: 'log', id, stream, text: chunk.toString() });
+                cb();
+              },
+            });
+          const mounts: SandboxMount[] = [];
+          for (const m of mountSpecs) mounts.push(await m.prepare());
+          const res = await runSandboxed({
+            lowerDirs: await this.lowerDirs(),
+            upperDir: w.upper,
+            workDir: w.work,
+            args: argv,
+            env,
+            cwd,
+            ...(user ? { user } : {}),
+            network,
+            mounts,
+            stdout: log('stdout'),
+            stderr: log('stderr'),
+            stateParent: ctx.store.tmpDir,
+            ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
+          });
+          if (res.cancelled) throw new LayerwiseError('build', 'build cancelled');
+          if (res.exitCode !== 0) {
+            const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
+            throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });
+          }
+          return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+        } finally {
+          await w.cleanup();
+        }
+      },
+    };
+  }
+
+  /** RUN --mount: the cache-key part of each mount and how to make it. */
+  private async planMounts(ins: Instruction, ex: Expanded): Promise<{ key: unknown; prepare: () => Promise<SandboxMount> }[]> {
+    const { ctx } = this;
+    const expanded = ex.flags.get('mount') ?? [];
+    const out: { key: unknown; prepare: () => Promise<SandboxMount> }[] = [];
+    for (const value of expanded) {
+      const opts = new Map<string, string>();
+      for (const field of value.split(',')) {
+        const eq = field.indexOf('=');
+        opts.set((eq === -1 ? field : field.slice(0, eq)).toLowerCase(), eq === -1 ? 'true' : field.slice(eq + 1));
+      }
+      const type = (opts.get('type') ?? 'bind').toLowerCase();
+      const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+      const ro = opts.get('readonly') ?? opts.get('ro');
+      const readonly = ro !== undefined ? ro !== 'false' : opts.get('rw') === 'true' || opts.get('readwrite') === 'true' ? false : type === 'bind' || type === 'secret' || type === 'ssh';
+      if (type === 'secret') {
+        const sid = opts.get('id') ?? (target ? target.split('/').pop()! : '');
+        const tgt = target ?? `/run/secrets/${sid}`;
+        const src = ctx.opts.secrets?.[sid];
+        const required = opts.get('required') === 'true';
+        if (!src && required) this.fail(ins, `secret ${sid} not found`);
+        out.push({ key: { type, id: sid, target: tgt }, prepare: async () => (src ? { type: 'bind', source: src, target: tgt, readonly: true } : { type: 'tmpfs', target: '/run/secrets/.none', size: 4096 }) });
+      } else if (type === 'cache') {
+        if (!target) this.fail(ins, 'mount type cache requires a target');
+        const cid = opts.get('id') ?? target!;
+        const dir = join(ctx.store.root, 'cache-mounts', sha256Hex(cid));
+        out.push({ key: { type, id: cid, target }, prepare: async () => (await mkdir(dir, { recursive: true }), { type: 'cache', source: dir, target: target!, readonly: false }) });
+      } else if (type === 'tmpfs') {
+        if (!target) this.fail(ins, 'mount type tmpfs requires a target');
+        out.push({ key: { type, target }, prepare: async () => ({ type: 'tmpfs', target: target! }) });
+      } else if (type === 'bind') {
+        if (!target) this.fail(ins, 'mount type bind requires a target');
+        const from = opts.get('from');
+        const source = opts.get('source') ?? opts.get('src') ?? '/';
+        if (!from) {
+          const h = await hashPaths(this.ctxDir(), [source], { exclude: ctx.ignore, cacheDir: join(ctx.store.cacheDir, 'stat'), allowEmpty: true });
+          out.push({ key: { type, source, target, context: h.digest, readonly }, prepare: async () => ({ type: 'bind', source: join(this.ctxDir(), source), target: target!, readonly: true }) });
+        } else {
+          const src = await this.fromSource(from);
+          out.push({
+            key: { type, source, target, from: src.key },
+            prepare: async () => {
+              const w = await this.workDirs();
+              await runCopyJob(
+                { request: { kind: 'COPY', srcIsContext: false, sources: [{ path: source }], dest: '/', workdir: '/' }, dst: { lowerDirs: [], upperDir: w.upper, workDir: w.work }, srcLowerDirs: src.lowerDirs, emptyDir: await this.emptyDir() },
+                ctx.store.tmpDir,
+              );
+              return { type: 'bind', source: w.upper, target: target!, readonly: true };
+            },
+          });
+        }
+      } else {
+        this.fail(ins, `mount type ${type} is not supported by layerwise build`);
+      }
+    }
+    return out;
+  }
+
+  private ctxDir(): string {
+    return this.ctx.opts.contextDir;
+  }
+
+  /** A stage or image named by --from: its identity for cache keys and its lower dirs. */
+  private async fromSource(ref: string): Promise<{ key: string; lowerDirs: string[] }> {
+    const { ctx } = this;
+    const byName = new Map<string, number>();
+    ctx.df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+    const si = resolveStageRef(ref, byName, this.stage.index);
+    let layers: Descriptor[];
+    let diffIds: string[];
+    let key: string;
+    if (si !== undefined) {
+      const r = await ctx.stageResult(si);
+      layers = r.layers;
+      diffIds = r.diffIds;
+      key = r.fsKey;
+    } else {
+      const img = await ctx.image(ref);
+      layers = img.layers;
+      diffIds = img.config.rootfs?.diff_ids ?? [];
+      key = cacheKey({ op: 'image', manifest: img.manifestDigest });
+    }
+    if (diffIds.length === 0) return { key, lowerDirs: [] };
+    await ctx.store.snapshots.prepare(layers, diffIds);
+    const chains = chainIds(diffIds);
+    return { key, lowerDirs: await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!) };
+  }
+
+  private async planCopy(
+    ins: Instruction,
+    ex: Expanded,
+    record: (key: string, t0: number, layer: CacheRecord['layer'], instruction: string) => CacheRecord,
+    text: string,
+  ) {
+    const { ctx } = this;
+    const cfg = this.st.config.config!;
+    const workdir = cfg.WorkingDir || '/';
+    const kind = ins.keyword as 'COPY' | 'ADD';
+    const flag = (n: string) => ins.flags.find((f) => f.name === n);
+    const from = kind === 'COPY' ? flag('from')?.value : undefined;
+    const link = flag('link') !== undefined && flag('link')!.value !== 'false';
+    const parents = flag('parents') !== undefined && flag('parents')!.value !== 'false';
+    const excludes = ins.flags.filter((f) => f.name === 'exclude' && f.value !== undefined).map((f) => f.value!);
+    const chown = ex.flags.get('chown')?.[0];
+    const chmod = ex.flags.get('chmod')?.[0];
+    const words = ex.words;
+    const dest = words[words.length - 1]?.value ?? '';
+    const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
+    const sources: CopySource[] = [];
+    for (const w of words.slice(0, -1)) {
+      const m = /^\d*<<-?\s*(.+)$/.exec(w.value);
+      const name = m?.[1]?.replace(/^["']|["']$/g, '');
+      const h = name !== undefined ? heredocs.get(name) : undefined;
+      if (h) {
+        let content = h.chomp ? h.content.replace(/^\t+/gm, '') : h.content;
+        if (h.expand) {
+          const r = expandWord(content, shellEnv(ctx.scopes.before.get(ins) ?? new Map()), { skipProcessQuotes: true });
+          if (r.ok) content = r.value;
+        }
+        sources.push({ heredoc: { name: h.name, content } });
+      } else {
+        if (/^https?:\/\//.test(w.value) || /^git@|\.git(#|$)/.test(w.value)) this.fail(ins, `${kind} of remote sources (${w.value}) is not supported by layerwise build yet`);
+        sources.push({ path: w.value });
+      }
+    }
+    let srcKey: unknown;
+    let files: { path: string; digest: string }[] | undefined;
+    let srcLowerDirs: string[] | undefined;
+    if (from) {
+      const src = await this.fromSource(from);
+      srcKey = { from: src.key, paths: sources.map((s) => s.path ?? s.heredoc?.name) };
+      srcLowerDirs = src.lowerDirs;
+    } else {
+      const paths = sources.filter((s) => s.path !== undefined).map((s) => s.path!);
+      let digest = '';
+      if (paths.length) {
+        try {
+          const h = await hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, cacheDir: join(ctx.store.cacheDir, 'stat') });
+          digest = h.digest;
+          files = h.files.map((f) => ({ path: f.path, digest: f.digest }));
+        } catch (e) {
+          if (e instanceof LayerwiseError) this.fail(ins, `failed to compute cache key: ${e.message}`);
+          throw e;
+        }
+      }
+      srcKey = { context: digest, heredocs: sources.filter((s) => s.heredoc).map((s) => [s.heredoc!.name, sha256Hex(s.heredoc!.content)]) };
+    }
+    const key = cacheKey({ op: kind.toLowerCase(), parent: link ? null : this.fsKey, src: srcKey, dest, workdir, chown, chmod, link, parents, excludes });
+    return {
+      key,
+      envDigest: sha256Hex(JSON.stringify({ dest, workdir, chown, chmod, excludes })),
+      ...(files ? { files } : {}),
+      link,
+      createdBy: `${kind} ${ins.argsToken?.value ?? ''} # buildkit`,
+      execute: async () => {
+        const t0 = Date.now();
+        const w = await this.workDirs();
+        try {
+          await runCopyJob(
+            {
+              request: {
+                kind,
+                srcIsContext: !from,
+                ...(from ? {} : { srcRoot: this.ctxDir(), ignore: ctx.ignore }),
+                sources,
+                dest,
+                workdir,
+                ...(chown ? { chown } : {}),
+                ...(chmod ? { chmod } : {}),
+                parents,
+                exclude: excludes,
+              },
+              dst: { lowerDirs: link ? [] : await this.lowerDirs(), upperDir: w.upper, workDir: w.work },
+              ...(srcLowerDirs ? { srcLowerDirs } : {}),
+              emptyDir: await this.emptyDir(),
+            },
+            ctx.store.tmpDir,
+          );
+          return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+        } finally {
+          await w.cleanup();
+        }
+      },
+    };
+  }
+}
+
+export function instructionText(ins: Instruction): string {
+  return `${ins.keyword} ${ins.logical.slice(ins.keywordToken.value.length).trim()}`.trim();
+}
+
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return '/' + out.join('/');
+}

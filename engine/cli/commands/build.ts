@@ -1,0 +1,198 @@
+/**
+ * `layerwise build [-f FILE] [-t NAME]… [--build-arg K=V]… [--target S] [--no-cache] [--no-cache-filter S]…
+ *  [--progress auto|plain|json|quiet] [--secret id=…,src=…] [--iidfile F] [-q] CONTEXT`, as `docker build`.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LayerwiseError } from '../../errors';
+import { openStore } from '../../store';
+import { build, type BuildOptions } from '../../build/builder';
+import { ProgressPrinter, type ProgressMode } from '../../build/progress';
+import type { CliContext } from '../context';
+
+export const summary = 'Build an image from a Dockerfile';
+
+const USAGE = `Usage:  layerwise build [OPTIONS] PATH
+
+Build an image from a Dockerfile
+
+Options:
+      --build-arg stringArray   Set build-time variables
+  -f, --file string             Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads stdin)
+      --iidfile string          Write the image ID to the file
+      --no-cache                Do not use cache when building the image
+      --no-cache-filter strings Do not cache specified stages
+      --progress string         Set type of progress output ("auto", "plain", "json", "quiet") (default "auto")
+  -q, --quiet                   Suppress the build output and print image ID on success
+      --secret stringArray      Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")
+  -t, --tag stringArray         Name and optionally a tag in the "name:tag" format
+      --target string           Set the target build stage to build
+`;
+
+interface Parsed {
+  file?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  noCacheFilter: string[];
+  progress: string;
+  secrets: Record<string, string>;
+  iidfile?: string;
+  quiet: boolean;
+  context?: string;
+}
+
+export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
+  const p: Parsed = { tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, quiet: false };
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    let inline: string | undefined;
+    if (a.startsWith('--') && a.includes('=')) {
+      inline = a.slice(a.indexOf('=') + 1);
+      a = a.slice(0, a.indexOf('='));
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = args[++i];
+      if (v === undefined) throw new LayerwiseError('usage', `flag needs an argument: ${a}`);
+      return v;
+    };
+    switch (a) {
+      case '-f':
+      case '--file':
+        p.file = value();
+        break;
+      case '-t':
+      case '--tag':
+        p.tags.push(value());
+        break;
+      case '--build-arg': {
+        const kv = value();
+        const eq = kv.indexOf('=');
+        if (eq === -1) {
+          if (env[kv] !== undefined) p.buildArgs[kv] = env[kv]!;
+        } else p.buildArgs[kv.slice(0, eq)] = kv.slice(eq + 1);
+        break;
+      }
+      case '--target':
+        p.target = value();
+        break;
+      case '--no-cache':
+        p.noCache = inline === undefined || inline === 'true';
+        break;
+      case '--no-cache-filter':
+        p.noCacheFilter.push(...value().split(','));
+        break;
+      case '--progress':
+        p.progress = value();
+        break;
+      case '--secret': {
+        const spec = value();
+        const fields = new Map(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as [string, string]));
+        const id = fields.get('id');
+        const src = fields.get('src') ?? fields.get('source');
+        const fromEnv = fields.get('env');
+        if (!id) throw new LayerwiseError('usage', `invalid secret ${spec}: id is required`);
+        if (src) p.secrets[id] = src;
+        else if (fromEnv !== undefined || env[id] !== undefined) p.secrets[id] = `env:${fromEnv ?? id}`;
+        else throw new LayerwiseError('usage', `invalid secret ${spec}: src is required`);
+        break;
+      }
+      case '--iidfile':
+        p.iidfile = value();
+        break;
+      case '-q':
+      case '--quiet':
+        p.quiet = true;
+        break;
+      default:
+        if (a.startsWith('-') && a !== '-') throw new LayerwiseError('usage', `unknown flag: ${a}\nSee 'layerwise build --help'.`);
+        if (p.context !== undefined) throw new LayerwiseError('usage', '"build" requires exactly 1 argument.');
+        p.context = a;
+    }
+  }
+  return p;
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    ctx.stdout.write(USAGE);
+    return 0;
+  }
+  const p = parseBuildArgs(args, ctx.env);
+  if (p.context === undefined) throw new LayerwiseError('usage', `"build" requires exactly 1 argument.\nSee 'layerwise build --help'.\n\n${USAGE.split('\n')[0]}`);
+  const contextDir = resolve(ctx.cwd, p.context);
+  if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new LayerwiseError('not-found', `unable to prepare context: path "${p.context}" not found`);
+  let dockerfileText: string | undefined;
+  let dockerfile: string | undefined;
+  if (p.file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+    dockerfileText = Buffer.concat(chunks).toString('utf8');
+    dockerfile = resolve(contextDir, 'Dockerfile');
+  } else if (p.file) dockerfile = resolve(ctx.cwd, p.file);
+  // secrets given as env:NAME are written to a private temp file by the builder's caller
+  const secrets: Record<string, string> = {};
+  for (const [id, src] of Object.entries(p.secrets)) {
+    if (src.startsWith('env:')) {
+      const { mkdtempSync, writeFileSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(resolve(tmpdir(), 'layerwise-secret-'));
+      const file = resolve(dir, id);
+      writeFileSync(file, ctx.env[src.slice(4)] ?? '', { mode: 0o600 });
+      secrets[id] = file;
+    } else {
+      const f = resolve(ctx.cwd, src);
+      if (!existsSync(f)) throw new LayerwiseError('not-found', `failed to stat ${src}: no such file or directory`);
+      secrets[id] = f;
+    }
+  }
+  const isTTY = (ctx.stderr as NodeJS.WriteStream).isTTY === true;
+  let mode: ProgressMode;
+  if (p.quiet || p.progress === 'quiet') mode = 'quiet';
+  else if (p.progress === 'json' || p.progress === 'rawjson') mode = 'json';
+  else if (p.progress === 'plain') mode = 'plain';
+  else if (p.progress === 'auto' || p.progress === 'tty') mode = isTTY ? 'tty' : 'plain';
+  else throw new LayerwiseError('usage', `invalid progress mode "${p.progress}" (auto, plain, json, quiet)`);
+  const printer = new ProgressPrinter(mode === 'json' ? ctx.stdout : ctx.stderr, mode);
+  const store = await openStore(ctx.root);
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const epochRaw = p.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH;
+  const opts: BuildOptions = {
+    store,
+    contextDir,
+    tags: p.tags,
+    buildArgs: p.buildArgs,
+    noCache: p.noCache,
+    noCacheFilter: p.noCacheFilter,
+    secrets,
+    onEvent: (e) => printer.handle(e),
+    signal: abort.signal,
+    ...(dockerfile ? { dockerfile } : {}),
+    ...(dockerfileText !== undefined ? { dockerfileText } : {}),
+    ...(p.target ? { target: p.target } : {}),
+    ...(p.iidfile ? { iidfile: resolve(ctx.cwd, p.iidfile) } : {}),
+    ...(epochRaw && /^\d+$/.test(epochRaw) ? { sourceDateEpoch: Number(epochRaw) } : {}),
+  };
+  try {
+    const r = await build(opts);
+    if (mode === 'quiet') ctx.stdout.write(r.imageId + '\n');
+    return 0;
+  } catch (e) {
+    if (mode === 'json' || mode === 'quiet') {
+      // the error is in the build-end event (json) or goes to stderr once (quiet)
+      if (mode === 'quiet') throw e;
+      return e instanceof LayerwiseError ? e.exitCode : 1;
+    }
+    // plain/tty: the printer already wrote `ERROR: …`
+    return e instanceof LayerwiseError ? e.exitCode : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
