@@ -33,7 +33,7 @@ export function findExecutable(name: string): string | undefined {
 }
 
 /** Programs without which no sandbox can start. */
-export const REQUIRED_TOOLS = ['unshare', 'setpriv', 'mount', 'env', 'sh', 'mkdir', 'chown', 'ln', 'rm', 'rmdir', 'touch'] as const;
+export const REQUIRED_TOOLS = ['unshare', 'setpriv', 'mount', 'umount', 'pivot_root', 'env', 'sh', 'mkdir', 'chown', 'ln', 'readlink', 'rm', 'rmdir', 'touch'] as const;
 
 /** Names of required programs that are missing on this host. */
 export function missingTools(): string[] {

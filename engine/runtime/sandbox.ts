@@ -210,7 +210,8 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
     stdioFor(spec.stdout, 1),
     'pipe', // diagnostics of the set-up
     'pipe', // control socket
-    stdioFor(spec.stderr, 2),
+    // fd 4 must exist (process 1 moves it to the command's fd 2); Node opens /dev/null only for fds 0-2
+    spec.stderr === 'ignore' ? 'pipe' : stdioFor(spec.stderr, 2),
   ];
   const child: ChildProcess = spawn(findExecutable('setpriv') as string, ['--pdeathsig=KILL', '--', findExecutable('unshare') as string, ...unshareArgs], {
     stdio,
@@ -235,6 +236,7 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
   stdinStream?.on('error', () => undefined); // the command may exit without reading its input
   if (spec.stdout && typeof spec.stdout !== 'string' && stdoutStream) stdoutStream.pipe(spec.stdout, { end: false });
   if (spec.stderr && typeof spec.stderr !== 'string' && stderrStream) stderrStream.pipe(spec.stderr, { end: false });
+  if (spec.stderr === 'ignore') stderrStream?.resume();
 
   let diag = '';
   diagStream?.setEncoding('utf8');
@@ -264,7 +266,9 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
     ctl?.write(`${s}\n`);
   };
 
+  const t0 = Date.now();
   const onLine = async (line: string): Promise<void> => {
+    if (process.env.LW_SANDBOX_TRACE) process.stderr.write(`[sandbox +${Date.now() - t0}ms] ${line}\n`);
     const sp = line.indexOf(' ');
     const word = sp < 0 ? line : line.slice(0, sp);
     const rest = sp < 0 ? '' : line.slice(sp + 1);
@@ -285,7 +289,8 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
           hostname: lc.hostname,
         });
         user = plan.user;
-        await writeFile(join(lc.state, 'setup.sh'), plan.script);
+        await writeFile(join(lc.state, "setup.sh"), plan.script);
+        if (process.env.LW_SANDBOX_TRACE) process.stderr.write(plan.script);
         reply('go');
         return;
       }

@@ -5,6 +5,7 @@
  * /sys, a minimal /dev, the generated /etc files, the caller's mounts, the working directory, and finally the
  * command line that drops privileges and enters the root.
  */
+import { realpathSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { LayerwiseError } from '../errors';
 import { checkUserMapped, type IdMapPlan, isMapped } from './idmap';
@@ -94,7 +95,7 @@ async function systemMounts(ctx: SetupContext, s: SetupScript): Promise<void> {
     'cannot mount /sys',
   );
   const dev = SetupScript.inRoot(await ensureDir(ctx, s, '/dev'));
-  s.must(`mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs ${dev}`, 'cannot mount /dev');
+  s.must(`mount -t tmpfs -o nosuid,nodev,strictatime,mode=755,size=65536k tmpfs ${dev}`, 'cannot mount /dev');
   for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) {
     s.must(`: > ${dev}/${n} && mount --bind /dev/${n} ${dev}/${n}`, `cannot create /dev/${n}`);
   }
@@ -167,6 +168,52 @@ async function workingDir(ctx: SetupContext, s: SetupScript, cwd: string, user: 
   }
 }
 
+/** where the container's root sits in the staging root */
+const STAGE_ROOTFS = '/rootfs';
+const STAGE_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/**
+ * The last step before the command: process 1 pivots into a small staging root (a tmpfs with the host's
+ * /usr, /bin, /lib… read-only, the container's /dev, and the container's root at /rootfs), and detaches the
+ * host's root from the sandbox's mount namespace. The command is then entered with chroot (the container may
+ * have no tools to pivot with), but the mount namespace holds nothing of the host a process could escape to
+ * except read-only system directories.
+ */
+function stagingRoot(s: SetupScript, tools: string[]): void {
+  const dirs = new Set(STAGE_DIRS);
+  for (const t of tools) {
+    const p = findExecutable(t);
+    if (!p) continue;
+    let real = p;
+    try {
+      real = realpathSync(p);
+    } catch {
+      // keep p
+    }
+    const top = real.split('/')[1];
+    if (top && top !== 'proc' && top !== 'dev') dirs.add(top);
+  }
+  const S = '"$LW_STATE/stage"';
+  s.must(`mkdir ${S} && mount -t tmpfs -o mode=755,size=1m,nosuid,nodev lwstage ${S}`, 'cannot mount the staging root');
+  const D = `${S}/"$lw_d"`;
+  s.must(
+    `( for lw_d in ${[...dirs].map(shq).join(' ')}; do ` +
+      `if [ -L "/$lw_d" ]; then ln -s "$(readlink "/$lw_d")" ${D} || exit 1; ` +
+      `elif [ -d "/$lw_d" ]; then mkdir ${D} && mount --bind "/$lw_d" ${D} && ` +
+      `{ mount -o remount,bind,ro,nosuid,nodev ${D} 2>/dev/null || mount -o remount,bind,ro ${D}; } || exit 1; fi; done )`,
+    'cannot populate the staging root',
+  );
+  s.may(`mkdir ${S}/etc && : > ${S}/etc/ld.so.cache && mount --bind -o ro /etc/ld.so.cache ${S}/etc/ld.so.cache`);
+  s.must(`ln -s ${shq(findExecutable('unshare') as string)} ${S}/layerwise`, 'cannot populate the staging root');
+  s.must(
+    `mkdir ${S}/dev ${S}/proc ${S}${STAGE_ROOTFS} ${S}/.old && mount --rbind "$R/dev" ${S}/dev && ` +
+      `mount -t proc -o nosuid,nodev,noexec proc ${S}/proc && mount --move "$R" ${S}${STAGE_ROOTFS}`,
+    'cannot populate the staging root',
+  );
+  s.must(`cd ${S} && pivot_root . .old && cd / && umount -l /.old && rmdir /.old`, 'cannot pivot into the staging root');
+  s.raw(`R=${STAGE_ROOTFS}`);
+}
+
 /** Builds setup.sh for a sandbox whose overlay is mounted and visible at ctx.view. */
 export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   const { spec } = ctx;
@@ -197,17 +244,20 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
     chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
   }
   chain.push(`--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c}`).join(',')}`, '--');
-  chain.push(`${ctx.state}/layerwise`, `--root=${ctx.root}`, `--wd=${cwd}`);
+  chain.push('/layerwise', `--root=${STAGE_ROOTFS}`, `--wd=${cwd}`);
   if (user.uid !== 0) chain.push(`--setuid=${user.uid}`);
   chain.push('--', ...spec.args);
 
   let finalArgv = chain;
+  const tools = ['env', 'setpriv', 'unshare', 'umount', 'rm', 'rmdir', 'touch'];
   if (spec.tty) {
     const script = findExecutable('script');
     if (!script) throw new LayerwiseError('io', 'a tty needs util-linux `script`, which is not installed');
-    // allocate the pty from the container's own devpts instance, so the command sees /dev/pts/0 of its own
-    s.must(`mount --bind "$R/dev/pts" /dev/pts && mount --bind "$R/dev/pts/ptmx" /dev/ptmx`, 'cannot set up the tty');
+    tools.push('script');
+    // `script` runs in the staging root, whose /dev is the container's: the pty comes from the container's
+    // own devpts instance, so the command sees its /dev/pts/0
     finalArgv = [script, '-q', '-e', '-c', chain.map(shq).join(' '), '/dev/null'];
   }
+  stagingRoot(s, tools);
   return { script: s.build(finalArgv), user };
 }

@@ -29,7 +29,7 @@ read -r lw_pid lw_rest < /proc/self/stat || lw_die "cannot read /proc/self/stat"
 lw_say "ready $lw_pid"
 lw_go
 cd "$LW_OVL_CWD" || lw_die "cannot enter $LW_OVL_CWD"
-mount -t overlay overlay -o "$LW_OVL_OPTS" "$LW_ROOT" || lw_die "mounting the overlay failed"
+mount -t overlay overlay -o "nodev,$LW_OVL_OPTS" "$LW_ROOT" || lw_die "mounting the overlay failed"
 cd /
 lw_say mounted
 lw_go

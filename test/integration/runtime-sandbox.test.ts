@@ -341,6 +341,54 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     rmSync(join(r.upper, '..'), { recursive: true }); // nothing is busy
   });
 
+  test('the host is not in the sandbox mount namespace: only read-only system dirs besides the container', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const r = sh('sleep 1000');
+    const h = await startSandbox(r.spec);
+    try {
+      await h.started;
+      const [cmd] = h.processes();
+      assert.ok(cmd !== undefined);
+      const st = readFileSync(`/proc/${cmd}/stat`, 'utf8');
+      const init = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      // process 1 sits in the staging root; its mountinfo lists every mount of the namespace
+      const mounts = readFileSync(`/proc/${init}/mountinfo`, 'utf8').trim().split('\n').map((l) => {
+        const f = l.split(' ');
+        return { point: f[4] as string, opts: f[5] as string };
+      });
+      const writable = mounts.filter((m) => !m.opts.split(',').includes('ro')).map((m) => m.point);
+      for (const p of writable) assert.match(p, /^\/(dev|proc|rootfs)?(\/|$)/, `writable mount ${p} outside the container`);
+      const points = mounts.map((m) => m.point);
+      for (const hostDir of ['/etc', '/home', '/root', '/tmp', '/var', '/work']) assert.ok(!points.includes(hostDir), `${hostDir} is not there`);
+      assert.ok(points.includes('/rootfs') && points.includes('/usr'));
+      assert.ok(!points.some((p) => p.includes(base)), 'no host path of the test is a mount point');
+    } finally {
+      await h.cancel();
+    }
+  });
+
+  test('kill() signals the command, which can exit gracefully', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const out = new PassThrough();
+    const r = sh("trap 'echo got-term; exit 7' TERM; echo ready; sleep 1000 & wait", { stdout: out });
+    const h = await startSandbox(r.spec);
+    await new Promise<void>((res) => out.once('data', () => res()));
+    assert.equal(h.kill('SIGTERM'), true);
+    const res = await h.done;
+    assert.equal(res.exitCode, 7);
+    assert.equal(res.cancelled, false);
+  });
+
+  test('with stdout and stderr ignored the command runs normally', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const r = sh('echo out; echo err >&2; exit 4', { stdout: 'ignore', stderr: 'ignore' });
+    assert.equal((await runSandboxed(r.spec)).exitCode, 4);
+    const r2 = sh('exit 0', {});
+    delete r2.spec.stdout;
+    delete r2.spec.stderr;
+    assert.equal((await runSandboxed(r2.spec)).exitCode, 0);
+  });
+
   test('an AbortSignal cancels a running sandbox', async (t) => {
     if (skipIfNeeded(t)) return;
     const ac = new AbortController();
