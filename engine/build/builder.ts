@@ -227,7 +227,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
       const config: ImageConfig = final.config;
       config.rootfs = { type: 'layers', diff_ids: final.diffIds };
-      config.created = created;
       const { manifest } = await writeImage(store.content, { config, layers: final.layers });
       const tags = opts.tags ?? [];
       if (tags.length) for (const t of tags) await store.images.put(t, manifest);

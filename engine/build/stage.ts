@@ -24,6 +24,7 @@ import type { CopySource } from './copy';
 import type { BuildContext } from './builder';
 import { resolveStageRef, stepEvent } from './builder';
 import { explainMiss } from './explain';
+import { pruneCopiedUpDirs } from './prune';
 import type { MissReason } from './events';
 
 export interface StageResult {
@@ -43,6 +44,8 @@ export class StageRunner {
   private diffIds: string[] = [];
   private fsKey = '';
   private lastFs: { instruction: string; line: number; missed: boolean } | undefined;
+  /** history time of the newest step: a cached step keeps the time it was built, so a rebuild is the same image */
+  lastCreated = '';
   private index = 0;
   private total = 0;
   private readonly label: string;
@@ -67,6 +70,7 @@ export class StageRunner {
       await this.step(ins, ctx.scopes.before.get(ins) ?? new Map());
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
+    this.st.config.created = this.lastCreated;
     return { config: this.st.config, layers: this.layers, diffIds: this.diffIds, fsKey: this.fsKey, configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)) };
   }
 
@@ -108,6 +112,7 @@ export class StageRunner {
       this.fsKey = cacheKey({ op: 'scratch', platform: this.platform });
     }
     this.st = { config: startConfig(config, this.platform), cmdSet: false };
+    this.lastCreated = ctx.opts.sourceDateEpoch !== undefined ? ctx.created : config?.created ?? ctx.created;
     ctx.emit(stepEvent({ ...ev, status: 'cached', duration: (Date.now() - t) / 1000, cacheKey: this.fsKey }));
     ctx.counts.total++;
     ctx.counts.cached++;
@@ -124,7 +129,7 @@ export class StageRunner {
     if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
     const id = this.ctx.nextId();
     const createdBy = applyMetadata(this.st, ins, ex);
-    this.st.config.history!.push(historyEntry(createdBy, this.ctx.created, true));
+    this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true));
     this.ctx.emit(
       stepEvent({ id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
     );
@@ -154,7 +159,7 @@ export class StageRunner {
       instruction: text,
       key: plan.key,
       parentKey: plan.link ? '' : this.fsKey,
-      args: this.argsInEffect(vars),
+      args: ins.keyword === 'RUN' ? this.argsInEffect(vars) : {},
       envDigest: plan.envDigest,
       range: ins.range,
       ...(plan.files ? { files: plan.files } : {}),
@@ -188,7 +193,8 @@ export class StageRunner {
     }
     this.fsKey = plan.key;
     this.lastFs = { instruction: text, line: ins.startLine, missed: !!miss };
-    this.st.config.history!.push(historyEntry(plan.createdBy, ctx.created, !rec.layer));
+    this.lastCreated = ctx.opts.sourceDateEpoch !== undefined ? ctx.created : rec.created;
+    this.st.config.history!.push(historyEntry(plan.createdBy, this.lastCreated, !rec.layer));
     if (plan.after) plan.after();
     ctx.emit(
       stepEvent({
@@ -360,6 +366,7 @@ export class StageRunner {
             ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
           });
           if (res.cancelled) throw new LayerwiseError('build', 'build cancelled');
+          if (res.exitCode === 0) await pruneCopiedUpDirs(w.upper, await this.lowerDirs());
           if (res.exitCode !== 0) {
             const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
             throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });

@@ -1,0 +1,60 @@
+/**
+ * After a RUN, an overlay upper dir can hold directories that were only copied up (the sandbox put a mount
+ * point stub in them and took it away again, or a program opened them for writing without changing anything).
+ * BuildKit's differ leaves such directories out of the layer; so do we: an empty directory in the upper dir
+ * whose mode and owner are the same as in the layers below, and that is not opaque, is removed before the layer
+ * is written.
+ */
+import { spawnSync } from 'node:child_process';
+import { lstat, readdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+function isOpaque(path: string): boolean {
+  for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
+    const r = spawnSync('getfattr', ['--only-values', '-n', name, path], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim() === 'y') return true;
+  }
+  return false;
+}
+
+async function lowerStat(lowerDirs: string[], rel: string): Promise<{ mode: number; uid: number; gid: number; isDir: boolean } | undefined> {
+  for (const l of lowerDirs) {
+    try {
+      const st = await lstat(join(l, rel));
+      return { mode: st.mode, uid: st.uid, gid: st.gid, isDir: st.isDirectory() };
+    } catch {
+      /* not in this layer */
+    }
+  }
+  return undefined;
+}
+
+/** Removes unchanged, empty, copied-up directories from `upper`; returns how many. */
+export async function pruneCopiedUpDirs(upper: string, lowerDirs: string[]): Promise<number> {
+  let removed = 0;
+  const visit = async (rel: string): Promise<boolean> => {
+    const abs = rel ? join(upper, rel) : upper;
+    let names: string[];
+    try {
+      names = await readdir(abs);
+    } catch {
+      return false;
+    }
+    let left = names.length;
+    for (const n of names) {
+      const childRel = rel ? `${rel}/${n}` : n;
+      const st = await lstat(join(upper, childRel));
+      if (st.isDirectory() && (await visit(childRel))) left--;
+    }
+    if (!rel || left > 0) return false;
+    const here = await lstat(abs);
+    const below = await lowerStat(lowerDirs, rel);
+    if (!below || !below.isDir || below.mode !== here.mode || below.uid !== here.uid || below.gid !== here.gid) return false;
+    if (isOpaque(abs)) return false;
+    await rmdir(abs);
+    removed++;
+    return true;
+  };
+  await visit('');
+  return removed;
+}
