@@ -134,3 +134,19 @@ export async function collectGarbage(store: Store, opts: { wait?: boolean } = {}
 export async function digestsInUse(store: Store): Promise<Set<string>> {
   return digestsInRecords(store.containersDir);
 }
+
+/** Container ids (their directory names under containers/) whose records name any of `digests`. */
+export async function containersUsing(store: Store, digests: readonly string[]): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(store.containersDir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) {
+    const found = await digestsInRecords(join(store.containersDir, n));
+    if (digests.some((d) => found.has(d))) out.push(n);
+  }
+  return out;
+}

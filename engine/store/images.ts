@@ -116,6 +116,19 @@ export class LayoutImageStore implements ImageStore {
     });
   }
 
+  /** Remove a name; with keepDangling, the image stays as a dangling entry when nothing else names it (one
+   *  atomic index update). */
+  async untag(ref: string, opts: { keepDangling?: boolean } = {}): Promise<boolean> {
+    const name = formatReference(parseReference(ref));
+    return this.update((idx) => {
+      const i = idx.manifests.findIndex((d) => d.annotations?.[REF_NAME_ANNOTATION] === name);
+      if (i < 0) return false;
+      const [old] = idx.manifests.splice(i, 1);
+      if (opts.keepDangling && old && !idx.manifests.some((d) => d.digest === old.digest)) idx.manifests.push(stripName(old));
+      return true;
+    });
+  }
+
   async deleteTarget(digest: string): Promise<number> {
     return this.update((idx) => {
       const before = idx.manifests.length;

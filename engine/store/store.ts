@@ -72,7 +72,7 @@ export class Store {
 }
 
 /** Open (creating if needed) the store at `root`, and clean what dead processes left in tmp/. */
-export async function openStore(root: string, opts: { create?: boolean } = {}): Promise<Store> {
+export async function openStore(root: string, opts: { create?: boolean; clean?: boolean } = {}): Promise<Store> {
   const create = opts.create ?? true;
   const layoutPath = join(root, 'oci-layout');
   if (!(await exists(layoutPath))) {
@@ -98,6 +98,6 @@ export async function openStore(root: string, opts: { create?: boolean } = {}): 
       }
     });
   }
-  await store.cleanTemp();
+  if (opts.clean !== false) await store.cleanTemp();
   return store;
 }

@@ -1,0 +1,60 @@
+/** `layerwise history [--no-trunc] [-q] [-H] [--format T] IMAGE` (also `image history`): as `docker history`. */
+import { shortId } from '../../image/digest';
+import type { HistoryEntry } from '../../image/types';
+import { openStore } from '../../store/store';
+import type { CliContext } from '../context';
+import { compileTemplate } from './go-template';
+import { ellipsis, goTimeString, humanSize, parseFlags, table, timeAgo, usageError } from './image-cli';
+
+export const summary = 'Show the history of an image';
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const f = parseFlags(args, {
+    'no-trunc': { type: 'bool' },
+    quiet: { type: 'bool', short: 'q' },
+    human: { type: 'bool', short: 'H' },
+    format: { type: 'string' },
+  }, 'history');
+  if (f.args.length !== 1) throw usageError('"history" requires exactly 1 argument.', 'history');
+  const human = !args.some((a) => a === '-H=false' || a === '--human=false');
+  const noTrunc = f.bools.has('no-trunc');
+  const store = await openStore(ctx.root);
+  const img = await store.images.resolve(f.args[0]!);
+  const hist: HistoryEntry[] = img.config.history?.length
+    ? img.config.history
+    : img.config.rootfs.diff_ids.map(() => ({ created_by: '', created: img.config.created }));
+  // pair history entries with layers: non-empty entries consume layers in order
+  let li = 0;
+  const now = Date.now();
+  const rows = hist.map((h, i) => {
+    const empty = h.empty_layer === true;
+    const layer = empty ? undefined : img.manifest.layers[li++];
+    const top = i === hist.length - 1;
+    const id = top ? (noTrunc ? img.id : shortId(img.id)) : '<missing>';
+    const size = layer?.size ?? 0;
+    return {
+      ID: id,
+      CreatedSince: human ? timeAgo(h.created, now) : h.created ?? '',
+      CreatedAt: human ? goTimeString(h.created) : h.created ?? '',
+      CreatedBy: noTrunc ? h.created_by ?? '' : ellipsis((h.created_by ?? '').replace(/\s+/g, ' ').trim(), 45),
+      Size: human ? humanSize(size) : String(size),
+      Comment: h.comment ?? '',
+    };
+  }).reverse();
+  if (f.bools.has('quiet')) {
+    for (const r of rows) ctx.stdout.write(r.ID + '\n');
+    return 0;
+  }
+  const format = f.strings.get('format');
+  if (format === 'json') {
+    for (const r of rows) ctx.stdout.write(JSON.stringify(r) + '\n');
+    return 0;
+  }
+  if (format && format !== 'table') {
+    const t = compileTemplate(format);
+    for (const r of rows) ctx.stdout.write(t.render(r) + '\n');
+    return 0;
+  }
+  ctx.stdout.write(table([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
+  return 0;
+}

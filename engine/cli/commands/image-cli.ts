@@ -1,0 +1,163 @@
+/**
+ * Shared by the image commands (images, inspect, history, tag, rmi, image prune, system df, save, load, import,
+ * fsck): a small docker-style flag parser, docker's human sizes and durations, tabwriter-like tables.
+ */
+import { LayerwiseError } from '../../errors';
+
+export type FlagType = 'bool' | 'string' | 'strings';
+export interface FlagSpec {
+  [long: string]: { type: FlagType; short?: string };
+}
+export interface ParsedFlags {
+  bools: Set<string>;
+  strings: Map<string, string>;
+  lists: Map<string, string[]>;
+  args: string[];
+}
+
+/** `--name=v`, `--name v`, `-q`, `-aq`, `-o FILE`, `--` ends flags. Unknown flags are usage errors (exit 125). */
+export function parseFlags(argv: string[], spec: FlagSpec, command: string): ParsedFlags {
+  const out: ParsedFlags = { bools: new Set(), strings: new Map(), lists: new Map(), args: [] };
+  const byShort = new Map<string, string>();
+  for (const [k, v] of Object.entries(spec)) if (v.short) byShort.set(v.short, k);
+  const set = (name: string, value: string | undefined, next: () => string | undefined, shown: string) => {
+    const s = spec[name]!;
+    if (s.type === 'bool') {
+      if (value === undefined || value === 'true') out.bools.add(name);
+      else if (value === 'false') out.bools.delete(name);
+      else throw usage(`invalid argument "${value}" for "${shown}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, command);
+      return;
+    }
+    const v = value ?? next();
+    if (v === undefined) throw usage(`flag needs an argument: ${shown}`, command);
+    if (s.type === 'string') out.strings.set(name, v);
+    else out.lists.set(name, [...(out.lists.get(name) ?? []), v]);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = () => (i + 1 < argv.length ? argv[++i] : undefined);
+    if (a === '--') {
+      out.args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      if (name === 'help') throw usage('', command, 0);
+      if (!spec[name]) throw usage(`unknown flag: --${name}`, command);
+      set(name, eq < 0 ? undefined : a.slice(eq + 1), next, `--${name}`);
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'h') throw usage('', command, 0);
+        const name = byShort.get(c);
+        if (!name) throw usage(`unknown shorthand flag: '${c}' in ${a}`, command);
+        if (spec[name]!.type === 'bool') set(name, undefined, next, `-${c}`);
+        else {
+          const rest = a.slice(j + 1);
+          set(name, rest ? rest.replace(/^=/, '') : undefined, next, `-${c}`);
+          break;
+        }
+      }
+    } else out.args.push(a);
+  }
+  return out;
+}
+
+function usage(msg: string, command: string, exitCode = 125): LayerwiseError {
+  return new LayerwiseError('usage', msg ? `${msg}\nSee 'layerwise ${command} --help'.` : `See 'layerwise ${command} --help'.`, { exitCode });
+}
+
+export function usageError(msg: string, command: string): LayerwiseError {
+  return usage(msg, command);
+}
+
+/** docker's units.HumanSizeWithPrecision(n, 3): decimal units, `%.3g`. */
+export function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${goG(v, 3)}${units[i]}`;
+}
+
+/** Go's %.{p}g */
+function goG(v: number, p: number): string {
+  if (v === 0) return '0';
+  let s = v.toPrecision(p);
+  if (s.includes('e')) {
+    const [m, e] = s.split('e');
+    const exp = Number(e);
+    s = `${m!.includes('.') ? m!.replace(/\.?0+$/, '') : m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+    return s;
+  }
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** docker's units.HumanDuration */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3600000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
+}
+
+/** `2 hours ago`, or `N/A` for a missing time */
+export function timeAgo(created: string | undefined, now = Date.now()): string {
+  const t = created ? Date.parse(created) : NaN;
+  if (!Number.isFinite(t) || t <= -62135596800000) return 'N/A';
+  return `${humanDuration(Math.max(0, now - t))} ago`;
+}
+
+/** Go's time.Time String() for UTC: `2024-01-01 00:00:00 +0000 UTC` */
+export function goTimeString(created: string | undefined): string {
+  const t = created ? new Date(created) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return '0001-01-01 00:00:00 +0000 UTC';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())} +0000 UTC`;
+}
+
+/** Go's text/tabwriter as docker configures it (minwidth 10, padding 3, spaces); the last column unpadded. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const cols = Math.max(...rows.map((r) => r.length));
+  const widths: number[] = [];
+  for (let c = 0; c < cols - 1; c++) {
+    const w = Math.max(...rows.map((r) => [...(r[c] ?? '')].length)) + 3;
+    widths.push(Math.max(w, 10));
+  }
+  return rows
+    .map((r) => r.map((cell, c) => (c < cols - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join('').replace(/\s+$/, ''))
+    .join('\n') + '\n';
+}
+
+/** docker's stringutils.Ellipsis */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  if (chars.length <= max) return s;
+  return chars.slice(0, max - 1).join('') + '…';
+}
+
+/** Read one line from stdin (for confirmation prompts). */
+export async function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  let buf = '';
+  for await (const c of stdin as AsyncIterable<Buffer | string>) {
+    buf += typeof c === 'string' ? c : c.toString('utf8');
+    const nl = buf.indexOf('\n');
+    if (nl >= 0) return buf.slice(0, nl);
+  }
+  return buf;
+}

@@ -1,0 +1,52 @@
+/** `layerwise image prune [-a] [-f]`: as `docker image prune` — dangling images, or with -a every image no
+ *  container uses; then GC frees their blobs and snapshots. */
+import { familiarString } from '../../image/refs';
+import { collectGarbage, digestsInUse } from '../../store/gc';
+import { openStore } from '../../store/store';
+import type { CliContext } from '../context';
+import { humanSize, parseFlags, readLine, usageError } from './image-cli';
+import { summaries } from './image-view';
+
+export const summary = 'Remove unused images';
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const f = parseFlags(args, { all: { type: 'bool', short: 'a' }, force: { type: 'bool', short: 'f' }, filter: { type: 'strings' } }, 'image prune');
+  if (f.args.length) throw usageError('"image prune" accepts no arguments.', 'image prune');
+  if (f.lists.get('filter')?.length) throw usageError('image prune filters are not supported', 'image prune');
+  const all = f.bools.has('all');
+  if (!f.bools.has('force')) {
+    ctx.stdout.write(
+      all
+        ? 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] '
+        : 'WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ',
+    );
+    const answer = (await readLine(ctx.stdin)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') return 0;
+  }
+  const store = await openStore(ctx.root);
+  const used = await digestsInUse(store);
+  const list = await summaries(store);
+  const byTarget = new Map<string, typeof list>();
+  for (const s of list) byTarget.set(s.target.digest, [...(byTarget.get(s.target.digest) ?? []), s]);
+  const lines: string[] = [];
+  const deletedIds = new Set<string>();
+  for (const [digest, entries] of byTarget) {
+    const first = entries[0]!;
+    if (used.has(first.id) || used.has(digest)) continue;
+    const named = entries.filter((e) => e.name);
+    if (!all && named.length) continue;
+    for (const e of named) lines.push(`untagged: ${familiarString(e.name)}`);
+    await store.images.deleteTarget(digest);
+    if (!deletedIds.has(first.id)) {
+      deletedIds.add(first.id);
+      lines.push(`deleted: ${first.id}`);
+    }
+  }
+  // an id still named by another manifest is not gone; report only ids no entry has any more
+  const remaining = new Set((await summaries(store)).map((s) => s.id));
+  const shown = lines.filter((l) => !l.startsWith('deleted: ') || !remaining.has(l.slice(9)));
+  const gc = await collectGarbage(store);
+  if (shown.length) ctx.stdout.write('Deleted Images:\n' + shown.join('\n') + '\n\n');
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(gc?.reclaimed ?? 0)}\n`);
+  return 0;
+}

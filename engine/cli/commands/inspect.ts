@@ -1,0 +1,36 @@
+/** `layerwise inspect [--format T] IMAGE...` (also `image inspect`): the JSON of `docker image inspect`. */
+import { describeError, isLayerwiseError } from '../../errors';
+import { openStore } from '../../store/store';
+import type { CliContext } from '../context';
+import { compileTemplate } from './go-template';
+import { parseFlags, usageError } from './image-cli';
+import { inspectObject } from './image-view';
+
+export const summary = 'Display detailed information on one or more images';
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const f = parseFlags(args, { format: { type: 'string', short: 'f' }, type: { type: 'string' }, size: { type: 'bool', short: 's' } }, 'inspect');
+  if (f.args.length === 0) throw usageError('"inspect" requires at least 1 argument.', 'inspect');
+  const type = f.strings.get('type');
+  if (type && type !== 'image') throw usageError(`"${type}" is not a valid value for --type`, 'inspect');
+  const store = await openStore(ctx.root);
+  const found: Record<string, unknown>[] = [];
+  const errors: string[] = [];
+  for (const a of f.args) {
+    try {
+      found.push(inspectObject(await store.images.resolve(a), store.root));
+    } catch (e) {
+      if (!isLayerwiseError(e) || (e.kind !== 'not-found' && e.kind !== 'invalid' && e.kind !== 'conflict')) throw e;
+      errors.push(describeError(e));
+    }
+  }
+  const format = f.strings.get('format');
+  if (format) {
+    const t = compileTemplate(format === 'json' ? '{{json .}}' : format);
+    for (const o of found) ctx.stdout.write(t.render(o) + '\n');
+  } else {
+    ctx.stdout.write(JSON.stringify(found, null, 4) + '\n');
+  }
+  for (const e of errors) ctx.stderr.write(`Error: ${e}\n`);
+  return errors.length ? 1 : 0;
+}
