@@ -207,7 +207,7 @@ function stagingRoot(s: SetupScript, tools: string[]): void {
   s.must(`ln -s ${shq(findExecutable('unshare') as string)} ${S}/layerwise`, 'cannot populate the staging root');
   s.must(
     `mkdir ${S}/dev ${S}/proc ${S}${STAGE_ROOTFS} ${S}/.old && mount --rbind "$R/dev" ${S}/dev && ` +
-      `mount -t proc -o nosuid,nodev,noexec proc ${S}/proc && mount --move "$R" ${S}${STAGE_ROOTFS}`,
+      `mount -t proc -o nosuid,nodev,noexec proc ${S}/proc && mount --rbind "$R" ${S}${STAGE_ROOTFS}`,
     'cannot populate the staging root',
   );
   s.must(`cd ${S} && pivot_root . .old && cd / && umount -l /.old && rmdir /.old`, 'cannot pivot into the staging root');
