@@ -1,5 +1,6 @@
 // Proves the real peers used by differential tests and benchmarks work on this machine: Docker 26 with
-// BuildKit (heredocs, ${v%%p} expansion), a local docker-registry, push/pull between them, and skopeo.
+// BuildKit (heredocs, ${v%%p} expansion), a local docker-registry, push/pull between them, skopeo, and
+// extension-host tests in code-server (VS Code) driven by chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -8,6 +9,7 @@ import * as path from 'node:path';
 import { BASE_IMAGE, dockerUnavailableReason, startDocker, type DockerPeer } from '../helpers/docker';
 import { registryUnavailableReason, startRegistry, type RegistryPeer } from '../helpers/registry';
 import { runCommand } from '../helpers/peer-process';
+import { runExtensionTests, startCodeServer, vscodeUnavailableReason } from '../helpers/vscode';
 
 let docker: DockerPeer | undefined;
 let registry: RegistryPeer | undefined;
@@ -129,4 +131,56 @@ test('registry: works without docker (plain HTTP /v2/ and a missing manifest)', 
   assert.equal(res.status, 200);
   const missing = await fetch(`http://${reg.url}/v2/nothing/here/manifests/latest`);
   assert.equal(missing.status, 404);
+});
+
+test('vscode: extension-host tests run in code-server and report both pass and fail', async (t) => {
+  // Two workbench loads take 40-90 s: opt-in, so that the default test run stays fast.
+  if (process.env.LAYERWISE_VSCODE_TESTS !== '1') {
+    return t.skip('VS Code peer test is opt-in: run scripts/setup-vscode.sh, then set LAYERWISE_VSCODE_TESTS=1');
+  }
+  const server = await startCodeServer();
+  if (!server) return t.skip(vscodeUnavailableReason() ?? 'VS Code peer unavailable');
+  try {
+    const ext = path.join(work, 'probe-extension');
+    fs.mkdirSync(ext, { recursive: true });
+    fs.writeFileSync(
+      path.join(ext, 'package.json'),
+      JSON.stringify({
+        name: 'peer-probe',
+        publisher: 'layerwise-test',
+        version: '0.0.1',
+        engines: { vscode: '^1.80.0' },
+        main: './extension.js',
+        activationEvents: ['onCommand:peerProbe.answer'],
+        contributes: { commands: [{ command: 'peerProbe.answer', title: 'Peer probe' }] },
+      }),
+    );
+    fs.writeFileSync(
+      path.join(ext, 'extension.js'),
+      "const vscode = require('vscode');\n" +
+        'exports.activate = (context) => {\n' +
+        "  context.subscriptions.push(vscode.commands.registerCommand('peerProbe.answer', () => process.env.PROBE_TOKEN));\n" +
+        '};\n',
+    );
+    const tests = path.join(ext, 'tests.js');
+    fs.writeFileSync(
+      tests,
+      "const vscode = require('vscode');\n" +
+        'exports.run = async () => {\n' +
+        "  const answer = await vscode.commands.executeCommand('peerProbe.answer');\n" +
+        "  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.path ?? 'none';\n" +
+        "  console.log(`probe answer=${answer} folder=${folder} vscode=${vscode.version}`);\n" +
+        "  if (process.env.PROBE_FAIL) throw new Error('failing on purpose');\n" +
+        '};\n',
+    );
+    const token = `tok${id.replace(/[^a-z0-9]/g, '')}`;
+    const base = { extensionDevelopmentPath: ext, extensionTestsPath: tests, folder: work };
+    const pass = await runExtensionTests(server, { ...base, extensionEnv: { PROBE_TOKEN: token } });
+    assert.equal(pass.code, 0, pass.log.join('\n'));
+    assert.ok(pass.log.some((l) => l.includes(`probe answer=${token} folder=${work} vscode=1.`)), pass.log.join('\n'));
+    const fail = await runExtensionTests(server, { ...base, extensionEnv: { PROBE_TOKEN: token, PROBE_FAIL: '1' } });
+    assert.notEqual(fail.code, 0, fail.log.join('\n'));
+  } finally {
+    await server.stop();
+  }
 });
