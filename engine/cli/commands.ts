@@ -12,6 +12,7 @@ export interface CommandModule {
 
 export const commands: Record<string, () => Promise<CommandModule>> = {
   build: () => import('./commands/build'),
+  run: () => import('./commands/run'),
   __copy: () => import('./commands/internal-copy'),
   debug: () => import('./commands/debug'),
   images: () => import('./commands/images'),
