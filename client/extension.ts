@@ -1,0 +1,122 @@
+/**
+ * Activation: registers commands, views, the task type and the decorations, and starts the language client
+ * when a Dockerfile is open. Nothing here calls the engine or spawns a process until it is needed; the
+ * heavier modules (language client, commands, views) load on first use.
+ */
+import * as vscode from 'vscode';
+import { CATEGORY, LayerwiseHost } from './host';
+import type { BuildDecorations } from './build/decorations';
+import type { BuildTreeProvider } from './views/buildTree';
+import type { ImagesTreeProvider } from './views/imagesTree';
+import type { LayerwiseLanguageClient } from './languageClient';
+import type { runningBuilds } from './build/runner';
+
+type RunningBuilds = typeof runningBuilds;
+
+/** What `vscode.extensions.getExtension('layerwise.layerwise').exports` gives (tests, other extensions). */
+export interface LayerwiseApi {
+  host: LayerwiseHost;
+  decorations(): Promise<BuildDecorations>;
+  buildTree(): Promise<BuildTreeProvider>;
+  imagesTree(): Promise<ImagesTreeProvider>;
+  languageClient(): Promise<LayerwiseLanguageClient>;
+  running(): Promise<RunningBuilds>;
+}
+
+export { CATEGORY };
+
+export function activate(context: vscode.ExtensionContext): LayerwiseApi {
+  const host = new LayerwiseHost(context);
+  context.subscriptions.push(host);
+  const setContexts = () => {
+    void vscode.commands.executeCommand('setContext', 'layerwise.engineAvailable', host.whyNoEngine() === undefined);
+  };
+  setContexts();
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(setContexts), vscode.workspace.onDidChangeWorkspaceFolders(setContexts));
+
+  // ---- language client: started on the first Dockerfile ----
+  let lc: Promise<LayerwiseLanguageClient> | undefined;
+  const startClient = (): Promise<LayerwiseLanguageClient> => {
+    lc ??= import('./languageClient').then((m) => {
+      const c = new m.LayerwiseLanguageClient(context);
+      context.subscriptions.push(c);
+      void decorations().then((d) => d.setPredictionSource(c.predictions));
+      return c;
+    });
+    return lc;
+  };
+  const isDockerfile = (d: vscode.TextDocument) => d.languageId === 'dockerfile';
+  if (vscode.workspace.textDocuments.some(isDockerfile)) void startClient();
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((d) => {
+      if (isDockerfile(d)) void startClient();
+    }),
+  );
+
+  // ---- decorations and diagnostics: they listen to build events ----
+  let deco: Promise<BuildDecorations> | undefined;
+  const decorations = (): Promise<BuildDecorations> => {
+    deco ??= Promise.all([import('./build/decorations'), import('./build/diagnostics')]).then(([d, diag]) => {
+      const x = new d.BuildDecorations(host);
+      context.subscriptions.push(x, diag.registerBuildDiagnostics(host));
+      return x;
+    });
+    return deco;
+  };
+  void decorations();
+
+  // ---- views ----
+  let trees: Promise<{ build: BuildTreeProvider; images: ImagesTreeProvider }> | undefined;
+  const views = () => {
+    trees ??= Promise.all([import('./views/buildTree'), import('./views/imagesTree')]).then(([b, i]) => {
+      const build = new b.BuildTreeProvider(host);
+      const images = new i.ImagesTreeProvider(host);
+      context.subscriptions.push(
+        vscode.window.createTreeView('layerwise.build', { treeDataProvider: build, showCollapseAll: true }),
+        vscode.window.createTreeView('layerwise.images', { treeDataProvider: images, showCollapseAll: true }),
+        vscode.workspace.onDidGrantWorkspaceTrust(() => {
+          images.refresh();
+        }),
+      );
+      return { build, images };
+    });
+    return trees;
+  };
+  void views();
+
+  // ---- commands ----
+  const lazy = <T>(load: () => Promise<T>, run: (m: T, arg: unknown) => unknown) => (arg: unknown) => load().then((m) => run(m, arg));
+  const buildCmds = () => import('./commands/build');
+  const imageCmds = () => import('./commands/images');
+  const reg = (id: string, fn: (arg: unknown) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg('layerwise.buildImage', lazy(buildCmds, (m, a) => m.buildImageCommand(host, a, false)));
+  reg('layerwise.buildImageNoCache', lazy(buildCmds, (m, a) => m.buildImageCommand(host, a, true)));
+  reg('layerwise.tagImage', lazy(imageCmds, (m, a) => m.tagImageCommand(host, a)));
+  reg('layerwise.removeImage', lazy(imageCmds, (m, a) => m.removeImageCommand(host, a)));
+  reg('layerwise.pruneImages', lazy(imageCmds, (m, a) => m.pruneImagesCommand(host, a)));
+  reg('layerwise.inspectImage', lazy(imageCmds, (m, a) => m.inspectImageCommand(host, a)));
+  reg('layerwise.showBuildLog', () => host.output.show(true));
+  reg('layerwise.refreshImages', () => views().then((v) => v.images.refresh()));
+  reg('layerwise.cancelBuild', async (arg: unknown) => {
+    const { runningBuilds } = await import('./build/runner');
+    const file = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+    const targets = file ? [runningBuilds.get(file)].filter((r) => r !== undefined) : [...runningBuilds.values()];
+    await Promise.all(targets.map((r) => r.cancel()));
+    return targets.length;
+  });
+  reg('layerwise.setRuleSeverity', (arg: unknown) => import('./languageClient').then((m) => m.setRuleSeverity(arg as Parameters<typeof m.setRuleSeverity>[0])));
+  void import('./tasks').then((m) => context.subscriptions.push(m.registerTasks(host)));
+
+  return {
+    host,
+    decorations,
+    buildTree: () => views().then((v) => v.build),
+    imagesTree: () => views().then((v) => v.images),
+    languageClient: startClient,
+    running: () => import('./build/runner').then((m) => m.runningBuilds),
+  };
+}
+
+export function deactivate(): void {
+  /* subscriptions are disposed by VS Code; the language client stops with them */
+}
