@@ -49,6 +49,9 @@ test('docker: daemon answers, is version 26+ and has the busybox base image', as
   if (!d) return;
   assert.match(d.host, /^unix:\/\/\/tmp\/.+\.sock$/);
   assert.ok(Number(d.version.split('.')[0]) >= 26, `server version ${d.version}`);
+  const bx = await d.run(['buildx', 'version']);
+  assert.equal(bx.code, 0, bx.stderr);
+  assert.match(bx.stdout, /buildx v?0\.\d+/);
   const ls = await d.run(['run', '--rm', BASE_IMAGE, 'sh', '-c', 'echo $((6*7)) && readlink /bin/ls']);
   assert.equal(ls.code, 0, ls.stderr);
   assert.equal(ls.stdout, '42\nbusybox\n');
@@ -91,6 +94,10 @@ test('docker: BuildKit builds a heredoc RUN and ${v%%p} expansion', async (t) =>
   const r = await d.run(['run', '--rm', tag]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `run:${expect}\nfrom the context\n`);
+  // The same build through `docker buildx build` (the plugin, docker driver) hits the layer cache.
+  const bx = await d.run(['buildx', 'build', '--progress=plain', '-t', tag, ctx], { timeoutMs: 120_000 });
+  assert.equal(bx.code, 0, bx.stderr);
+  assert.match(bx.stderr, /#\d+ \[\d\/\d\] RUN <<EOT[^\n]*\n#\d+ CACHED/);
 });
 
 test('registry: answers /v2/; docker pushes to it and pulls back; skopeo inspects it', async (t) => {
