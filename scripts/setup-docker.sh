@@ -21,12 +21,12 @@ STAMP_VERSION=1
 PACKAGES=(docker.io docker-cli containerd docker-buildx)
 SYSTEM_PACKAGES=(runc iptables busybox-static)
 
-say() { echo "setup-docker: $*"; }
+start=$(date +%s)
+say() { echo "setup-docker [$(( $(date +%s) - start ))s]: $*"; }
 die() { echo "setup-docker: ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs runc through apt)"
 
-start=$(date +%s)
 
 # System packages (bookworm) first: cheap check when already there.
 missing=()

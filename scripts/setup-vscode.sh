@@ -22,9 +22,9 @@ N24="$CACHE/node24"
 CS="$CACHE/code-server"
 APT_PACKAGES=(chromium libkrb5-dev pkg-config)
 
-say() { echo "setup-vscode: $*"; }
-die() { echo "setup-vscode: ERROR: $*" >&2; exit 1; }
 start=$(date +%s)
+say() { echo "setup-vscode [$(( $(date +%s) - start ))s]: $*"; }
+die() { echo "setup-vscode: ERROR: $*" >&2; exit 1; }
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -62,11 +62,12 @@ else
   mkdir -p "$CS.tmp"
   printf '{ "name": "layerwise-code-server", "private": true }\n' > "$CS.tmp/package.json"
   # npm_config_nodedir: node-gyp uses Node 24's bundled headers instead of downloading them (no internet).
+  # JOBS=max: node-gyp compiles with one make job per core.
   # npm_config_dangerously_allow_all_scripts: code-server's postinstall runs nested `npm install`s (in
   # lib/vscode and lib/vscode/extensions) that build native modules; npm's allowScripts policy would skip
   # them, and it has no way to approve scripts of those nested installs other than this setting. It applies
   # to this one install of a pinned version in its own folder only.
-  (cd "$CS.tmp" && PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm_config_dangerously_allow_all_scripts=true \
+  (cd "$CS.tmp" && PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm_config_dangerously_allow_all_scripts=true JOBS=max \
       npm install --no-audit --no-fund --save-exact "code-server@$CODE_SERVER_VERSION") \
     || die "npm install code-server@$CODE_SERVER_VERSION failed"
   [ -f "$CS.tmp/node_modules/code-server/out/node/entry.js" ] || die "code-server entry point missing after install"
