@@ -68,17 +68,124 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
   yield* visit('');
 }
 
-/**
- * Writes an uncompressed, deterministic layer tar of `dir` (see LayerWriteOptions). Entries are sorted by
- * name depth-first (parents before children), long/unicode names use PAX, hard links inside the tree become
- * tar links, xattrs are kept (except overlayfs' own), sockets are skipped. The diffID is computed while
- * streaming; `done` resolves after the stream has been fully read (and rejects on any error, which also
- * destroys `stream`).
- */
-export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
-  const hash = createHash('sha256');
-  let size = 0;
-  let entries = 0;
+/** Builds the tar bytes of a layer entry by entry, hashing and counting as it goes. Shared by writeLayer
+ *  and writeDiffLayer. */
+export class LayerEmitter {
+  private readonly hash = createHash('sha256');
+  private readonly links = new Map<string, string>();
+  size = 0;
+  entries = 0;
+
+  constructor(
+    private readonly opts: LayerWriteOptions,
+    /** xattrs by relative path (null: none known) */
+    readonly xattrs: Map<string, Array<[string, Buffer]>> | null,
+  ) {}
+
+  private emit(b: Buffer): Buffer {
+    this.hash.update(b);
+    this.size += b.length;
+    return b;
+  }
+
+  header(rel: string, st: Stats, type: TarType, extra: Partial<TarHeader> = {}): TarHeader {
+    const ids = this.opts.owner ?? mapOwner(this.opts.idMap, 'toContainer', st.uid, st.gid);
+    let mtime = Math.floor(st.mtimeMs / 1000);
+    const sde = this.opts.sourceDateEpoch;
+    if (sde !== undefined && mtime > sde) mtime = sde;
+    if (mtime < 0) mtime = 0;
+    const h: TarHeader = { name: rel, type, mode: st.mode & 0o7777, uid: ids.uid, gid: ids.gid, size: 0, mtime, ...extra };
+    if (this.opts.xattrs !== false && !h.xattrs) {
+      const xs = this.xattrs?.get(rel)?.filter(([k]) => !isOverlayPrivate(k));
+      if (xs && xs.length) h.xattrs = xs;
+    }
+    return h;
+  }
+
+  /** `.wh.<name>` for the removed path rel; st gives its mtime/owner (the whiteout's or the removed file's). */
+  whiteout(rel: string, st: Stats): Buffer {
+    const slash = rel.lastIndexOf('/');
+    const name = slash < 0 ? `.wh.${rel}` : `${rel.slice(0, slash)}/.wh.${rel.slice(slash + 1)}`;
+    this.entries++;
+    return this.emit(encodeHeader(this.header(name, st, 'file', { mode: 0, xattrs: [] })));
+  }
+
+  /** `<dir>/.wh..wh..opq` */
+  opaque(rel: string, st: Stats): Buffer {
+    this.entries++;
+    return this.emit(encodeHeader(this.header(`${rel}/.wh..wh..opq`, st, 'file', { mode: 0, xattrs: [] })));
+  }
+
+  /** Header and data of one file system object (sockets yield nothing). */
+  *entry(rel: string, abs: string, st: Stats): Generator<Buffer> {
+    let h: TarHeader;
+    if (st.isDirectory()) {
+      h = this.header(rel, st, 'dir');
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first !== undefined) h = this.header(rel, st, 'link', { linkname: first });
+      else {
+        if (st.nlink > 1) this.links.set(key, rel);
+        h = this.header(rel, st, 'file', { size: st.size });
+      }
+    } else if (st.isSymbolicLink()) {
+      h = this.header(rel, st, 'symlink', { linkname: fs.readlinkSync(abs) });
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      h = this.header(rel, st, st.isCharacterDevice() ? 'char' : 'block', { devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
+    } else if (st.isFIFO()) {
+      h = this.header(rel, st, 'fifo');
+    } else return; // sockets have no place in a layer
+    this.entries++;
+    yield this.emit(encodeHeader(h));
+    if (h.type !== 'file' || h.size === 0) return;
+    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      let left = h.size;
+      while (left > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+        const bytesRead = fs.readSync(fd, buf, 0, buf.length, null);
+        if (bytesRead === 0) throw new LayerwiseError('io', `${abs} shrank while it was being written to a layer`);
+        left -= bytesRead;
+        yield this.emit(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pad = padding(h.size);
+    if (pad.length) yield this.emit(pad);
+  }
+
+  end(): Buffer {
+    return this.emit(END_OF_ARCHIVE);
+  }
+
+  result(): LayerWriteResult {
+    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.size, entries: this.entries };
+  }
+}
+
+/** Resolves and checks a source directory, and reads its xattrs when needed. */
+export async function openSource(dir: string, opts: LayerWriteOptions): Promise<{ root: string; emitter: LayerEmitter }> {
+  let st0: Stats;
+  try {
+    st0 = await fsp.stat(dir);
+  } catch (e) {
+    throw new LayerwiseError('not-found', `no such directory: ${dir}`, { cause: e });
+  }
+  if (!st0.isDirectory()) throw new LayerwiseError('invalid', `not a directory: ${dir}`);
+  const root = await fsp.realpath(dir);
+  const needXattrs = opts.xattrs !== false || opts.source === 'overlay';
+  const xattrs = needXattrs ? await readTreeXattrs(root) : null;
+  if (opts.source === 'overlay' && xattrs === null) {
+    throw new LayerwiseError('invalid', 'reading an overlay upper dir needs getfattr (Debian package attr) to see opaque directories');
+  }
+  return { root, emitter: new LayerEmitter(opts, xattrs) };
+}
+
+/** Wraps a generator of tar bytes into the { stream, done } pair the API returns. `produce` must end with
+ *  emitter.end() and return emitter.result(). */
+export function layerStream(produce: () => AsyncGenerator<Buffer, LayerWriteResult>): { stream: Readable; done: Promise<LayerWriteResult> } {
   let resolveDone!: (r: LayerWriteResult) => void;
   let rejectDone!: (e: unknown) => void;
   const done = new Promise<LayerWriteResult>((res, rej) => {
@@ -86,114 +193,54 @@ export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Read
     rejectDone = rej;
   });
   done.catch(() => undefined); // callers may only listen to the stream
-
-  const exclude = new Set((opts.exclude ?? []).map((p) => p.replace(/^\/+/, '').replace(/\/+$/, '')));
-  const keepXattrs = opts.xattrs !== false;
-  const sde = opts.sourceDateEpoch;
-
-  const emit = (b: Buffer): Buffer => {
-    hash.update(b);
-    size += b.length;
-    return b;
-  };
-
-  async function* generate(): AsyncGenerator<Buffer> {
-    let st0: Stats;
-    try {
-      st0 = await fsp.stat(dir);
-    } catch (e) {
-      throw new LayerwiseError('not-found', `no such directory: ${dir}`, { cause: e });
+  async function* run(): AsyncGenerator<Buffer> {
+    const gen = produce();
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) {
+        resolveDone(r.value);
+        return;
+      }
+      yield r.value;
     }
-    if (!st0.isDirectory()) throw new LayerwiseError('invalid', `not a directory: ${dir}`);
-    const root = await fsp.realpath(dir);
-    const needXattrs = keepXattrs || opts.source === 'overlay';
-    const xattrs = needXattrs ? await readTreeXattrs(root) : null;
-    if (opts.source === 'overlay' && xattrs === null) {
-      throw new LayerwiseError('invalid', 'reading an overlay upper dir needs getfattr (Debian package attr) to see opaque directories');
-    }
-    const links = new Map<string, string>();
-
-    const header = (rel: string, st: Stats, type: TarType, extra: Partial<TarHeader> = {}): TarHeader => {
-      const ids = opts.owner ?? mapOwner(opts.idMap, 'toContainer', st.uid, st.gid);
-      let mtime = Math.floor(st.mtimeMs / 1000);
-      if (sde !== undefined && mtime > sde) mtime = sde;
-      if (mtime < 0) mtime = 0;
-      const h: TarHeader = { name: rel, type, mode: st.mode & 0o7777, uid: ids.uid, gid: ids.gid, size: 0, mtime, ...extra };
-      if (keepXattrs && !h.xattrs) {
-        const xs = xattrs?.get(rel)?.filter(([k]) => !isOverlayPrivate(k));
-        if (xs && xs.length) h.xattrs = xs;
-      }
-      return h;
-    };
-    const whiteout = (rel: string, st: Stats): TarHeader => {
-      const slash = rel.lastIndexOf('/');
-      const name = slash < 0 ? `.wh.${rel}` : `${rel.slice(0, slash)}/.wh.${rel.slice(slash + 1)}`;
-      return header(name, st, 'file', { mode: 0, xattrs: [] });
-    };
-
-    for (const { rel, abs, st } of walk(root, exclude)) {
-      const base = rel.slice(rel.lastIndexOf('/') + 1);
-      if (opts.source === 'overlay') {
-        if (base.startsWith('.wh.')) {
-          throw new LayerwiseError('invalid', `cannot represent "${rel}" in a layer: names starting with .wh. are reserved for whiteouts`);
-        }
-        const isWh = (st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && st.size === 0 && isWhiteoutXattr(xattrs?.get(rel)));
-        if (isWh) {
-          entries++;
-          yield emit(encodeHeader(whiteout(rel, st)));
-          continue;
-        }
-      }
-      let h: TarHeader;
-      if (st.isDirectory()) {
-        h = header(rel, st, 'dir');
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? links.get(key) : undefined;
-        if (first !== undefined) h = header(rel, st, 'link', { linkname: first });
-        else {
-          if (st.nlink > 1) links.set(key, rel);
-          h = header(rel, st, 'file', { size: st.size });
-        }
-      } else if (st.isSymbolicLink()) {
-        const target = fs.readlinkSync(abs);
-        h = header(rel, st, 'symlink', { linkname: target });
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        h = header(rel, st, st.isCharacterDevice() ? 'char' : 'block', { devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
-      } else if (st.isFIFO()) {
-        h = header(rel, st, 'fifo');
-      } else continue; // sockets have no place in a layer
-
-      entries++;
-      yield emit(encodeHeader(h));
-      if (h.type === 'dir' && opts.source === 'overlay' && isOpaqueXattr(xattrs?.get(rel))) {
-        entries++;
-        yield emit(encodeHeader(header(`${rel}/.wh..wh..opq`, st, 'file', { mode: 0, xattrs: [] })));
-      }
-      if (h.type === 'file' && h.size > 0) {
-        const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try {
-          let left = h.size;
-          while (left > 0) {
-            const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-            const bytesRead = fs.readSync(fd, buf, 0, buf.length, null);
-            if (bytesRead === 0) throw new LayerwiseError('io', `${abs} shrank while it was being written to a layer`);
-            left -= bytesRead;
-            yield emit(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
-        const pad = padding(h.size);
-        if (pad.length) yield emit(pad);
-      }
-    }
-    yield emit(END_OF_ARCHIVE);
-    resolveDone({ diffId: `sha256:${hash.digest('hex')}`, size, entries });
   }
-
-  const stream = Readable.from(generate(), { objectMode: false, highWaterMark: 4 * CHUNK });
+  const stream = Readable.from(run(), { objectMode: false, highWaterMark: 4 * CHUNK });
   stream.on('error', (e) => rejectDone(e));
   stream.on('close', () => rejectDone(new LayerwiseError('io', 'layer stream closed before it was fully read')));
   return { stream, done };
+}
+
+export function excludeSet(opts: LayerWriteOptions): Set<string> {
+  return new Set((opts.exclude ?? []).map((p) => p.replace(/^\/+/, '').replace(/\/+$/, '')));
+}
+
+/**
+ * Writes an uncompressed, deterministic layer tar of `dir` (see LayerWriteOptions). Entries are sorted by
+ * name depth-first (parents before children), long/unicode names use PAX, hard links inside the tree become
+ * tar links, xattrs are kept (except overlayfs' own), sockets are skipped. The diffID is computed while
+ * streaming; `done` resolves after the stream has been fully read (and rejects on any error, which also
+ * destroys `stream`). Overlay: redirect_dir/metacopy upper dirs are not supported (Layerwise mounts without).
+ */
+export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
+  return layerStream(async function* () {
+    const { root, emitter: em } = await openSource(dir, opts);
+    const overlay = opts.source === 'overlay';
+    for (const { rel, abs, st } of walk(root, excludeSet(opts))) {
+      if (overlay) {
+        const base = rel.slice(rel.lastIndexOf('/') + 1);
+        if (base.startsWith('.wh.')) {
+          throw new LayerwiseError('invalid', `cannot represent "${rel}" in a layer: names starting with .wh. are reserved for whiteouts`);
+        }
+        const x = em.xattrs?.get(rel);
+        if ((st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && st.size === 0 && isWhiteoutXattr(x))) {
+          yield em.whiteout(rel, st);
+          continue;
+        }
+        yield* em.entry(rel, abs, st);
+        if (st.isDirectory() && isOpaqueXattr(x)) yield em.opaque(rel, st);
+      } else yield* em.entry(rel, abs, st);
+    }
+    yield em.end();
+    return em.result();
+  });
 }
