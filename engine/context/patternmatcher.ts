@@ -47,7 +47,12 @@ interface CompiledPattern {
   readonly compileError?: string;
 }
 
-const REGEX_ESCAPED = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
+/**
+ * The characters moby escapes before handing the pattern to the regex engine. Its source lists `.+()|{}$`, but
+ * the lookup is an 8-byte bitmap indexed by `c % 8` and bit `c / 8`, and for `{`, `|` and `}` (code >= 64) that
+ * bit falls off the byte: they reach RE2 unescaped and act as alternation and repetition. Kept for fidelity.
+ */
+const REGEX_ESCAPED = new Set(['.', '+', '(', ')', '$']);
 
 /** Builds moby's regex source for a cleaned pattern and decides the match type. */
 export function translatePattern(pattern: string): { type: MatchType; regexSource?: string } {

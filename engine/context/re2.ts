@@ -119,8 +119,12 @@ class Parser {
 
   private concat(): string {
     let out = '';
-    // whether the last emitted item can take a repetition operator, and whether it already has one
+    // where the last item (atom plus its repetition operators) starts in `out`
+    let lastStart = 0;
+    // whether the last item can take a repetition operator, and whether it already has one
     let lastAtom: 'none' | 'atom' | 'repeated' = 'none';
+    // RE2 forbids stacking operators (`a**`) only when they are adjacent: after an empty \Q\E it repeats the repeat
+    let stackable = false;
     while (this.pos < this.cps.length) {
       const c = this.peek()!;
       if (c === 0x7c) break;
@@ -128,24 +132,78 @@ class Parser {
         if (this.depth === 0) throw new Re2SyntaxError('unexpected )');
         break;
       }
+      let repeat: string | undefined;
       if (c === 0x2a || c === 0x2b || c === 0x3f) {
         // * + ?
-        if (lastAtom === 'none') throw new Re2SyntaxError('missing argument to repetition operator');
-        if (lastAtom === 'repeated') throw new Re2SyntaxError('invalid nested repetition operator');
         this.pos++;
-        out += String.fromCodePoint(c);
+        repeat = String.fromCodePoint(c);
+      } else if (c === 0x7b) {
+        // {n}, {n,}, {n,m}; anything else is a literal "{"
+        const r = this.repeatCount();
+        if (r !== null) repeat = r;
+      }
+      if (repeat !== undefined) {
+        if (lastAtom === 'repeated' && !stackable) throw new Re2SyntaxError('invalid nested repetition operator');
+        if (lastAtom === 'none') throw new Re2SyntaxError('missing argument to repetition operator');
+        if (lastAtom === 'repeated') out = out.slice(0, lastStart) + `(?:${out.slice(lastStart)})`;
+        out += repeat;
         if (this.peek() === 0x3f) {
           this.pos++;
           out += '?';
         }
         lastAtom = 'repeated';
+        stackable = false;
         continue;
       }
       const atom = this.atom();
+      if (atom.src === '') {
+        // an empty \Q\E leaves the previous item in place
+        stackable = true;
+        continue;
+      }
+      lastStart = out.length;
       out += atom.src;
       lastAtom = atom.repeatable ? 'atom' : 'none';
+      stackable = false;
     }
     return out;
+  }
+
+  /** Parses `{min[,[max]]}` at the cursor (RE2 rules); null (cursor unchanged) when it is not a repeat. */
+  private repeatCount(): string | null {
+    const start = this.pos;
+    const num = (): number | null => {
+      const from = this.pos;
+      while (this.peek() !== undefined && this.peek()! >= 0x30 && this.peek()! <= 0x39) this.pos++;
+      if (this.pos === from) return null;
+      const digits = String.fromCodePoint(...this.cps.slice(from, this.pos));
+      if (digits.length >= 2 && digits[0] === '0') return null; // no leading zeros
+      return digits.length > 8 ? -1 : Number(digits);
+    };
+    this.pos++; // {
+    const min = num();
+    if (min === null) {
+      this.pos = start;
+      return null;
+    }
+    let max: number | null = min;
+    if (this.peek() === 0x2c) {
+      this.pos++;
+      max = this.peek() === 0x7d ? -2 /* open */ : num();
+      if (max === null) {
+        this.pos = start;
+        return null;
+      }
+    }
+    if (this.peek() !== 0x7d) {
+      this.pos = start;
+      return null;
+    }
+    this.pos++;
+    if (min < 0 || min > 1000 || max > 1000 || max === -1 || (max >= 0 && min > max)) {
+      throw new Re2SyntaxError('invalid repeat count');
+    }
+    return max === -2 ? `{${min},}` : max === min ? `{${min}}` : `{${min},${max}}`;
   }
 
   private atom(): { src: string; repeatable: boolean } {
@@ -161,10 +219,11 @@ class Parser {
         this.depth--;
         return { src: `(?:${inner})`, repeatable: true };
       }
+      // assertions are grouped: RE2 lets them take a repetition operator, JavaScript only inside a group
       case 0x5e: // ^ (begin of text: no multi-line flag)
-        return { src: '^', repeatable: true };
+        return { src: '(?:^)', repeatable: true };
       case 0x24: // $ (end of text)
-        return { src: '$', repeatable: true };
+        return { src: '(?:$)', repeatable: true };
       case 0x2e: // . never matches \n without the s flag
         return { src: '[^\\n]', repeatable: true };
       case 0x5b: // [
@@ -182,16 +241,16 @@ class Parser {
     switch (c) {
       case 0x41: // \A
         this.pos++;
-        return { src: '^', repeatable: true };
+        return { src: '(?:^)', repeatable: true };
       case 0x7a: // \z
         this.pos++;
-        return { src: '$', repeatable: true };
+        return { src: '(?:$)', repeatable: true };
       case 0x62: // \b
         this.pos++;
-        return { src: '\\b', repeatable: true };
+        return { src: '(?:\\b)', repeatable: true };
       case 0x42: // \B
         this.pos++;
-        return { src: '\\B', repeatable: true };
+        return { src: '(?:\\B)', repeatable: true };
       case 0x51: {
         // \Q ... \E literal text
         this.pos++;
@@ -203,7 +262,8 @@ class Parser {
           }
           lit += cpEscape(this.cps[this.pos++]!);
         }
-        return { src: lit === '' ? '' : `(?:${lit})`, repeatable: lit !== '' };
+        // not grouped: a repetition after \Q…\E applies to its last character only, as in RE2
+        return { src: lit, repeatable: true };
       }
       default: {
         const cls = this.classEscape();

@@ -73,3 +73,64 @@ test('the tables are all present (a renamed table must not silently run zero cas
   assert.ok(cases.multiPattern.length >= 4);
   assert.ok(cases.legacyMatches.length > 50);
 });
+
+// Differential cases: answers recorded from moby's own matcher (see test/fixtures/context/README.md).
+interface DiffCase { patterns: string[]; paths: string[]; newError: boolean; or: string[]; legacy: string[]; walk: string[] }
+const diffFile = join(__dirname, '../fixtures/context/patternmatcher-differential.jsonl');
+const diffCases = readFileSync(diffFile, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as DiffCase);
+
+function outcome(f: () => boolean): string {
+  try {
+    return f() ? '1' : '0';
+  } catch {
+    return 'err';
+  }
+}
+
+const BLOCK = 50;
+for (let start = 0; start < diffCases.length; start += BLOCK) {
+  const block = diffCases.slice(start, start + BLOCK);
+  test(`differential vs moby: cases ${start + 1}-${start + block.length}`, () => {
+    const failures: string[] = [];
+    for (const c of block) {
+      const created = PatternMatcher.tryCreate(c.patterns);
+      if (Boolean(created.error) !== c.newError) {
+        failures.push(`${JSON.stringify(c.patterns)}: New() error expected ${c.newError}, got ${created.error}`);
+        continue;
+      }
+      if (!created.matcher) continue;
+      const pm = created.matcher;
+      c.paths.forEach((p, i) => {
+        const got = {
+          or: outcome(() => pm.matchesOrParentMatches(p)),
+          legacy: outcome(() => pm.matches(p)),
+          walk: outcome(() => {
+            const parts = p.split('/');
+            let info: MatchInfo = NO_MATCH_INFO;
+            let excluded = false;
+            for (let k = 0; k < parts.length; k++) {
+              const r = pm.matchesUsingParentResults(parts.slice(0, k + 1).join('/'), info);
+              info = r.info;
+              excluded = r.excluded;
+            }
+            return excluded;
+          }),
+        };
+        for (const way of ['or', 'legacy', 'walk'] as const) {
+          if (got[way] !== c[way][i]) failures.push(`${JSON.stringify(c.patterns)} ${JSON.stringify(p)} ${way}: want ${c[way][i]}, got ${got[way]}`);
+        }
+      });
+    }
+    assert.deepEqual(failures, []);
+  });
+}
+
+test('differential corpus is present and exercises matches, non-matches and errors', () => {
+  assert.equal(diffCases.length, 1000);
+  const all = diffCases.flatMap((c) => c.or);
+  for (const v of ['0', '1', 'err']) assert.ok(all.filter((x) => x === v).length > 100, `enough "${v}" answers`);
+  assert.ok(diffCases.filter((c) => c.newError).length > 100);
+});

@@ -129,6 +129,18 @@ test('matcher: RE2 meaning of escapes and classes is kept', () => {
   assert.equal(m('dir', 'dir/sub/file'), true, 'a parent match excludes the child');
 });
 
+test('matcher: moby passes "|", "{" and "}" to the regex engine unescaped (its escape bitmap drops them)', () => {
+  const m = (pattern: string, path: string): boolean => new PatternMatcher([pattern]).matchesOrParentMatches(path);
+  // "a*|b" becomes ^a[^/]*|b$ : either "starts with a" or "ends with b"
+  assert.equal(m('a*|b', 'xb'), true);
+  assert.equal(m('a*|b', 'a/deep/path'), true);
+  assert.equal(m('a*|b', 'c'), false);
+  assert.equal(m('a|b', 'a|b'), true, 'without a wildcard the pattern is compared as a string');
+  assert.throws(() => m('x*{2}', 'x'), /nested repetition/, '[^/]*{2} is a nested repetition: an error when used');
+  assert.equal(m('?{2}', 'ab'), true, '{2} repeats the single-character class');
+  assert.equal(m('?{2}', 'abc'), false);
+});
+
 test('matcher: walk-style matching agrees with matchesOrParentMatches on a mixed set', () => {
   const pm = new PatternMatcher(['**/*.o', '!keep/**', 'keep/tmp', 'b*', '!b/x']);
   const paths = ['a.o', 'x/y/z.o', 'keep/a.o', 'keep/tmp/f', 'b', 'b/x', 'b/y', 'bx/x', 'c'];
