@@ -69,7 +69,8 @@ export async function planGc(store: Store): Promise<GcPlan> {
     if (info.size < 8 << 20) {
       try {
         const doc = await readJsonBlob<Partial<Manifest & Index>>(store.content, dg);
-        if (doc && (Array.isArray(doc.manifests) || doc.config)) {
+        // a manifest or an index (an image config also has a `config` field, but without a digest)
+        if (doc && (Array.isArray(doc.manifests) || typeof doc.config?.digest === 'string')) {
           keep.delete(dg);
           await reachableFrom(store.content, { mediaType: doc.mediaType ?? '', digest: dg, size: info.size }, keep);
         }

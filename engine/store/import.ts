@@ -12,7 +12,9 @@ import { newHash } from '../image/digest';
 import { parseReference } from '../image/refs';
 import { MediaType } from '../image/mediatypes';
 import type { Descriptor, ImageConfig, Platform } from '../image/types';
-import { compress, decompress, writeLayer } from '../layers';
+import { decompress, writeLayer } from '../layers';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { writeImage } from './commit';
 import type { Store } from './store';
 
@@ -88,10 +90,10 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
       written = w.done;
     }
     const hasher = new TarHasher(opts.onProgress);
-    plain.on('error', (e: Error) => hasher.destroy(e));
-    const gz = compress(plain.pipe(hasher), 'gzip');
-    hasher.on('error', (e: Error) => gz.destroy(e));
-    const [blob] = await Promise.all([store.content.ingest(gz), written]);
+    const gz = createGzip({ level: 6 });
+    // pipeline destroys every stage on the first error and rejects; ingest sees the error through gz
+    const piped = pipeline(plain, hasher, gz);
+    const [blob] = await Promise.all([store.content.ingest(gz), piped, written]);
     const diffId = 'sha256:' + hasher.hash.digest('hex');
     const layer: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size };
     const p = opts.platform ?? hostPlatform();

@@ -85,9 +85,10 @@ export async function reachableFrom(content: ContentStore, target: Descriptor, o
     return; // corrupt: fsck reports it
   }
   if (Array.isArray(doc.manifests)) {
-    for (const m of doc.manifests) await reachableFrom(content, m, out);
+    for (const m of doc.manifests) if (m && typeof m.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(m.digest)) await reachableFrom(content, m, out);
   }
-  if (doc.config) out.add(doc.config.digest);
-  if (Array.isArray(doc.layers)) for (const l of doc.layers) out.add(l.digest);
-  if (doc.subject) out.add(doc.subject.digest);
+  const isDigestString = (d: unknown): d is string => typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d);
+  if (doc.config && isDigestString(doc.config.digest)) out.add(doc.config.digest);
+  if (Array.isArray(doc.layers)) for (const l of doc.layers) if (isDigestString(l?.digest)) out.add(l.digest);
+  if (doc.subject && isDigestString(doc.subject.digest)) out.add(doc.subject.digest);
 }

@@ -13,19 +13,20 @@ import { parseFlags, usageError } from './image-cli';
 
 export const summary = 'Remove one or more images';
 
-function isName(input: string): boolean {
-  if (/^(sha256:)?[a-f0-9]{1,64}$/.test(input)) return false;
+/** docker's order: a string is a name if a name matches it, else an id (prefix) */
+async function isName(store: Store, input: string): Promise<boolean> {
   try {
     parseReference(input);
-    return true;
   } catch {
     return false;
   }
+  if (!/^(sha256:)?[a-f0-9]{1,64}$/.test(input)) return true;
+  return (await store.images.get(input)) !== undefined;
 }
 
 async function removeOne(store: Store, input: string, force: boolean, out: string[]): Promise<void> {
   const img = await store.images.resolve(input);
-  const byName = isName(input) && img.names.length > 0;
+  const byName = (await isName(store, input)) && img.names.length > 0;
   const users = await containersUsing(store, [img.id, img.target.digest]);
   if (byName) {
     const name = (await store.images.get(input))?.name ?? img.names[0]!;
