@@ -33,6 +33,10 @@ export class StoreImageCatalog implements ImageCatalog {
     private readonly maxAgeMs = 5000,
   ) {}
 
+  get loaded(): boolean {
+    return this.loadedAt > 0;
+  }
+
   images(): readonly ImageFact[] {
     if (Date.now() - this.loadedAt > this.maxAgeMs) void this.refresh();
     return this.cached;
@@ -126,7 +130,24 @@ function defaultStoreRoot(): string {
 
 export function registerEditingFeatures(ctx: ServerContext): void {
   const { connection, documents } = ctx;
-  const catalog = new StoreImageCatalog(defaultStoreRoot());
+  // one catalog per store root (`layerwise.storeRoot`, else $LAYERWISE_ROOT / $XDG_DATA_HOME/layerwise)
+  const catalogs = new Map<string, StoreImageCatalog>();
+  const catalogFor = (root: string) => {
+    let c = catalogs.get(root);
+    if (!c) {
+      c = new StoreImageCatalog(root);
+      catalogs.set(root, c);
+    }
+    return c;
+  };
+  const defaultCatalog = catalogFor(defaultStoreRoot());
+  async function catalogOf(uri: string): Promise<StoreImageCatalog> {
+    const raw = (await ctx.settings.get(uri)).raw;
+    const root = typeof raw.storeRoot === 'string' && raw.storeRoot ? raw.storeRoot : '';
+    const c = root ? catalogFor(root) : defaultCatalog;
+    if (!c.loaded) await c.refresh();
+    return c;
+  }
   const listers = new Map<string, FsContextLister>();
 
   ctx.addCapabilities({
@@ -146,10 +167,10 @@ export function registerEditingFeatures(ctx: ServerContext): void {
     documentRangeFormattingProvider: true,
     documentOnTypeFormattingProvider: { firstTriggerCharacter: ON_TYPE_TRIGGERS[0]! },
   });
-  ctx.onInitialized(() => void catalog.refresh());
+  ctx.onInitialized(() => void defaultCatalog.refresh());
 
   async function envFor(uri: string): Promise<CompletionEnv> {
-    const env: CompletionEnv = { images: catalog };
+    const env: CompletionEnv = { images: await catalogOf(uri) };
     if (!uri.startsWith('file:')) return env;
     try {
       const file = fileURLToPath(uri);
@@ -177,12 +198,11 @@ export function registerEditingFeatures(ctx: ServerContext): void {
   connection.onCompletion(async (p) => {
     const d = documents.getDocument(p.textDocument.uri);
     if (!d) return [];
-    if (!catalog.images().length) await catalog.refresh();
     return completion(d.parsed, d.doc, p.position, await envFor(p.textDocument.uri));
   });
   connection.onHover(async (p) => {
     const d = documents.getDocument(p.textDocument.uri);
-    return d ? hover(d.parsed, d.doc, p.position, { images: catalog }) : null;
+    return d ? hover(d.parsed, d.doc, p.position, { images: await catalogOf(p.textDocument.uri) }) : null;
   });
   connection.onSignatureHelp((p) => {
     const d = documents.getDocument(p.textDocument.uri);
