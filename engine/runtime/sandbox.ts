@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -179,8 +179,6 @@ export async function startSandbox(spec: SandboxSpec): Promise<SandboxHandle> {
     await writeFile(join(state, 'hosts'), hostsFile(spec, hostname), { mode: 0o644 });
     await writeFile(join(state, 'resolv.conf'), resolvConf(), { mode: 0o644 });
     await writeFile(join(state, 'hostname'), `${hostname}\n`, { mode: 0o644 });
-    // named `layerwise` so that exec failures read "layerwise: failed to execute x: No such file or directory"
-    await symlink(findExecutable('unshare') as string, join(state, 'layerwise'));
     for (const m of spec.mounts ?? []) if (m.type === 'cache') await mkdir(m.source as string, { recursive: true });
     return launch(spec, { state, root, idmap, userns, ovlOpts, hostname });
   } catch (e) {
@@ -219,6 +217,7 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
       PATH: hostPath(),
       LC_ALL: 'C',
       SHELL: findExecutable('sh') as string,
+      LW_SH: findExecutable('sh') as string,
       LW_STATE: lc.state,
       LW_ROOT: lc.root,
       LW_OVL_OPTS: lc.ovlOpts.options,

@@ -7,7 +7,8 @@
  *   -> `ready <host pid>`    namespaces exist; the engine writes the id maps (rootless), answers `go`
  *   -> `mounted`             the overlay is mounted; the engine resolves paths and users through
  *                            /proc/<pid>/root, writes setup.sh into the state dir, answers `go`
- *   -> `started`             setup.sh ran (mounts, stubs, hostname); the command runs now as a child
+ *   -> `started`             setup.sh ran (mounts, stubs, hostname); sent by the command's own process
+ *                            right before it execs, so the command's process exists when this arrives
  *   -> `exit <status>`       the command ended; leftovers were killed, stubs removed
  *   -> `error <message>`     set-up failed (details on fd 2, which is the engine's diagnostics pipe)
  * fd 4 is the command's stderr. When process 1 exits, the kernel kills every process left in the pid
@@ -34,8 +35,7 @@ cd /
 lw_say mounted
 lw_go
 . "$LW_STATE/setup.sh"
-lw_say started
-"$@" 2>&4 3>&- 4>&-
+"$LW_SH" -c 'printf "started\n" >&3; exec 3>&- "$@"' layerwise-exec "$@" 2>&4 4>&-
 lw_st=$?
 kill -KILL -1 2>/dev/null
 lw_cleanup 2>/dev/null
