@@ -367,6 +367,24 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     }
   });
 
+  test('hardening: /proc/sys read-only, masked /proc files, Docker capabilities, no device nodes outside /dev', async (t) => {
+    if (skipIfNeeded(t)) return;
+    if ((process.geteuid?.() ?? 0) !== 0) return t.skip('checks what root in a sandbox may do; runs as root');
+    // writing the current value back would change nothing even if the protection failed
+    const masked = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug'].filter((p) => existsSync(p));
+    assert.ok(masked.length > 0, 'the host has files to mask');
+    const r = sh(
+      'cat /proc/sys/kernel/printk_ratelimit > /tmp/v; cat /tmp/v > /proc/sys/kernel/printk_ratelimit 2>/dev/null && echo sys-written || echo sys-ro; ' +
+        `cat ${masked.join(' ')} | wc -c; echo ${masked.length}; grep CapBnd /proc/self/status; ` +
+        'mknod /tmp/nul c 1 3 && { echo x > /tmp/nul 2>/dev/null && echo dev-opened || echo dev-denied; }; echo x > /dev/null && echo dev-null-ok',
+    );
+    assert.equal((await runSandboxed(r.spec)).exitCode, 0, r.err());
+    const lines = r.out().split('\n').map((l) => l.trim());
+    assert.deepEqual(lines.slice(0, 3), ['sys-ro', '0', String(masked.length)]);
+    assert.equal(lines[3], 'CapBnd:\t00000000a80425fb', 'Docker default capabilities');
+    assert.deepEqual(lines.slice(4, 6), ['dev-denied', 'dev-null-ok']);
+  });
+
   test('kill() signals the command, which can exit gracefully', async (t) => {
     if (skipIfNeeded(t)) return;
     const out = new PassThrough();
