@@ -7,31 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, promises as fsp, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import * as tar from 'tar-stream';
-import { main } from '../../engine/cli/main';
+import { cli } from '../helpers/store-cli';
 import { busyboxAvailable, busyboxImageTar, busyboxRootfsTar, busyboxUnavailableReason, makeBusyboxRootfs } from '../helpers/rootfs';
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  out: Buffer;
-}
-
-export async function cli(root: string, args: string[], stdin?: Buffer | string): Promise<CliResult> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const input = stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(stdin)]);
-  const code = await main(['--root', root, ...args], { stdout: out, stderr: err, stdin: input, env: { ...process.env, LAYERWISE_DEBUG: '' }, cwd: root });
-  const buf = Buffer.concat(o);
-  return { code, stdout: buf.toString('utf8'), stderr: Buffer.concat(e).toString('utf8'), out: buf };
-}
 
 const skip = busyboxAvailable() ? false : busyboxUnavailableReason();
 
