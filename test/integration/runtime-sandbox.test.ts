@@ -437,6 +437,49 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     assert.equal(r.out(), 'overridden\ndeleted\n');
   });
 
+  test('a long layer list (past the one-page mount option limit) mounts with relative paths', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const layers: string[] = [];
+    for (let i = 0; i < 45; i++) {
+      const l = join(base, `layer-${'x'.repeat(60)}-${String(i).padStart(3, '0')}`);
+      mkdirSync(join(l, 'layers'), { recursive: true });
+      writeFileSync(join(l, 'layers', `f${i}`), `${i}`);
+      layers.unshift(l);
+    }
+    assert.ok(layers.join(':').length > 4096);
+    const r = sh('ls /layers | wc -l; cat /layers/f44', { lowerDirs: [...layers, full] });
+    assert.equal((await runSandboxed(r.spec)).exitCode, 0, r.err());
+    assert.equal(r.out(), '45\n44');
+  });
+
+  test('a hostile image cannot make the sandbox write or mount outside its root', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const evil = join(base, `evil${n++}`);
+    const outside = `/tmp/lw-evil-${process.pid}-${n}`;
+    mkdirSync(join(evil, 'etc'), { recursive: true });
+    symlinkSync(`/../../../../..${outside}/hosts`, join(evil, 'etc/hosts'));
+    symlinkSync('../../../../../../tmp', join(evil, 'work'));
+    const r = sh(`cat /etc/hosts | head -1; pwd`, { lowerDirs: [evil, full], cwd: '/work/sub' });
+    assert.equal((await runSandboxed(r.spec)).exitCode, 0, r.err());
+    assert.equal(r.out(), '127.0.0.1\tlocalhost buildkitsandbox\n/tmp/sub\n');
+    assert.equal(existsSync(outside), false, 'nothing was created on the host');
+    assert.equal(existsSync('/tmp/sub'), false);
+    // the working directory was made inside the container's /tmp; the hosts stub was removed again
+    assert.ok(lstatSync(join(r.upper, 'tmp/sub')).isDirectory());
+    assert.equal(existsSync(join(r.upper, outside.slice(1), 'hosts')), false);
+  });
+
+  test('sandboxes run side by side', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const runs = [0, 1, 2, 3].map((i) => sh(`echo run-${i} > /tmp/id; hostname`, { hostname: `box${i}` }));
+    const results = await Promise.all(runs.map((r) => runSandboxed(r.spec)));
+    results.forEach((res, i) => {
+      assert.equal(res.exitCode, 0);
+      assert.equal(runs[i]?.out(), `box${i}\n`);
+      assert.equal(readFileSync(join(runs[i]?.upper ?? '', 'tmp/id'), 'utf8'), `run-${i}\n`);
+    });
+  });
+
   test('bad specs are refused before anything starts', async (t) => {
     if (skipIfNeeded(t)) return;
     await assert.rejects(runSandboxed(sh('true', { env: ['NOEQUALS'] }).spec), /not K=V/);
