@@ -125,7 +125,7 @@ export function registerDiagnostics(ctx: ServerContext): DiagnosticsService {
     const s = await settings.get(uri);
     let context: BuildContextView | undefined;
     try {
-      context = contexts.viewFor(uri, s.buildContext);
+      context = await contexts.viewFor(uri, s.buildContext);
     } catch (e) {
       ctx.logOnce(`context:${uri}`, `layerwise: cannot read the build context for ${uri}: ${e instanceof Error ? e.message : String(e)}`);
     }

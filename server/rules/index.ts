@@ -1,14 +1,15 @@
 /** Every rule the server runs, in one list. Groups live in their own files. */
+import { buildkitRules } from './buildkit';
+import { cacheRules } from './cache';
+import { packageRules } from './packages';
+import { structureRules } from './bestpractice';
+import { syntaxRules } from './syntax';
 import type { Rule } from './types';
 
-export const allRules: Rule[] = [];
+export const allRules: Rule[] = [...syntaxRules, ...buildkitRules, ...packageRules, ...structureRules, ...cacheRules];
+
+const index = new Map(allRules.map((r) => [r.id.toLowerCase(), r]));
 
 export function ruleById(id: string): Rule | undefined {
-  return byId().get(id.toLowerCase());
-}
-
-let index: Map<string, Rule> | undefined;
-function byId(): Map<string, Rule> {
-  if (!index || index.size !== allRules.length) index = new Map(allRules.map((r) => [r.id.toLowerCase(), r]));
-  return index;
+  return index.get(id.toLowerCase());
 }

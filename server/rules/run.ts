@@ -123,7 +123,7 @@ export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOpti
       const ins = f.instruction ?? instructionAt(file, f.range.start.line);
       if (ins) {
         const ign = ignores.get(ins.startLine);
-        if (ign && ign.has(f.code.toUpperCase())) continue;
+        if (ign && (ign.has(f.code.toUpperCase()) || rule.aliases?.some((a) => ign.has(a.toUpperCase())))) continue;
       }
       let severity = f.severity ?? rule.severity;
       if (check.error && rule.group === 'buildkit') severity = 'error';

@@ -66,6 +66,8 @@ export interface Rule {
   description: string;
   /** the rule's page (relative to the repo: docs/rules/<id>.md); the server turns it into a link */
   url: string;
+  /** other codes that mean the same check (hadolint's DL code for a BuildKit check): `# hadolint ignore=` with one of them silences it */
+  aliases?: string[];
   /** LSP tags for its diagnostics */
   tags?: ('deprecated' | 'unnecessary')[];
   /** BuildKit marks some checks experimental: off unless enabled by `# check=experimental=...` */

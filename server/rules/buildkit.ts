@@ -1,0 +1,563 @@
+/**
+ * Section B: BuildKit's build checks, under BuildKit's names, so `# check=skip=<name>` means the same here as
+ * in `docker build`. (InvalidBaseImagePlatform needs the pulled image's config and is reported by the build,
+ * not the editor.)
+ */
+import { PREDEFINED_PLATFORM_ARGS } from '../../engine/dockerfile/index';
+import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
+import { scopesOf } from './scopes';
+import { imageRefProblem } from './syntax';
+import { rule, type Fix, type Rule } from './types';
+import { deleteInstructionEdit, execFormFix, quoteValue } from './fixes';
+import { nearestName } from './util';
+
+const isUpper = (s: string): boolean => s === s.toUpperCase();
+const isLower = (s: string): boolean => s === s.toLowerCase();
+
+const stageNameCasing = rule({
+  id: 'StageNameCasing',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Stage names should be lowercase.',
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      const t = st.nameToken;
+      if (!t || isLower(t.value)) continue;
+      const lower = t.value.toLowerCase();
+      const edits = [{ range: t.range, newText: lower }];
+      // references: FROM <name>, COPY --from=<name>, RUN --mount=from=<name>
+      for (const ins of ctx.file.instructions) {
+        if (ins.keyword === 'FROM' && ins.from?.image && ins.from.image.value.toLowerCase() === lower && ins.from.image.value !== lower)
+          edits.push({ range: ins.from.image.range, newText: lower });
+        for (const f of ins.flags) {
+          if (f.name === 'from' && f.value && f.valueRange && f.value.toLowerCase() === lower && f.value !== lower)
+            edits.push({ range: f.valueRange, newText: lower });
+        }
+      }
+      ctx.report({
+        range: t.range,
+        message: `Stage name '${t.value}' should be lowercase`,
+        fixes: [{ title: `Rename stage to '${lower}'`, edits, preferred: true }],
+      });
+    }
+  },
+});
+
+const fromAsCasing = rule({
+  id: 'FromAsCasing',
+  group: 'buildkit',
+  severity: 'warning',
+  description: "The 'as' keyword should match the case of the 'from' keyword.",
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      const as = st.from.from?.asKeyword;
+      const from = st.from.keywordToken.value;
+      if (!as) continue;
+      let want: string | undefined;
+      if (isUpper(from) && !isUpper(as.value)) want = 'AS';
+      else if (isLower(from) && !isLower(as.value)) want = 'as';
+      if (!want) continue;
+      ctx.report({
+        range: as.range,
+        message: `'${as.value}' and '${from}' keywords' casing do not match`,
+        fixes: [{ title: `Change to '${want}'`, edits: [{ range: as.range, newText: want }], preferred: true }],
+      });
+    }
+  },
+});
+
+const noEmptyContinuation = rule({
+  id: 'NoEmptyContinuation',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Empty continuation lines will become errors in a future release.',
+  check(ctx) {
+    for (const p of ctx.file.problems) {
+      if (p.code !== 'NoEmptyContinuation') continue;
+      ctx.report({ range: p.range, message: p.message });
+    }
+  },
+});
+
+const consistentInstructionCasing = rule({
+  id: 'ConsistentInstructionCasing',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'All instructions should use the same casing (upper or lower).',
+  check(ctx) {
+    const all: Instruction[] = [];
+    for (const ins of ctx.file.instructions) {
+      if (!ins.known) continue;
+      all.push(ins);
+      if (ins.trigger && ins.trigger.known) all.push(ins.trigger);
+    }
+    let upper = 0;
+    let lower = 0;
+    for (const ins of all) {
+      const w = ins.keywordToken.value;
+      if (isUpper(w)) upper++;
+      else if (isLower(w)) lower++;
+    }
+    const wantUpper = upper >= lower;
+    for (const ins of all) {
+      const w = ins.keywordToken.value;
+      const want = wantUpper ? w.toUpperCase() : w.toLowerCase();
+      if (w === want) continue;
+      ctx.report({
+        range: ins.keywordToken.range,
+        instruction: ins,
+        message: `Command '${w}' should match the case of the command majority (${wantUpper ? 'uppercase' : 'lowercase'})`,
+        fixes: [{ title: `Change to '${want}'`, edits: [{ range: ins.keywordToken.range, newText: want }], preferred: true }],
+      });
+    }
+  },
+});
+
+const duplicateStageName = rule({
+  id: 'DuplicateStageName',
+  group: 'buildkit',
+  severity: 'error',
+  description: 'Stage names should be unique.',
+  check(ctx) {
+    const seen = new Set<string>();
+    for (const st of ctx.file.stages) {
+      if (!st.name || !st.nameToken) continue;
+      if (seen.has(st.name)) ctx.report({ range: st.nameToken.range, message: `Duplicate stage name '${st.nameToken.value}', stage names should be unique` });
+      seen.add(st.name);
+    }
+  },
+});
+
+const reservedStageName = rule({
+  id: 'ReservedStageName',
+  group: 'buildkit',
+  severity: 'error',
+  description: 'Reserved words (`scratch`, `context`) should not be used as stage names.',
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      if (st.nameToken && (st.name === 'scratch' || st.name === 'context'))
+        ctx.report({ range: st.nameToken.range, message: `'${st.nameToken.value}' is reserved and should not be used as a stage name` });
+    }
+  },
+});
+
+/** Does the stage (or a stage it builds on) set SHELL before `ins`? */
+function shellSetBefore(file: Dockerfile, st: Stage, ins: Instruction): boolean {
+  for (const i of st.instructions) {
+    if (i === ins) break;
+    if (i.keyword === 'SHELL') return true;
+  }
+  if (st.base.kind === 'stage') {
+    const parent = file.stages[st.base.stage];
+    if (parent && parent !== st) return parent.instructions.some((i) => i.keyword === 'SHELL');
+  }
+  return false;
+}
+
+const jsonArgsRecommended = rule({
+  id: 'JSONArgsRecommended',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Use JSON (exec) form for CMD and ENTRYPOINT so the process gets OS signals.',
+  aliases: ['DL3025'],
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      for (const ins of st.instructions) {
+        if ((ins.keyword !== 'CMD' && ins.keyword !== 'ENTRYPOINT') || !ins.command || ins.command.json || ins.command.words.length === 0) continue;
+        if (shellSetBefore(ctx.file, st, ins)) continue;
+        const fix = execFormFix(ctx.file, ins);
+        ctx.report({
+          range: ins.range,
+          message: `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
+          ...(fix ? { fixes: [fix] } : {}),
+        });
+      }
+    }
+  },
+});
+
+const maintainerDeprecated = rule({
+  id: 'MaintainerDeprecated',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'MAINTAINER is deprecated: use `LABEL org.opencontainers.image.authors=...`.',
+  tags: ['deprecated'],
+  aliases: ['DL4000'],
+  check(ctx) {
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword !== 'MAINTAINER') continue;
+      const who = ins.argsToken?.value ?? '';
+      const label = ins.keywordToken.value === 'maintainer' ? 'label' : 'LABEL';
+      const fixes: Fix[] = [
+        {
+          title: 'Replace with LABEL org.opencontainers.image.authors',
+          edits: [{ range: ins.range, newText: `${label} org.opencontainers.image.authors=${quoteValue(who)}` }],
+          preferred: true,
+        },
+      ];
+      ctx.report({ range: ins.range, message: 'Maintainer instruction is deprecated in favor of using label', fixes });
+    }
+  },
+});
+
+const undefinedArgInFrom = rule({
+  id: 'UndefinedArgInFrom',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'FROM should only use ARGs declared before the first FROM.',
+  check(ctx) {
+    const declared = new Set<string>(PREDEFINED_PLATFORM_ARGS);
+    for (const g of ctx.file.globalArgs) for (const d of g.argDeclarations ?? []) declared.add(d.name.value);
+    for (const st of ctx.file.stages) {
+      const refs: { name: string; range: import('../../engine/dockerfile/types').Range }[] = [];
+      const img = st.from.from?.image;
+      const s = scopesOf(ctx.file).scopes.stageBase[st.index];
+      if (img && s) for (const n of s.unmatched) refs.push({ name: n, range: img.range });
+      const plat = st.from.flags.find((f) => f.name === 'platform');
+      if (plat?.value) {
+        for (const m of plat.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) refs.push({ name: m[1]!, range: plat.valueRange ?? plat.range });
+      }
+      for (const r of refs) {
+        if (declared.has(r.name)) continue;
+        const near = nearestName(r.name, declared);
+        ctx.report({ range: r.range, message: `FROM argument '${r.name}' is not declared${near ? ` (did you mean ${near}?)` : ''}` });
+      }
+    }
+  },
+});
+
+const workdirRelativePath = rule({
+  id: 'WorkdirRelativePath',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'A relative WORKDIR with no absolute WORKDIR before it depends on the base image.',
+  aliases: ['DL3000'],
+  check(ctx) {
+    const setIn = new Map<number, boolean>();
+    for (const st of ctx.file.stages) {
+      let set = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
+      for (const ins of st.instructions) {
+        if (ins.keyword !== 'WORKDIR') continue;
+        const p = ins.args[0];
+        if (!set && p && !p.value.startsWith('/') && !p.value.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(p.value)) {
+          ctx.report({ range: p.range, message: `Relative workdir "${p.value}" can have unexpected results if the base image changes` });
+        }
+        set = true;
+      }
+      setIn.set(st.index, set);
+    }
+  },
+});
+
+/** Names base images commonly set, which BuildKit would find in the image config and we cannot see. */
+const COMMON_IMAGE_ENV = new Set(
+  'PATH HOME HOSTNAME LANG LANGUAGE LC_ALL TERM PWD USER SHELL TZ GOPATH GOROOT GOLANG_VERSION GOTOOLCHAIN NODE_VERSION YARN_VERSION PYTHON_VERSION PYTHON_SHA256 PIP_VERSION JAVA_HOME JAVA_VERSION RUBY_VERSION GEM_HOME BUNDLE_PATH BUNDLE_SILENCE_ROOT_WARNING BUNDLE_APP_CONFIG CARGO_HOME RUSTUP_HOME RUST_VERSION PHP_VERSION PHP_INI_DIR NGINX_VERSION DEBIAN_FRONTEND MAVEN_HOME MAVEN_CONFIG GRADLE_HOME DOTNET_VERSION ASPNETCORE_URLS LD_LIBRARY_PATH PKG_CONFIG_PATH'.split(' '),
+);
+
+const undefinedVar = rule({
+  id: 'UndefinedVar',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Variables should be defined before they are used.',
+  check(ctx) {
+    const s = scopesOf(ctx.file);
+    const everywhere = new Set<string>();
+    for (const ins of ctx.file.instructions) {
+      for (const d of ins.argDeclarations ?? []) everywhere.add(d.name.value);
+      for (const kv of ins.pairs ?? []) if (ins.keyword === 'ENV') everywhere.add(kv.key.value);
+    }
+    for (const st of ctx.file.stages) {
+      for (const ins of st.instructions) {
+        const e = s.expanded.get(ins);
+        const vars = s.scopes.before.get(ins);
+        if (!e || !vars) continue;
+        const seen = new Set<string>();
+        for (const u of e.unmatched) {
+          if (seen.has(u.name) || vars.has(u.name)) continue;
+          seen.add(u.name);
+          if (st.base.kind === 'image' && COMMON_IMAGE_ENV.has(u.name)) continue;
+          if (st.base.kind === 'image' && !everywhere.has(u.name) && /^[A-Z][A-Z0-9]*_(VERSION|HOME|DIR|PATH|SHA256)$/.test(u.name)) continue;
+          const near = nearestName(u.name, vars.keys());
+          ctx.report({ range: u.range, instruction: ins, message: `Usage of undefined variable '$${u.name}'${near ? ` (did you mean $${near}?)` : ''}` });
+        }
+      }
+    }
+  },
+});
+
+const multipleInstructionsDisallowed = rule({
+  id: 'MultipleInstructionsDisallowed',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Only the last CMD, ENTRYPOINT or HEALTHCHECK of a stage takes effect.',
+  tags: ['unnecessary'],
+  aliases: ['DL4003', 'DL4004', 'DL3012'],
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      for (const kw of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) {
+        const list = st.instructions.filter((i) => i.keyword === kw);
+        for (const ins of list.slice(0, -1)) {
+          ctx.report({
+            range: ins.range,
+            message: `Multiple ${kw} instructions should not be used in the same stage because only the last one will be used`,
+            fixes: [{ title: `Remove this ${kw}`, edits: [deleteInstructionEdit(ctx.file, ins)] }],
+          });
+        }
+      }
+    }
+  },
+});
+
+const legacyKeyValueFormat = rule({
+  id: 'LegacyKeyValueFormat',
+  group: 'buildkit',
+  severity: 'warning',
+  description: '`ENV key value` / `LABEL key value`: use `key=value`.',
+  check(ctx) {
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword !== 'ENV' && ins.keyword !== 'LABEL') continue;
+      const pairs = ins.pairs ?? [];
+      if (!pairs.some((p) => p.legacy)) continue;
+      const p = pairs[0]!;
+      const newText = `${p.key.value}=${quoteValue(p.value.value)}`;
+      ctx.report({
+        range: ins.range,
+        message: `"${ins.keyword} key=value" should be used instead of legacy "${ins.keyword} key value" format`,
+        fixes: [{ title: `Change to ${ins.keyword} ${newText}`, edits: [{ range: { start: p.key.range.start, end: p.value.range.end }, newText }], preferred: true }],
+      });
+    }
+  },
+});
+
+const redundantTargetPlatform = rule({
+  id: 'RedundantTargetPlatform',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'FROM --platform=$TARGETPLATFORM is the default and can go.',
+  tags: ['unnecessary'],
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      const f = st.from.flags.find((x) => x.name === 'platform');
+      if (!f?.value || !/^\$\{?TARGETPLATFORM\}?$/.test(f.value)) continue;
+      const edit = { range: { start: f.range.start, end: nextNonSpace(ctx.file, f.range.end) }, newText: '' };
+      ctx.report({
+        range: f.range,
+        message: `Setting platform to predefined ${f.value} in FROM is redundant as this is the default behavior`,
+        fixes: [{ title: 'Remove the --platform flag', edits: [edit], preferred: true }],
+      });
+    }
+  },
+});
+
+function nextNonSpace(file: Dockerfile, p: { line: number; character: number }): { line: number; character: number } {
+  const ls = file.lineStarts[p.line]!;
+  let c = p.character;
+  while (file.text[ls + c] === ' ' || file.text[ls + c] === '\t') c++;
+  return { line: p.line, character: c };
+}
+
+const SECRET = /(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)/i;
+const SECRET_ALLOW = /(?:_|^)(?:public|file|version)(?:_|$)/i;
+
+export function looksSecret(name: string): boolean {
+  return SECRET.test(name) && !SECRET_ALLOW.test(name);
+}
+
+const secretsUsedInArgOrEnv = rule({
+  id: 'SecretsUsedInArgOrEnv',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'Secrets in ARG or ENV end up in the image metadata: use `RUN --mount=type=secret`.',
+  check(ctx) {
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword === 'ARG') {
+        for (const d of ins.argDeclarations ?? [])
+          if (looksSecret(d.name.value)) ctx.report({ range: d.name.range, message: `Do not use ARG or ENV instructions for sensitive data (ARG "${d.name.value}")` });
+      } else if (ins.keyword === 'ENV') {
+        for (const kv of ins.pairs ?? [])
+          if (looksSecret(kv.key.value)) ctx.report({ range: kv.key.range, message: `Do not use ARG or ENV instructions for sensitive data (ENV "${kv.key.value}")` });
+      }
+    }
+  },
+});
+
+const invalidDefaultArgInFrom = rule({
+  id: 'InvalidDefaultArgInFrom',
+  group: 'buildkit',
+  severity: 'warning',
+  description: "A global ARG's default leaves the FROM image empty or invalid.",
+  check(ctx) {
+    const s = scopesOf(ctx.file).scopes;
+    for (const st of ctx.file.stages) {
+      const img = st.from.from?.image;
+      if (!img || !img.value.includes('$')) continue;
+      const base = s.stageBase[st.index];
+      if (!base || base.error) continue;
+      const problem = imageRefProblem(base.image);
+      if (problem) ctx.report({ range: img.range, message: `Default value for ARG ${img.value} results in empty or invalid base image name ("${base.image}")` });
+    }
+  },
+});
+
+const fromPlatformFlagConstDisallowed = rule({
+  id: 'FromPlatformFlagConstDisallowed',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'FROM --platform should not be a constant (use $BUILDPLATFORM / $TARGETPLATFORM).',
+  check(ctx) {
+    for (const st of ctx.file.stages) {
+      const f = st.from.flags.find((x) => x.name === 'platform');
+      if (!f?.value || f.value.includes('$')) continue;
+      const [os = '', arch = ''] = f.value.split('/');
+      if (!os) continue;
+      const name = st.name ?? '';
+      if (name && (name.includes(os) || (arch && name.includes(arch)))) continue;
+      ctx.report({ range: f.range, message: `FROM --platform flag should not use constant value "${f.value}"` });
+    }
+  },
+});
+
+const copyIgnoredFile = rule({
+  id: 'CopyIgnoredFile',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'COPY/ADD of a path that .dockerignore excludes copies nothing.',
+  needsContext: true,
+  check(ctx) {
+    const view = ctx.context!;
+    if (!view.hasDockerignore) return;
+    const s = scopesOf(ctx.file);
+    for (const ins of ctx.file.instructions) {
+      if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) continue;
+      if (ins.flags.some((f) => f.name === 'from')) continue;
+      const e = s.expanded.get(ins);
+      for (const [k, src] of ins.copy.sources.entries()) {
+        if (src.value.startsWith('<<') || /^[a-z]+:\/\//i.test(src.value) || /^git@/.test(src.value)) continue;
+        const value = e?.words[k]?.value ?? src.value;
+        if (value.includes('$')) continue;
+        if (view.isIgnored(value)) {
+          ctx.report({ range: src.range, message: `Attempting to ${ins.keyword} file "${value}" that is excluded by .dockerignore` });
+        }
+      }
+    }
+  },
+});
+
+/** Not a BuildKit check but the build error it would hit: a COPY/ADD source that is not in the context. */
+const copySourceNotFound = rule({
+  id: 'CopySourceNotFound',
+  group: 'syntax',
+  severity: 'warning',
+  description: 'A COPY/ADD source does not exist in the build context (the build would fail).',
+  needsContext: true,
+  check(ctx) {
+    const view = ctx.context!;
+    const s = scopesOf(ctx.file);
+    for (const ins of ctx.file.instructions) {
+      if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) continue;
+      if (ins.flags.some((f) => f.name === 'from')) continue;
+      const e = s.expanded.get(ins);
+      for (const [k, src] of ins.copy.sources.entries()) {
+        if (src.value.startsWith('<<') || /^[a-z][a-z0-9+.-]*:\/\//i.test(src.value) || /^git@/.test(src.value)) continue;
+        const value = e?.words[k]?.value ?? src.value;
+        if (value.includes('$') || value.startsWith('..')) continue;
+        if (view.isIgnored(value)) continue; // CopyIgnoredFile says why
+        if (view.match(value).length === 0) {
+          ctx.report({ range: src.range, message: `"${value}" is not in the build context (${view.root})` });
+        }
+      }
+    }
+  },
+});
+
+const invalidDefinitionDescription = rule({
+  id: 'InvalidDefinitionDescription',
+  group: 'buildkit',
+  severity: 'warning',
+  experimental: true,
+  description: 'A comment right above a stage or ARG should start with its name: `# <name> <description>`.',
+  check(ctx) {
+    const commentAt = new Map(ctx.file.comments.filter((c) => !c.inInstruction).map((c) => [c.range.start.line, c]));
+    const check = (line: number, name: string, range: import('../../engine/dockerfile/types').Range): void => {
+      const c = commentAt.get(line - 1);
+      if (!c || /^(hadolint|check|syntax|escape)\b/i.test(c.text)) return;
+      const first = c.text.split(/\s+/)[0] ?? '';
+      if (first !== name) ctx.report({ range, message: `Comment for ${name} should follow the format: \`# ${name} <description>\`` });
+    };
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword === 'ARG' && ins.argDeclarations?.length === 1) check(ins.startLine, ins.argDeclarations[0]!.name.value, ins.range);
+      if (ins.keyword === 'FROM' && ins.from?.stageName) check(ins.startLine, ins.from.stageName.value, ins.range);
+    }
+  },
+});
+
+/** EXPOSE words: `80`, `80/tcp`, `8000-8010/udp`; `$PORT` skipped. */
+const exposeProtoCasing = rule({
+  id: 'ExposeProtoCasing',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'EXPOSE protocols should be lowercase.',
+  check(ctx) {
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword !== 'EXPOSE') continue;
+      for (const a of ins.args) {
+        const slash = a.value.lastIndexOf('/');
+        if (slash < 0) continue;
+        const proto = a.value.slice(slash + 1);
+        if (proto === proto.toLowerCase()) continue;
+        const fixed = a.value.slice(0, slash + 1) + proto.toLowerCase();
+        ctx.report({
+          range: a.range,
+          message: `Defined protocol '${a.value}' in EXPOSE instruction should be lowercase`,
+          fixes: [{ title: `Change to ${fixed}`, edits: [{ range: a.range, newText: fixed }], preferred: true }],
+        });
+      }
+    }
+  },
+});
+
+const exposeInvalidFormat = rule({
+  id: 'ExposeInvalidFormat',
+  group: 'buildkit',
+  severity: 'warning',
+  description: 'EXPOSE takes container ports only: no IP address, no host:container mapping.',
+  check(ctx) {
+    for (const ins of ctx.file.instructions) {
+      if (ins.keyword !== 'EXPOSE') continue;
+      for (const a of ins.args) {
+        if (!a.value.includes(':') || a.value.includes('$')) continue;
+        const fixed = a.value.slice(a.value.lastIndexOf(':') + 1);
+        ctx.report({
+          range: a.range,
+          message: `EXPOSE instruction should not define an IP address or host-port mapping, found '${a.value}'`,
+          fixes: [{ title: `Change to ${fixed}`, edits: [{ range: a.range, newText: fixed }], preferred: true }],
+        });
+      }
+    }
+  },
+});
+
+export const buildkitRules: Rule[] = [
+  stageNameCasing,
+  fromAsCasing,
+  noEmptyContinuation,
+  consistentInstructionCasing,
+  duplicateStageName,
+  reservedStageName,
+  jsonArgsRecommended,
+  maintainerDeprecated,
+  undefinedArgInFrom,
+  workdirRelativePath,
+  undefinedVar,
+  multipleInstructionsDisallowed,
+  legacyKeyValueFormat,
+  redundantTargetPlatform,
+  secretsUsedInArgOrEnv,
+  invalidDefaultArgInFrom,
+  fromPlatformFlagConstDisallowed,
+  copyIgnoredFile,
+  copySourceNotFound,
+  invalidDefinitionDescription,
+  exposeProtoCasing,
+  exposeInvalidFormat,
+];

@@ -1,0 +1,223 @@
+/**
+ * RUN scripts as rules need them: split into simple commands (words with quotes removed, each with its offset
+ * in the script) and the operator between commands. Not a shell: enough to see `apt-get install -y foo`,
+ * `&&`, `|`, `;` and comments reliably. Dockerfile syntax itself is the parser's job; this only looks inside
+ * the script the parser hands over.
+ */
+import type { Dockerfile, Instruction, Range, Token } from '../../engine/dockerfile/types';
+import { tokenSubRange } from './util';
+
+export interface ShellWord {
+  /** quotes and escapes removed */
+  value: string;
+  /** the word as written */
+  raw: string;
+  start: number;
+  end: number;
+}
+
+export type Operator = '&&' | '||' | ';' | '|' | '&' | '\n' | '(' | ')' | '';
+
+export interface SimpleCommand {
+  words: ShellWord[];
+  /** the operator before this command ('' at the start) */
+  before: Operator;
+  /** the operator after it ('' at the end) */
+  after: Operator;
+  start: number;
+  end: number;
+}
+
+const OPS = ['&&', '||', ';', '|', '&', '\n', '(', ')'] as const;
+
+export function splitCommands(script: string): SimpleCommand[] {
+  const out: SimpleCommand[] = [];
+  let words: ShellWord[] = [];
+  let before: Operator = '';
+  let i = 0;
+  const n = script.length;
+  const flush = (op: Operator): void => {
+    if (words.length) {
+      out.push({ words, before, after: op, start: words[0]!.start, end: words[words.length - 1]!.end });
+    }
+    words = [];
+    before = op;
+  };
+  while (i < n) {
+    const c = script[i]!;
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '\\' && (script[i + 1] === '\n' || (script[i + 1] === '\r' && script[i + 2] === '\n'))) {
+      i += script[i + 1] === '\n' ? 2 : 3;
+      continue;
+    }
+    if (c === '#' ) {
+      while (i < n && script[i] !== '\n') i++;
+      continue;
+    }
+    const op = OPS.find((o) => script.startsWith(o, i));
+    if (op) {
+      if (op === '&' && script[i + 1] === '>') {
+        // `&>file` redirection: part of a word
+      } else {
+        if (!(op === '\n' && words.length === 0)) flush(op);
+        i += op.length;
+        continue;
+      }
+    }
+    // a word
+    const start = i;
+    let value = '';
+    let depth = 0;
+    while (i < n) {
+      const ch = script[i]!;
+      if (depth === 0 && (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === ';' || ch === '|' || ch === '(' || ch === ')')) break;
+      if (depth === 0 && ch === '&' && script[i + 1] !== '>') break;
+      if (ch === '\\') {
+        if (script[i + 1] === '\n') {
+          i += 2;
+          continue;
+        }
+        value += script[i + 1] ?? '';
+        i += 2;
+        continue;
+      }
+      if (ch === "'") {
+        const e = script.indexOf("'", i + 1);
+        const stop = e < 0 ? n : e;
+        value += script.slice(i + 1, stop);
+        i = stop + 1;
+        continue;
+      }
+      if (ch === '"') {
+        i++;
+        while (i < n && script[i] !== '"') {
+          if (script[i] === '\\' && i + 1 < n) {
+            value += script[i + 1];
+            i += 2;
+          } else value += script[i++];
+        }
+        i++;
+        continue;
+      }
+      if (ch === '$' && script[i + 1] === '(') {
+        depth++;
+        value += '$(';
+        i += 2;
+        continue;
+      }
+      if (depth > 0 && ch === ')') depth--;
+      value += ch;
+      i++;
+    }
+    words.push({ value, raw: script.slice(start, Math.min(i, n)), start, end: Math.min(i, n) });
+  }
+  flush('');
+  return out;
+}
+
+/** A RUN script and where it lives: the shell-form command token (positions mappable) or a heredoc body. */
+export interface RunScript {
+  text: string;
+  /** the command token (shell form); undefined for heredoc bodies and exec form */
+  token?: Token;
+  commands: SimpleCommand[];
+  /** where findings about this script go */
+  anchor: Range;
+}
+
+const cache = new WeakMap<Instruction, RunScript[]>();
+
+/** The shell scripts of a RUN: its command line and heredoc bodies fed to the shell. */
+export function runScripts(ins: Instruction): RunScript[] {
+  const hit = cache.get(ins);
+  if (hit) return hit;
+  const out: RunScript[] = [];
+  const cmd = ins.command;
+  if (cmd && cmd.words.length) {
+    if (cmd.json) {
+      // exec form: ["sh", "-c", "script"] is a script; otherwise one command
+      const vals = cmd.words.map((w) => w.value);
+      const c = vals.indexOf('-c');
+      if (c >= 1 && /(^|\/)(ba|da|a)?sh$/.test(vals[0]!) && vals[c + 1] !== undefined) {
+        const text = vals[c + 1]!;
+        out.push({ text, commands: splitCommands(text), anchor: ins.range });
+      } else {
+        const text = vals.join(' ');
+        out.push({ text, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range });
+      }
+    } else {
+      const token = cmd.words[0]!;
+      out.push({ text: token.value, token, commands: splitCommands(token.value), anchor: ins.range });
+    }
+  }
+  for (const h of ins.heredocs) {
+    out.push({ text: h.content, commands: splitCommands(h.content), anchor: h.bodyRange });
+  }
+  cache.set(ins, out);
+  return out;
+}
+
+/** All simple commands of a RUN, with their script. */
+export function runCommands(ins: Instruction): { cmd: SimpleCommand; script: RunScript }[] {
+  const out: { cmd: SimpleCommand; script: RunScript }[] = [];
+  for (const s of runScripts(ins)) for (const c of s.commands) out.push({ cmd: c, script: s });
+  return out;
+}
+
+/** The command name, skipping `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`. */
+export function commandName(cmd: SimpleCommand): { name: string; index: number } | undefined {
+  let k = 0;
+  const w = cmd.words;
+  while (k < w.length) {
+    const v = w[k]!.value;
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) k++;
+    else if (v === 'sudo' || v === 'exec' || v === 'command' || v === 'nohup' || v === 'time') {
+      k++;
+      while (k < w.length && w[k]!.value.startsWith('-')) k++;
+    } else if (v === 'env') {
+      k++;
+      while (k < w.length && (w[k]!.value.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[k]!.value))) k++;
+    } else break;
+  }
+  if (k >= w.length) return undefined;
+  const name = w[k]!.value.replace(/^.*\//, '');
+  return { name, index: k };
+}
+
+/** The words after the command name, and the subcommand (first non-option word) if any. */
+export function commandArgs(cmd: SimpleCommand): { name: string; args: ShellWord[]; sub?: string } | undefined {
+  const cn = commandName(cmd);
+  if (!cn) return undefined;
+  const args = cmd.words.slice(cn.index + 1);
+  const sub = args.find((a) => !a.value.startsWith('-'))?.value;
+  return sub === undefined ? { name: cn.name, args } : { name: cn.name, args, sub };
+}
+
+/** Document range of a word of a script (falls back to the script's anchor). */
+export function wordRange(file: Dockerfile, script: RunScript, from: number, to: number): Range {
+  if (script.token) return tokenSubRange(file, script.token, from, to) ?? script.anchor;
+  return script.anchor;
+}
+
+/** A command's range in the document. */
+export function commandRange(file: Dockerfile, script: RunScript, cmd: SimpleCommand): Range {
+  return wordRange(file, script, cmd.start, cmd.end);
+}
+
+export function hasOption(args: ShellWord[], ...names: string[]): boolean {
+  for (const a of args) {
+    const v = a.value;
+    for (const n of names) {
+      if (n.startsWith('--')) {
+        if (v === n || v.startsWith(n + '=')) return true;
+      } else if (n.startsWith('-') && n.length === 2) {
+        // short option, possibly combined (-qy)
+        if (v === n || (/^-[A-Za-z]+$/.test(v) && v.includes(n[1]!))) return true;
+      } else if (v === n) return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,144 @@
+/**
+ * Helpers rules share: positions inside continued instructions, RUN scripts split into simple commands, stage
+ * lookups. They read the parse tree; the only text they read besides it is the shell script inside RUN (which
+ * the Dockerfile parser deliberately leaves to the shell).
+ */
+import type { Dockerfile, Instruction, Position, Range, Stage, Token } from '../../engine/dockerfile/types';
+
+export function pos(line: number, character: number): Position {
+  return { line, character };
+}
+
+export function rangeOf(a: Position, b: Position): Range {
+  return { start: a, end: b };
+}
+
+/** Offset of a position in the document text. */
+export function offsetOf(file: Dockerfile, p: Position): number {
+  const start = file.lineStarts[p.line];
+  if (start === undefined) return file.text.length;
+  return Math.min(start + p.character, file.text.length);
+}
+
+export function positionOf(file: Dockerfile, offset: number): Position {
+  const ls = file.lineStarts;
+  let lo = 0;
+  let hi = ls.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ls[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo, character: offset - ls[lo]! };
+}
+
+/** The document text a range covers. */
+export function textOf(file: Dockerfile, r: Range): string {
+  return file.text.slice(offsetOf(file, r.start), offsetOf(file, r.end));
+}
+
+/** The line end the document uses (for inserted lines). */
+export function eolOf(file: Dockerfile): string {
+  return file.text.includes('\r\n') ? '\r\n' : '\n';
+}
+
+/**
+ * Maps an offset in a token's value (continuations joined, comment lines dropped) to a document position, by
+ * walking the document text from the token's start and skipping what the join removed. Undefined when the
+ * walk loses track (the caller then offers no fix rather than a wrong one).
+ */
+export function tokenPosition(file: Dockerfile, token: Token, offset: number): Position | undefined {
+  const text = file.text;
+  let d = offsetOf(file, token.range.start);
+  const end = offsetOf(file, token.range.end);
+  const v = token.value;
+  let i = 0;
+  while (i < offset) {
+    if (d >= end + 1) return undefined;
+    if (text[d] === v[i]) {
+      d++;
+      i++;
+      continue;
+    }
+    // skip what the line join removed: the escape + line end, comment lines, blank continuation lines
+    d++;
+  }
+  // land on the value's character, not on skipped text before it
+  while (d < end && i < v.length && text[d] !== v[i]) d++;
+  return positionOf(file, d);
+}
+
+/** A range inside a token's value, as a document range (undefined when it cannot be mapped). */
+export function tokenSubRange(file: Dockerfile, token: Token, from: number, to: number): Range | undefined {
+  const a = tokenPosition(file, token, from);
+  const b = tokenPosition(file, token, to);
+  if (!a || !b) return undefined;
+  return { start: a, end: b };
+}
+
+/** Every instruction of every stage, with its stage (FROM lines included), ONBUILD triggers excluded. */
+export function* stageInstructions(file: Dockerfile): Generator<{ stage: Stage; ins: Instruction }> {
+  for (const stage of file.stages) {
+    yield { stage, ins: stage.from };
+    for (const ins of stage.instructions) yield { stage, ins };
+  }
+}
+
+export function instructionsOf(file: Dockerfile, keyword: string): Instruction[] {
+  return file.instructions.filter((i) => i.keyword === keyword);
+}
+
+/** The keyword range, the usual anchor for an instruction-wide finding. */
+export function keywordRange(ins: Instruction): Range {
+  return ins.keywordToken.range;
+}
+
+/** First line of the instruction, from the keyword to the line end (or the instruction end). */
+export function firstLineRange(file: Dockerfile, ins: Instruction): Range {
+  if (ins.range.end.line === ins.range.start.line) return ins.range;
+  const lineStart = file.lineStarts[ins.startLine]!;
+  const next = file.lineStarts[ins.startLine + 1] ?? file.text.length;
+  let e = next;
+  while (e > lineStart && (file.text[e - 1] === '\n' || file.text[e - 1] === '\r')) e--;
+  return { start: ins.range.start, end: positionOf(file, e) };
+}
+
+/** Levenshtein distance (small strings). */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[n]!;
+}
+
+/** The closest candidate within distance max(2, len/3), or undefined. */
+export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  if (best === undefined) return undefined;
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) && bestD > 0 ? best : undefined;
+}
+
+/** Is a RUN/COPY flag set (`--mount=type=cache,target=/var/cache/apt`)? */
+export function hasCacheMount(ins: Instruction, targetPrefix: string | RegExp): boolean {
+  for (const m of ins.mounts ?? []) {
+    if (m.type !== 'cache') continue;
+    const target = m.options.find((o) => o.key === 'target' || o.key === 'dst' || o.key === 'destination')?.value ?? '';
+    if (typeof targetPrefix === 'string' ? target.startsWith(targetPrefix) : targetPrefix.test(target)) return true;
+  }
+  return false;
+}
