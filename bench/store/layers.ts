@@ -10,19 +10,26 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { applyLayer, compress, writeLayer } from '../../engine/layers';
 
 interface StepResult {
   seconds: number;
+  /** user + system CPU seconds */
+  cpu: number | null;
   maxRssMB: number | null;
   note?: string;
 }
 
 async function child(mode: string, a: string, b: string): Promise<void> {
+  if (mode === 'baseline') {
+    process.stdout.write(JSON.stringify({ seconds: 0, cpu: 0, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+    return;
+  }
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   let note = '';
   if (mode === 'write' || mode === 'write-gzip') {
     const w = writeLayer(a, { source: 'dir' });
@@ -31,11 +38,12 @@ async function child(mode: string, a: string, b: string): Promise<void> {
     note = (await w.done).diffId.slice(0, 19);
   } else if (mode === 'apply') {
     mkdirSync(b);
-    const r = await applyLayer(createReadStream(a), b, { preserveOwnership: process.getuid?.() === 0 });
+    const r = await applyLayer(createReadStream(a, { highWaterMark: 1 << 20 }), b, { preserveOwnership: process.getuid?.() === 0 });
     note = r.diffId.slice(0, 19);
   } else throw new Error(`unknown child mode ${mode}`);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const res: StepResult = { seconds, maxRssMB: process.resourceUsage().maxRSS / 1024, note };
+  const c = process.cpuUsage(c0);
+  const res: StepResult = { seconds, cpu: (c.user + c.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024, note };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
@@ -47,13 +55,13 @@ function runOurs(mode: string, a: string, b: string): StepResult {
 
 function runTool(cmd: string[]): StepResult {
   const timed = existsSync('/usr/bin/time');
-  const argv = timed ? ['/usr/bin/time', '-f', '%M', ...cmd] : cmd;
+  const argv = timed ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
-  const kb = timed ? parseInt(r.stderr.trim().split('\n').pop() ?? '', 10) : NaN;
-  return { seconds, maxRssMB: Number.isFinite(kb) ? kb / 1024 : null };
+  const [kb, user, sys] = timed ? (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) : [];
+  return { seconds, cpu: user !== undefined && sys !== undefined && Number.isFinite(user + sys) ? user + sys : null, maxRssMB: kb !== undefined && Number.isFinite(kb) ? kb / 1024 : null };
 }
 
 /** A deterministic-shaped rootfs: mostly small files, some large, nested dirs, a few symlinks. */
@@ -91,7 +99,8 @@ function generate(root: string, totalMB: number, files: number): { bytes: number
 
 function row(name: string, r: StepResult, mb: number): string {
   const rss = r.maxRssMB === null ? 'n/a' : `${r.maxRssMB.toFixed(0)} MB`;
-  return `${name.padEnd(34)} ${r.seconds.toFixed(2).padStart(7)} s ${(mb / r.seconds).toFixed(0).padStart(6)} MB/s   peak RSS ${rss.padStart(7)}${r.note ? `   ${r.note}` : ''}`;
+  const cpu = r.cpu === null ? 'n/a' : `${r.cpu.toFixed(2)} s`;
+  return `${name.padEnd(34)} ${r.seconds.toFixed(2).padStart(7)} s ${(mb / r.seconds).toFixed(0).padStart(6)} MB/s   cpu ${cpu.padStart(8)}   peak RSS ${rss.padStart(7)}${r.note ? `   ${r.note}` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -106,7 +115,9 @@ async function main(): Promise<void> {
     const gen = generate(tree, totalMB, files);
     const mb = gen.bytes / 1024 / 1024;
     console.log(`layers bench: ${gen.files} files, ${mb.toFixed(0)} MB of data in ${work} (generated in ${((Date.now() - g0) / 1000).toFixed(1)} s)`);
-    console.log(`node ${process.version}; throughput = data MB / wall time; warm page cache\n`);
+    const base = runOurs('baseline', '', '');
+    console.log(`node ${process.version}; throughput = data MB / wall time; warm page cache; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs`);
+    console.log(`peak RSS of an idle node+tsx child (included in ours): ${base.maxRssMB?.toFixed(0)} MB\n`);
 
     const oursTar = join(work, 'ours.tar');
     const gnuTar = join(work, 'gnu.tar');

@@ -13,16 +13,20 @@ export async function* listLayer(input: NodeJS.ReadableStream): AsyncIterable<La
   let wake: (() => void) | null = null;
   let pull: (() => void) | null = null;
   let finished = false;
+  let stopped = false;
   let failure: unknown;
+  const STOP = new Error('listing stopped');
   const notify = () => {
     const w = wake;
     wake = null;
     w?.();
   };
   const reading = readLayer(input, async ({ entry }) => {
+    if (stopped) throw STOP;
     queue.push(entry);
     notify();
     if (queue.length >= 64) await new Promise<void>((r) => (pull = r));
+    if (stopped) throw STOP;
   }).then(
     () => {
       finished = true;
@@ -51,7 +55,8 @@ export async function* listLayer(input: NodeJS.ReadableStream): AsyncIterable<La
     }
     if (failure !== undefined) throw failure;
   } finally {
-    if (!finished) (input as { destroy?: () => void }).destroy?.();
+    // the consumer may stop early: the reader stops at its next entry and closes the input
+    stopped = true;
     const p = pull as (() => void) | null;
     if (p) p();
     await reading.catch(() => undefined);

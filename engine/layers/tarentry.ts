@@ -178,7 +178,9 @@ export async function readLayer(input: NodeJS.ReadableStream, onEntry: (e: RawEn
   const tarCount = { n: 0 };
   const src = input as Readable;
   const rawTap = tap(compHash, compCount);
-  src.on('error', (e: Error) => rawTap.destroy(e));
+  src.on('error', (e: Error) =>
+    rawTap.destroy(e instanceof LayerwiseError ? e : new LayerwiseError('io', `cannot read the layer: ${e.message}`, { cause: e })),
+  );
   src.pipe(rawTap);
   const { stream: plain, compression } = decompress(rawTap);
   const plainTap = tap(tarHash, tarCount);
@@ -211,6 +213,8 @@ export async function readLayer(input: NodeJS.ReadableStream, onEntry: (e: RawEn
     ex.destroy();
     plain.destroy();
     rawTap.destroy();
+    src.unpipe(rawTap);
+    src.destroy?.();
     throw asCorrupt(e);
   }
   const c = await compression;

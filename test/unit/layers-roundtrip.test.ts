@@ -167,6 +167,31 @@ describe('layers: write -> apply round trip', () => {
   });
 });
 
+describe('layers: reading edge cases', () => {
+  test('a consumer may stop listing early', async () => {
+    const w = await write(src);
+    let n = 0;
+    for await (const e of listLayer(Readable.from([w.bytes.subarray(0, 4096), w.bytes.subarray(4096)]))) {
+      assert.ok(e.path);
+      if (++n === 3) break;
+    }
+    assert.equal(n, 3);
+  });
+
+  test('an input stream error is an io error, not corruption', async () => {
+    const w = await write(src);
+    const input = new Readable({
+      read() {
+        this.push(w.bytes.subarray(0, 2048));
+        this.destroy(new Error('connection reset'));
+      },
+    });
+    const dst = join(work, 'io-err');
+    mkdirSync(dst);
+    await assert.rejects(applyLayer(input, dst), { kind: 'io', message: /connection reset/ });
+  });
+});
+
 describe('layers: determinism', () => {
   test('two writes of the same tree give the same bytes and diffID', async () => {
     const a = await write(src);
