@@ -1,0 +1,318 @@
+/**
+ * layerwise build on real namespaces and overlayfs: results, the cache (which steps a change invalidates and the
+ * reason reported), multi-stage, failures, and safety. Skips with the reason when builds cannot run here.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, writeFile, appendFile, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildUnavailableReason, newKit, runBuild, sh, writeContext, type Kit } from '../helpers/build';
+
+let kit: Kit;
+let skip: string | undefined;
+before(async () => {
+  skip = await buildUnavailableReason();
+  if (!skip) kit = await newKit();
+});
+after(async () => {
+  await kit?.cleanup();
+});
+
+let n = 0;
+async function ctx(files: Parameters<typeof writeContext>[1]): Promise<string> {
+  const dir = join(kit.dir, `ctx-${++n}`);
+  await writeContext(dir, files);
+  return dir;
+}
+
+const APP = `FROM busybox
+ARG VERSION=1
+WORKDIR /app
+COPY deps.txt ./
+RUN cp deps.txt installed.txt
+COPY src/ ./src/
+RUN echo "v$VERSION $(cat src/main.txt)" > built.txt
+CMD ["cat", "/app/built.txt"]
+`;
+
+test('a build runs every step; a rebuild takes every step from the cache and gives the same image', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: APP, 'deps.txt': 'a\nb\n', 'src/main.txt': 'main' });
+  const first = await runBuild(kit, c, { tags: ['app:1'] });
+  assert.equal(first.error, undefined, first.error?.message);
+  assert.deepEqual(first.summary, [
+    'WORKDIR /app -> built (first-build)',
+    'COPY deps.txt ./ -> built (first-build)',
+    'RUN cp deps.txt installed.txt -> built (first-build)',
+    'COPY src/ ./src/ -> built (first-build)',
+    'RUN echo "v$VERSION $(cat src/main.txt)" > built.txt -> built (first-build)',
+  ]);
+  const out = await sh(kit, 'app:1', 'cat /app/built.txt /app/installed.txt; pwd');
+  assert.equal(out.out, 'v1 main\na\nb\n/app\n');
+  const second = await runBuild(kit, c, { tags: ['app:1'] });
+  assert.deepEqual(second.summary.map((s) => s.split(' -> ')[1]), ['cached', 'cached', 'cached', 'cached', 'cached']);
+  assert.equal(second.result!.imageId, first.result!.imageId);
+});
+
+test('editing a source file rebuilds from its COPY on, and says which file changed', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: APP, 'deps.txt': 'a\n', 'src/main.txt': 'one', 'src/other.txt': 'x' });
+  await runBuild(kit, c);
+  await writeFile(join(c, 'src/main.txt'), 'two');
+  await writeFile(join(c, 'src/new.txt'), 'new');
+  const b = await runBuild(kit, c, { tags: ['app:2'] });
+  assert.deepEqual(b.summary, [
+    'WORKDIR /app -> cached',
+    'COPY deps.txt ./ -> cached',
+    'RUN cp deps.txt installed.txt -> cached',
+    'COPY src/ ./src/ -> built (files-changed)',
+    'RUN echo "v$VERSION $(cat src/main.txt)" > built.txt -> built (parent-changed)',
+  ]);
+  const copy = b.steps.find((s) => s.instruction.startsWith('COPY src'))!;
+  assert.equal(copy.miss?.kind, 'files-changed');
+  if (copy.miss?.kind === 'files-changed') {
+    assert.deepEqual(copy.miss.changed, ['src/main.txt']);
+    assert.deepEqual(copy.miss.added, ['src/new.txt']);
+  }
+  assert.match(b.steps.find((s) => s.instruction.startsWith('RUN echo'))!.miss!.detail, /line 6, COPY src\/ \.\/src\//);
+  assert.equal((await sh(kit, 'app:2', 'cat /app/built.txt')).out, 'v1 two\n');
+});
+
+test('a touched file (mtime only) keeps the cache; a chmod does not', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'x' });
+  await runBuild(kit, c);
+  const { utimes, chmod } = await import('node:fs/promises');
+  await utimes(join(c, 'f'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  assert.deepEqual((await runBuild(kit, c)).summary, ['COPY f /f -> cached']);
+  await chmod(join(c, 'f'), 0o755);
+  assert.deepEqual((await runBuild(kit, c)).summary, ['COPY f /f -> built (files-changed)']);
+});
+
+test('a changed build arg rebuilds the RUNs that see it, and names it', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: APP, 'deps.txt': 'a\n', 'src/main.txt': 'm' });
+  await runBuild(kit, c);
+  const b = await runBuild(kit, c, { buildArgs: { VERSION: '7' }, tags: ['app:3'] });
+  assert.deepEqual(b.summary, [
+    'WORKDIR /app -> cached',
+    'COPY deps.txt ./ -> cached',
+    'RUN cp deps.txt installed.txt -> built (build-arg-changed)',
+    'COPY src/ ./src/ -> built (parent-changed)',
+    'RUN echo "v$VERSION $(cat src/main.txt)" > built.txt -> built (build-arg-changed)',
+  ]);
+  const run = b.steps.find((s) => s.instruction.startsWith('RUN echo'))!;
+  assert.match(run.miss!.detail, /VERSION=7 \(was 1\)/);
+  assert.equal((await sh(kit, 'app:3', 'cat /app/built.txt')).out, 'v7 m\n');
+});
+
+test('a changed instruction is named with what it was; --no-cache rebuilds everything', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nRUN echo a > /a\nRUN echo b > /b\n' });
+  await runBuild(kit, c);
+  await writeFile(join(c, 'Dockerfile'), 'FROM busybox\nRUN echo a > /a\nRUN echo B > /b\n');
+  const b = await runBuild(kit, c);
+  assert.deepEqual(b.summary, ['RUN echo a > /a -> cached', 'RUN echo B > /b -> built (instruction-changed)']);
+  assert.match(b.steps.at(-1)!.miss!.detail, /was: RUN echo b > \/b/);
+  const nc = await runBuild(kit, c, { noCache: true });
+  assert.deepEqual(nc.summary, ['RUN echo a > /a -> built (no-cache)', 'RUN echo B > /b -> built (no-cache)']);
+});
+
+test('a LABEL change does not invalidate the RUN below it; an ENV change does', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nLABEL v=1\nENV E=1\nRUN echo $E > /e\n' });
+  await runBuild(kit, c);
+  await writeFile(join(c, 'Dockerfile'), 'FROM busybox\nLABEL v=2\nENV E=1\nRUN echo $E > /e\n');
+  assert.deepEqual((await runBuild(kit, c)).summary, ['RUN echo $E > /e -> cached']);
+  await writeFile(join(c, 'Dockerfile'), 'FROM busybox\nLABEL v=2\nENV E=2\nRUN echo $E > /e\n');
+  assert.deepEqual((await runBuild(kit, c)).summary, ['RUN echo $E > /e -> built (env-changed)']);
+});
+
+test('multi-stage: --target builds only the stages it needs; COPY --from copies out of a stage', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({
+    Dockerfile: `FROM busybox AS builder
+RUN mkdir -p /out && echo built > /out/artifact && chmod 600 /out/artifact
+FROM busybox AS broken
+RUN exit 1
+FROM busybox AS final
+COPY --from=builder /out/artifact /usr/local/share/artifact
+FROM final AS extra
+RUN echo extra
+`,
+  });
+  const b = await runBuild(kit, c, { target: 'final', tags: ['ms:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  assert.ok(!b.steps.some((s) => s.instruction === 'RUN exit 1'), 'the broken stage must not run');
+  assert.ok(!b.steps.some((s) => s.instruction === 'RUN echo extra'));
+  assert.equal((await sh(kit, 'ms:1', 'cat /usr/local/share/artifact; stat -c %a /usr/local/share/artifact')).out, 'built\n600\n');
+});
+
+test('image config and history as Docker writes them', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({
+    Dockerfile: `FROM busybox
+ENV A=1 B="two words"
+LABEL maintainer="me" version=1.0
+EXPOSE 80 53/udp
+WORKDIR /srv
+USER nobody
+VOLUME /data
+ENTRYPOINT ["/bin/sh"]
+CMD ["-c", "echo hi"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- localhost || exit 1
+`,
+  });
+  const b = await runBuild(kit, c, { tags: ['cfg:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  const img = await kit.store.images.resolve('cfg:1');
+  const cfg = img.config.config!;
+  assert.deepEqual(cfg.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1', 'B=two words']);
+  assert.deepEqual(cfg.Labels, { maintainer: 'me', version: '1.0' });
+  assert.deepEqual(cfg.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+  assert.equal(cfg.WorkingDir, '/srv');
+  assert.equal(cfg.User, 'nobody');
+  assert.deepEqual(cfg.Volumes, { '/data': {} });
+  assert.deepEqual(cfg.Entrypoint, ['/bin/sh']);
+  assert.deepEqual(cfg.Cmd, ['-c', 'echo hi']);
+  assert.equal(cfg.StopSignal, 'SIGTERM');
+  assert.deepEqual(cfg.Healthcheck, { Test: ['CMD-SHELL', 'wget -q -O- localhost || exit 1'], Interval: 5e9, Retries: 2 });
+  const hist = img.config.history!.filter((h) => h.comment === 'buildkit.dockerfile.v0').map((h) => `${h.empty_layer ? 'empty' : 'layer'} ${h.created_by}`);
+  assert.deepEqual(hist, [
+    'empty ENV A=1 B=two words',
+    'empty LABEL maintainer=me version=1.0',
+    'empty EXPOSE map[80/tcp:{} 53/udp:{}]',
+    'layer WORKDIR /srv',
+    'empty USER nobody',
+    'empty VOLUME [/data]',
+    'empty ENTRYPOINT ["/bin/sh"]',
+    'empty CMD ["-c" "echo hi"]',
+    'empty STOPSIGNAL SIGTERM',
+    'empty HEALTHCHECK {"Test":["CMD-SHELL","wget -q -O- localhost || exit 1"],"Interval":5000000000,"Retries":2}',
+  ]);
+  assert.equal(img.config.rootfs.diff_ids.length, 2);
+});
+
+test('heredocs: RUN runs the body in the shell; COPY writes it as a file, expanded unless quoted', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({
+    Dockerfile: `FROM busybox
+ARG WHO=world
+RUN <<EOF
+echo "hello $WHO" > /greeting
+EOF
+COPY <<A <<"B" /etc/notes/
+expanded $WHO
+A
+literal $WHO
+B
+COPY --chmod=755 <<-EOT /usr/bin/tool
+	#!/bin/sh
+	echo tool
+	EOT
+`,
+  });
+  const b = await runBuild(kit, c, { tags: ['hd:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  const out = await sh(kit, 'hd:1', 'cat /greeting /etc/notes/A /etc/notes/B; tool; stat -c %a /usr/bin/tool');
+  assert.equal(out.out, 'hello world\nexpanded world\nliteral $WHO\ntool\n755\n');
+});
+
+test('COPY follows Docker rules: directory contents, wildcards, .dockerignore, --chown by name, trailing slash', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({
+    Dockerfile: `FROM busybox
+COPY dir /d1
+COPY *.txt /txt/
+COPY --chown=nobody:nogroup one.txt /owned
+COPY . /all/
+`,
+    'dir/a': 'a',
+    'dir/sub/b': 'b',
+    'one.txt': '1',
+    'two.txt': '2',
+    'secret.key': 'nope',
+    '.dockerignore': '*.key\n',
+  });
+  const b = await runBuild(kit, c, { tags: ['cp:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  const out = await sh(kit, 'cp:1', 'ls /d1 /d1/sub /txt; stat -c "%u:%g" /owned; ls -a /all; test -e /all/secret.key && echo LEAK');
+  assert.equal(out.out, '/d1:\na\nsub\n\n/d1/sub:\nb\n\n/txt:\none.txt\ntwo.txt\n65534:65534\n.\n..\n.dockerignore\nDockerfile\ndir\none.txt\ntwo.txt\n');
+});
+
+test('COPY of several files to a path without a trailing slash is an error with its line', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY a b /dest\n', a: '', b: '' });
+  const b = await runBuild(kit, c);
+  assert.match(b.error!.message, /more than one source file, the destination must be a directory and end with a \//);
+  assert.equal(b.error!.range!.start.line, 1);
+});
+
+test('COPY never reads through a symlink out of the context', async (t) => {
+  if (skip) return t.skip(skip);
+  const outside = await mkdtemp(join(kit.dir, 'outside-'));
+  await writeFile(join(outside, 'host-secret'), 'HOST');
+  const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY link/host-secret /x\n', link: { symlink: outside } });
+  const b = await runBuild(kit, c);
+  assert.ok(b.error, 'the build must fail: the link points outside the context');
+  const c2 = await ctx({ Dockerfile: 'FROM busybox\nCOPY tree /t\n', 'tree/escape': { symlink: '/etc/passwd' } });
+  const b2 = await runBuild(kit, c2, { tags: ['sym:1'] });
+  assert.equal(b2.error, undefined, b2.error?.message);
+  assert.equal((await sh(kit, 'sym:1', 'readlink /t/escape')).out, '/etc/passwd\n', 'a link inside a copied tree is copied as a link');
+});
+
+test('a failing RUN fails the build at its line and leaves nothing behind', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nRUN echo ok\nRUN echo bad >&2; exit 3\n' });
+  const before = await kit.store.images.list();
+  const b = await runBuild(kit, c, { tags: ['fail:1'] });
+  assert.match(b.error!.message, /did not complete successfully: exit code: 3/);
+  assert.equal(b.error!.range!.start.line, 2);
+  const end = b.events.find((e) => e.type === 'build-end');
+  assert.ok(end && end.type === 'build-end' && !end.ok && end.error?.range?.start.line === 2);
+  assert.deepEqual((await kit.store.images.list()).length, before.length);
+  const tmp = await readdir(join(kit.root, 'tmp')).catch(() => [] as string[]);
+  assert.deepEqual(tmp.filter((x) => x.startsWith(`${process.pid}-`)), []);
+});
+
+test('parse errors and a missing base image point at the Dockerfile line', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nRUN ["a", 1]\n' });
+  const b = await runBuild(kit, c);
+  assert.match(b.error!.message, /line 2: when using JSON array syntax/);
+  const c2 = await ctx({ Dockerfile: 'FROM busybox\nFROM nosuchimage:1\n' });
+  const b2 = await runBuild(kit, c2);
+  assert.match(b2.error!.message, /nosuchimage:1/);
+  assert.equal(b2.error!.range!.start.line, 1);
+});
+
+test('with SOURCE_DATE_EPOCH two builds on fresh stores give the same image digest', async (t) => {
+  if (skip) return t.skip(skip);
+  const files = { Dockerfile: 'FROM busybox\nCOPY a /a\nRUN echo x > /b && mkdir /c\nENV Z=1\n', a: 'a' };
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const k = await newKit();
+    try {
+      const dir = join(k.dir, 'ctx');
+      await writeContext(dir, files);
+      const b = await runBuild(k, dir, { sourceDateEpoch: 1700000000 });
+      assert.equal(b.error, undefined, b.error?.message);
+      ids.push(b.result!.manifest.digest);
+    } finally {
+      await k.cleanup();
+    }
+  }
+  assert.equal(ids[0], ids[1]);
+});
+
+test('two builds at once on one store both succeed and share the cache', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY a /a\nRUN cat /a > /b\n', a: 'shared' });
+  const [x, y] = await Promise.all([runBuild(kit, c, { tags: ['par:1'] }), runBuild(kit, c, { tags: ['par:2'] })]);
+  assert.equal(x.error, undefined, x.error?.message);
+  assert.equal(y.error, undefined, y.error?.message);
+  const third = await runBuild(kit, c);
+  assert.deepEqual(third.summary, ['COPY a /a -> cached', 'RUN cat /a > /b -> cached']);
+  await appendFile(join(c, 'a'), '!');
+});
