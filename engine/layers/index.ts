@@ -72,6 +72,9 @@ export interface ApplyOptions {
   xattrs?: boolean;
   /** refuse entries whose declared size is above this (default 1 TiB) */
   maxEntrySize?: number;
+  /** stop with LayerwiseError('unsafe') once the uncompressed tar exceeds this many bytes (decompression
+   *  bombs; default: no limit) */
+  maxTotalSize?: number;
 }
 
 export interface ApplyResult {

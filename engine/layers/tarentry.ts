@@ -38,7 +38,8 @@ interface ExtractInternals {
 
 /** A tar-stream extractor that also keeps raw xattr values from PAX headers (instance-local hook). */
 function makeExtract(): tar.Extract {
-  const ex = tar.extract();
+  // v7 tars (no ustar magic) are accepted like Docker does; header checksums are still verified
+  const ex = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const internals = ex as unknown as ExtractInternals;
   const orig = internals._decodeLongHeader;
   if (typeof orig === 'function') {
@@ -142,11 +143,12 @@ export function toLayerEntry(h: TarStreamHeader): LayerEntry {
   return e;
 }
 
-function tap(hash: Hash, count: { n: number }): Transform {
+function tap(hash: Hash, count: { n: number }, max?: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       count.n += chunk.length;
+      if (max !== undefined && count.n > max) return cb(new LayerwiseError('unsafe', `layer is larger than the ${max}-byte limit once decompressed`));
       cb(null, chunk);
     },
   });
@@ -171,7 +173,11 @@ export interface TarReadResult {
  * data stream (ignored data is drained). Detects truncation (no end-of-archive block) and reports it as
  * LayerwiseError('corrupt'); tar-stream parse errors become 'corrupt' too.
  */
-export async function readLayer(input: NodeJS.ReadableStream, onEntry: (e: RawEntry) => Promise<void>): Promise<TarReadResult> {
+export async function readLayer(
+  input: NodeJS.ReadableStream,
+  onEntry: (e: RawEntry) => Promise<void>,
+  limits: { maxTotalSize?: number } = {},
+): Promise<TarReadResult> {
   const compHash = createHash('sha256');
   const compCount = { n: 0 };
   const tarHash = createHash('sha256');
@@ -183,7 +189,7 @@ export async function readLayer(input: NodeJS.ReadableStream, onEntry: (e: RawEn
   );
   src.pipe(rawTap);
   const { stream: plain, compression } = decompress(rawTap);
-  const plainTap = tap(tarHash, tarCount);
+  const plainTap = tap(tarHash, tarCount, limits.maxTotalSize);
   plain.on('error', (e: Error) => plainTap.destroy(e));
   const ex = makeExtract();
   plainTap.on('error', (e: Error) => ex.destroy(e));

@@ -251,6 +251,12 @@ const cases: Case[] = [
     expect: { error: 'corrupt' },
   },
   {
+    name: 'decompression bomb stopped by maxTotalSize',
+    tar: async () => gzipSync(await makeTar([file('zeros', '\0'.repeat(4 << 20))])),
+    opts: { maxTotalSize: 1 << 20 },
+    expect: { error: 'unsafe', message: /limit/ },
+  },
+  {
     name: 'gzip magic followed by garbage',
     tar: async () => Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(600, 0x41)]),
     expect: { error: 'corrupt' },
