@@ -15,7 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tar from 'tar-stream';
+import { isStaticElf, writeBusyboxRootfsTar } from './busybox-rootfs';
 import {
   delay,
   httpGet,
@@ -33,6 +33,7 @@ import {
 } from './peer-process';
 
 export type { RunOptions, RunResult } from './peer-process';
+export { writeBusyboxRootfsTar } from './busybox-rootfs';
 
 /** Where scripts/setup-docker.sh and scripts/setup-vscode.sh keep their downloads. */
 export const PEERS_CACHE = process.env.LAYERWISE_PEERS_CACHE ?? '/var/cache/layerwise-peers';
@@ -275,40 +276,6 @@ async function ensureBaseImage(state: DaemonState): Promise<void> {
   if (tag.code !== 0) throw new Error(`docker tag failed: ${tag.stderr.trim()}`);
 }
 
-/**
- * Writes a minimal root filesystem as a tar: /bin/busybox from Debian's busybox-static with a symlink per
- * applet, /etc/passwd and /etc/group for root and nobody, and the usual empty folders. Used as the base
- * image for Docker (`docker import`); our own engine's tests can import the same tar.
- */
-export async function writeBusyboxRootfsTar(outFile: string, busybox = BUSYBOX): Promise<void> {
-  const list = await runCommand(busybox, ['--list']);
-  if (list.code !== 0) throw new Error(`${busybox} --list failed: ${list.stderr.trim()}`);
-  const applets = list.stdout.split('\n').map((s) => s.trim()).filter((s) => /^[a-z0-9_.[-]+$/i.test(s) && s !== 'busybox');
-  const body = fs.readFileSync(busybox);
-  const mtime = fs.statSync(busybox).mtime;
-  const pack = tar.pack();
-  const out = fs.createWriteStream(outFile);
-  const written = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-    pack.on('error', reject);
-  });
-  pack.pipe(out);
-  const dir = (name: string, mode = 0o755): void => {
-    pack.entry({ name, type: 'directory', mode, mtime });
-  };
-  for (const d of ['bin/', 'dev/', 'etc/', 'home/', 'proc/', 'root/', 'sys/', 'usr/', 'usr/sbin/', 'var/', 'var/spool/']) {
-    dir(d, d === 'root/' ? 0o700 : 0o755);
-  }
-  dir('tmp/', 0o1777);
-  pack.entry({ name: 'etc/passwd', mode: 0o644, mtime }, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
-  pack.entry({ name: 'etc/group', mode: 0o644, mtime }, 'root:x:0:\nnogroup:x:65534:\n');
-  pack.entry({ name: 'bin/busybox', mode: 0o755, mtime }, body);
-  for (const a of applets) pack.entry({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox', mode: 0o777, mtime });
-  pack.finalize();
-  await written;
-}
-
 // ---- lock, users, state ----
 
 async function acquireLock(): Promise<void> {
@@ -426,26 +393,6 @@ function isExecutable(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** True for an ELF executable without a PT_INTERP program header (i.e. statically linked). */
-function isStaticElf(file: string): boolean {
-  let b: Buffer;
-  try {
-    b = fs.readFileSync(file);
-  } catch {
-    return false;
-  }
-  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) return false; // ELF64 LE
-  const phoff = Number(b.readBigUInt64LE(0x20));
-  const phentsize = b.readUInt16LE(0x36);
-  const phnum = b.readUInt16LE(0x38);
-  for (let i = 0; i < phnum; i++) {
-    const off = phoff + i * phentsize;
-    if (off + 4 > b.length) return false;
-    if (b.readUInt32LE(off) === 3) return false; // PT_INTERP
-  }
-  return true;
 }
 
 function readPid(file: string): number | undefined {
