@@ -58,7 +58,10 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
       try {
         st = fs.lstatSync(a);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished while walking
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          if (name.includes('\uFFFD')) throw new LayerwiseError('invalid', `cannot write ${a} to a layer: file names that are not UTF-8 are not supported`);
+          continue; // vanished while walking
+        }
         throw new LayerwiseError('io', `cannot stat ${a}: ${(e as Error).message}`, { cause: e });
       }
       yield { rel: r, abs: a, st };

@@ -239,6 +239,13 @@ describe('layers: determinism', () => {
     assert.match(describeTree(dst, { owner: true }), /^f file .* owner=100005:100007$/m);
   });
 
+  test('a file name that is not UTF-8 is a clear error, never silently dropped', async () => {
+    const dir = join(work, 'latin1');
+    mkdirSync(dir);
+    sh(`touch "${dir}/$(printf 'caf\\351')"`);
+    await assert.rejects(write(dir), { kind: 'invalid', message: /not UTF-8/ });
+  });
+
   test('exclude leaves paths out of the layer', async () => {
     const dir = join(work, 'excl');
     mkdirSync(join(dir, 'etc'), { recursive: true });
