@@ -11,7 +11,7 @@ import type { LayerWriteOptions, LayerWriteResult } from './index';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader, type TarType } from './tarheader';
 import { isOverlayPrivate, readTreeXattrs } from './xattrs';
 
-const CHUNK = 1 << 20;
+const CHUNK = 256 << 10;
 
 export function devMajor(rdev: number): number {
   return (Math.floor(rdev / 256) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
