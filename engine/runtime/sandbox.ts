@@ -20,6 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import { LayerwiseError } from '../errors';
 import { findExecutable, hostPath, missingTools } from './host-tools';
 import { planIdMap, type IdMapPlan } from './idmap';
+import { writeIdMaps } from './idmap-write';
 import { overlayOptions, overlaySupport } from './overlay';
 import { INIT_SCRIPT } from './setup-script';
 import { planSetup } from './setup-plan';
@@ -28,6 +29,7 @@ import type { ResolvedUser } from './users';
 
 export type { SandboxCapability, SandboxHandle, SandboxMount, SandboxResult, SandboxSpec } from './types';
 export { overlaySupport, overlayXattrPrefix } from './overlay';
+export { removeTree, runInUserNamespace } from './userns-exec';
 
 const DEFAULT_HOSTNAME = 'buildkitsandbox';
 
@@ -119,28 +121,6 @@ function stdioFor(t: StdioTarget | Readable | 'pipe' | undefined, fd: number): '
   if (t === 'inherit') return fd;
   if (t === 'ignore') return 'ignore';
   return 'pipe';
-}
-
-async function writeIdMaps(pid: number, plan: IdMapPlan): Promise<void> {
-  if (plan.mode === 'host') return;
-  const line = (r: { inside: number; outside: number; count: number }): string => `${r.inside} ${r.outside} ${r.count}`;
-  if (plan.mode === 'root-only') {
-    await writeFile(`/proc/${pid}/uid_map`, plan.uids.map(line).join('\n') + '\n');
-    await writeFile(`/proc/${pid}/setgroups`, 'deny\n');
-    await writeFile(`/proc/${pid}/gid_map`, plan.gids.map(line).join('\n') + '\n');
-    return;
-  }
-  for (const [tool, ranges] of [['newuidmap', plan.uids], ['newgidmap', plan.gids]] as const) {
-    const args = [String(pid), ...ranges.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
-    const res = await new Promise<{ code: number; err: string }>((resolve) => {
-      const p = spawn(findExecutable(tool) ?? tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      p.on('error', (e) => resolve({ code: 127, err: e.message }));
-      p.on('close', (code) => resolve({ code: code ?? 1, err }));
-    });
-    if (res.code !== 0) throw new LayerwiseError('io', `${tool} failed: ${res.err.trim()}`);
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { isLayerwiseError } from '../../engine/errors';
-import { canSandbox, runSandboxed, startSandbox, type SandboxSpec } from '../../engine/runtime/sandbox';
+import { canSandbox, removeTree, runSandboxed, startSandbox, type SandboxSpec } from '../../engine/runtime/sandbox';
 
 const BUSYBOX = '/bin/busybox';
 
@@ -51,8 +51,9 @@ before(async () => {
   }
 });
 
-after(() => {
-  if (base) rmSync(base, { recursive: true, force: true });
+after(async () => {
+  // rootless, a test may leave files owned by subordinate ids, which only a user namespace can remove
+  if (base) await removeTree(base);
 });
 
 interface Run {
