@@ -1,7 +1,7 @@
 /**
  * A persistent cache of file content digests keyed by what `stat` says about the file, so that hashing an
  * unchanged build context does not read it again. An entry is valid only while the file's
- * `dev:ino:size:mtimeNs:ctimeNs` is unchanged. Files changed within the last second are not cached (their
+ * `dev:ino:size:mtimeMs:ctimeMs` is unchanged. Files changed within the last second are not cached (their
  * timestamps could still be equal after another change in the same clock tick: git's "racily clean" problem).
  *
  * On disk: one JSON file, written atomically (temp file + rename). A missing, unreadable or malformed cache is an
@@ -15,7 +15,7 @@ const VERSION = 1;
 /** keep the cache file bounded: the oldest entries go first */
 const MAX_ENTRIES = 200_000;
 /** files whose mtime or ctime is this close to "now" are not cached */
-const RACY_WINDOW_NS = 1_000_000_000n;
+const RACY_WINDOW_MS = 1000;
 
 interface CacheFile {
   version: number;
@@ -64,14 +64,12 @@ export class StatCache {
 
   /**
    * Remembers a digest unless the file is too recently changed to trust its timestamps.
-   * `nowNs` is the wall clock in nanoseconds (injectable for tests).
+   * `nowMs` is the wall clock in milliseconds (injectable for tests).
    */
-  set(absPath: string, statKey: string, digest: string, nowNs: bigint): boolean {
+  set(absPath: string, statKey: string, digest: string, nowMs: number): boolean {
     const parts = statKey.split(':');
-    const mtimeNs = BigInt(parts[3] ?? '0');
-    const ctimeNs = BigInt(parts[4] ?? '0');
-    const newest = mtimeNs > ctimeNs ? mtimeNs : ctimeNs;
-    if (newest + RACY_WINDOW_NS > nowNs) {
+    const newest = Math.max(Number(parts[3]), Number(parts[4]));
+    if (!(newest + RACY_WINDOW_MS <= nowMs)) {
       if (this.entries.delete(absPath)) this.dirty = true;
       return false;
     }

@@ -8,8 +8,8 @@
  * Entries come out one by one (an async iterator) in byte order of their forward-slash relative paths. Memory
  * is bounded by the directory listings along the current path; file contents are never read.
  */
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { compareUtf8 } from './gostrings';
@@ -31,7 +31,7 @@ export interface ContextEntry {
   /** the symlink's target, as stored (never resolved) */
   linkTarget?: string;
   nlink: number;
-  /** identity and change key for stat caches: `dev:ino:size:mtimeNs:ctimeNs` */
+  /** identity and change key for stat caches: `dev:ino:size:mtimeMs:ctimeMs` (sub-microsecond times) */
   statKey: string;
 }
 
@@ -40,8 +40,6 @@ export interface WalkOptions {
   exclude?: PatternMatcher | readonly string[];
   /** include patterns (like fsutil IncludePatterns): only paths matching one (or under a match) are kept */
   include?: PatternMatcher | readonly string[];
-  /** lstat calls in flight per directory (default 32) */
-  concurrency?: number;
   signal?: AbortSignal;
   /** called with the relative path ('' for the root) of every directory that is listed (tracing, tests) */
   onDir?: (relDir: string) => void;
@@ -57,18 +55,22 @@ export function entryTypeOf(st: { isFile(): boolean; isDirectory(): boolean; isS
   return 'block-device';
 }
 
-function toEntry(path: string, st: BigIntStats, linkTarget: string | undefined): ContextEntry {
+/** The stat-cache key of a file: identity, size and both timestamps. */
+export function statKeyOf(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+function toEntry(path: string, st: Stats, linkTarget: string | undefined): ContextEntry {
   const entry: ContextEntry = {
     path,
     type: entryTypeOf(st),
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: Number(st.size),
-    // the same formula as Node's non-bigint Stats#mtimeMs, but from the exact nanoseconds
-    mtimeMs: Number(st.mtimeNs / 1_000_000_000n) * 1e3 + Number(st.mtimeNs % 1_000_000_000n) / 1e6,
-    nlink: Number(st.nlink),
-    statKey: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    nlink: st.nlink,
+    statKey: statKeyOf(st),
   };
   if (linkTarget !== undefined) entry.linkTarget = linkTarget;
   return entry;
@@ -106,7 +108,6 @@ interface Child {
 class ContextWalker {
   private readonly exclude: PatternMatcher | undefined;
   private readonly include: PatternMatcher | undefined;
-  private readonly concurrency: number;
   private readonly signal: AbortSignal | undefined;
   private readonly onDir: ((relDir: string) => void) | undefined;
 
@@ -114,7 +115,6 @@ class ContextWalker {
     this.onDir = opts.onDir;
     this.exclude = asMatcher(opts.exclude);
     this.include = asMatcher(opts.include);
-    this.concurrency = Math.max(1, opts.concurrency ?? 32);
     this.signal = opts.signal;
   }
 
@@ -160,25 +160,26 @@ class ContextWalker {
     } catch (e) {
       throw ioError('cannot read directory', dir.abs, e);
     }
+    // lstat is synchronous on purpose: one directory's worth of cheap syscalls is far faster than a promise and
+    // a thread-pool hop per entry, and the walk still yields to the event loop at every directory
     const out: Child[] = [];
-    for (let i = 0; i < names.length; i += this.concurrency) {
-      const batch = names.slice(i, i + this.concurrency);
-      const results = await Promise.all(batch.map((name) => this.examine(dir, name)));
-      for (const r of results) if (r) out.push(r);
+    for (const name of names) {
+      const r = this.examine(dir, name);
+      if (r) out.push(r);
     }
     return out;
   }
 
-  private async examine(dir: DirState, name: string): Promise<Child | undefined> {
+  private examine(dir: DirState, name: string): Child | undefined {
     const abs = join(dir.abs, name);
     const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
-    let st: BigIntStats;
+    let st: Stats | undefined;
     try {
-      st = await lstat(abs, { bigint: true });
+      st = lstatSync(abs, { throwIfNoEntry: false });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed while we walked
       throw ioError('cannot stat', abs, e);
     }
+    if (st === undefined) return undefined; // removed while we walked
     const isDir = st.isDirectory();
     let visible = true;
     let includeInfo = NO_MATCH_INFO;
@@ -206,7 +207,7 @@ class ContextWalker {
     let linkTarget: string | undefined;
     if (st.isSymbolicLink()) {
       try {
-        linkTarget = await readlink(abs);
+        linkTarget = readlinkSync(abs);
       } catch (e) {
         throw ioError('cannot read link', abs, e);
       }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describeFileSetDiff, diffFileSets, hashPaths, type HashOptions } from '../../engine/context/hash';
 import { isLayerwiseError } from '../../engine/errors';
@@ -175,4 +176,25 @@ test('diffFileSets explains a real COPY cache miss', async (t) => {
   await writeFile(join(root, 'app/new.js'), 'n');
   const after = await hashPaths(root, ['app']);
   assert.deepEqual(diffFileSets(before.files, after.files), { added: ['app/new.js'], changed: ['app/main.js'], removed: ['app/old.js'] });
+});
+
+test('hash: content digests are the sha256 of the bytes, for small (sync) and large (streamed) files', async (t) => {
+  const root = await makeTree({});
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const big = randomBytes(1024 * 1024 + 17);
+  const small = randomBytes(1000);
+  await writeFile(join(root, 'big.bin'), big);
+  await writeFile(join(root, 'small.bin'), small);
+  await writeFile(join(root, 'empty'), '');
+  const r = await hashPaths(root, ['.']);
+  const want = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+  assert.deepEqual(
+    r.files.map((f) => [f.path, f.contentDigest]),
+    [
+      ['big.bin', want(big)],
+      ['empty', want(Buffer.alloc(0))],
+      ['small.bin', want(small)],
+    ],
+  );
+  assert.equal(r.stats.bytesRead, big.length + small.length);
 });
