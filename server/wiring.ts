@@ -18,10 +18,13 @@ import { registerDiagnostics } from './features/diagnostics';
 import { registerCodeActions } from './features/codeActions';
 import { registerEditingFeatures } from './features/editing';
 import { registerCustomMessages } from './features/custom';
+import type { Rule } from './rules/types';
 
 export interface StartOptions {
   /** replace the parser (tests only) */
   parse?: ParseFunction;
+  /** replace the rule set (tests only: e.g. a rule that throws) */
+  rules?: Rule[];
 }
 
 function mergeCapabilities(into: ServerCapabilities, add: ServerCapabilities): void {
@@ -65,7 +68,7 @@ export function startServer(connection: Connection, options: StartOptions = {}):
     },
   };
 
-  const diagnostics = registerDiagnostics(ctx);
+  const diagnostics = registerDiagnostics(ctx, options.rules);
   registerCodeActions(ctx, diagnostics);
   registerCustomMessages(ctx);
   // Issue 4's features (completion, hover, symbols, semantic tokens, formatting) register themselves here.

@@ -104,7 +104,7 @@ export interface DiagnosticsService {
   validate(uri: string): Promise<void>;
 }
 
-export function registerDiagnostics(ctx: ServerContext): DiagnosticsService {
+export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] = allRules): DiagnosticsService {
   const { connection, documents, settings } = ctx;
   const published = new Map<string, { version: number; findings: SeverityFinding[] }>();
   const pending = new Map<string, NodeJS.Immediate>();
@@ -134,7 +134,7 @@ export function registerDiagnostics(ctx: ServerContext): DiagnosticsService {
     if (!now || now.doc.version !== version) return;
     let result: DiagnosticsResult;
     try {
-      result = computeDiagnostics(now.parsed, { uri, settings: s, context, onRuleError });
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, rules, onRuleError });
     } catch (e) {
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
-import { startServer } from '../../server/wiring';
+import { startServer, type StartOptions } from '../../server/wiring';
 
 export interface Position {
   line: number;
@@ -95,11 +95,11 @@ export class LspClient {
   }
 
   /** Our server in this process, over streams (no build needed). */
-  static async inProcess(): Promise<LspClient> {
+  static async inProcess(options: StartOptions = {}): Promise<LspClient> {
     const toServer = new PassThrough();
     const fromServer = new PassThrough();
     const connection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer));
-    startServer(connection);
+    startServer(connection, options);
     connection.listen();
     const client = new LspClient(fromServer, toServer);
     client.inProcessServer = true;
