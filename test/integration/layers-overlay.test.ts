@@ -82,6 +82,7 @@ before(() => {
 });
 after(() => {
   spawnSync('sh', ['-c', `grep -o ' ${work}[^ ]*' /proc/mounts | xargs -r -n1 umount -l`]);
+  spawnSync('chmod', ['-R', 'u+rwX', work]); // overlay work dirs are created mode 000
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -129,17 +130,21 @@ describe('layers: overlay upper dir -> layer (rootful)', () => {
 
 describe('layers: overlay upper dir -> layer (rootless, userxattr)', () => {
   test('user.overlay.* whiteouts/opaque from an unprivileged user namespace', async (t) => {
-    if (!isRoot()) return t.skip('needs root to prepare a directory owned by an unprivileged user');
     if (!haveTool('unshare') || !haveTool('setpriv')) return t.skip('util-linux unshare/setpriv not installed');
     if (!haveTool('getfattr')) return t.skip('getfattr (Debian package attr) not installed');
     const d = join(work, 'rootless');
     for (const s of ['lower', 'upper', 'work', 'merged', 'expected']) mkdirSync(join(d, s), { recursive: true });
     makeLower(join(d, 'lower'));
-    sh(`chown -R 65534:65534 ${d}`);
-    chownSync(work, 0, 0);
-    spawnSync('chmod', ['755', work]);
+    // as root, drop to nobody first so that the user namespace is really unprivileged
+    if (isRoot()) {
+      sh(`chown -R 65534:65534 ${d}`);
+      chownSync(work, 0, 0);
+      spawnSync('chmod', ['755', work]);
+    }
     const asNobody = (script: string) =>
-      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '-Urm', 'sh', '-ec', script], { encoding: 'utf8' });
+      isRoot()
+        ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '-Urm', 'sh', '-ec', script], { encoding: 'utf8' })
+        : spawnSync('unshare', ['-Urm', 'sh', '-ec', script], { encoding: 'utf8' });
     const probe = asNobody(`mount -t overlay overlay -o lowerdir=${d}/lower,upperdir=${d}/upper,workdir=${d}/work,userxattr ${d}/merged && umount ${d}/merged`);
     if (probe.status !== 0) return t.skip(`rootless overlay (unshare -Urm, userxattr) not available here: ${probe.stderr.trim()}`);
     const run = asNobody(
@@ -160,7 +165,8 @@ describe('layers: overlay upper dir -> layer (rootless, userxattr)', () => {
     if (!kernelAtLeast(6, 7)) return t.skip(`kernel ${release()} predates overlay xwhiteouts (6.7): snapshot check skipped`);
     mkdirSync(join(d, 'snap'));
     await applyLayer(Readable.from([layer.bytes]), join(d, 'snap'), { whiteoutMode: 'overlay-userxattr' });
-    sh(`chown -R 65534:65534 ${d}/snap && mkdir ${d}/view ${d}/seen && chown 65534:65534 ${d}/view ${d}/seen`);
+    sh(`mkdir ${d}/view ${d}/seen`);
+    if (isRoot()) sh(`chown -R 65534:65534 ${d}/snap ${d}/view ${d}/seen`);
     const view = asNobody(`mount -t overlay overlay -o lowerdir=${d}/snap:${d}/lower,userxattr ${d}/view; cp -a ${d}/view/. ${d}/seen/; umount ${d}/view`);
     assert.equal(view.status, 0, view.stderr);
     assert.equal(describeTree(join(d, 'seen')), merged);
