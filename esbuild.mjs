@@ -18,6 +18,7 @@ const common = {
 
 const entries = [
   { entryPoints: ['client/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['client/lazy.ts'], outfile: 'dist/client-lazy.js' }, // the extension's heavy parts, loaded on first use
   { entryPoints: ['server/server.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];

@@ -3,8 +3,10 @@
  * when a Dockerfile is open. Nothing here calls the engine or spawns a process until it is needed; the
  * heavier modules (language client, commands, views) load on first use.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CATEGORY, LayerwiseHost } from './host';
+import type * as Lazy from './lazy';
 import type { BuildDecorations } from './build/decorations';
 import type { BuildTreeProvider } from './views/buildTree';
 import type { ImagesTreeProvider } from './views/imagesTree';
@@ -13,6 +15,13 @@ import type { runningBuilds } from './build/runner';
 
 type RunningBuilds = typeof runningBuilds;
 
+/** dist/client-lazy.js (client/lazy.ts), loaded on first use. */
+let lazyModule: typeof Lazy | undefined;
+function lazy(): Promise<typeof Lazy> {
+  // a plain require of a path known only at run time: esbuild leaves it alone (the file is its own bundle)
+  const load = (): typeof Lazy => (lazyModule ??= require(path.join(__dirname, 'client-lazy.js')) as typeof Lazy);
+  return Promise.resolve().then(load);
+}
 /** What `vscode.extensions.getExtension('layerwise.layerwise').exports` gives (tests, other extensions). */
 export interface LayerwiseApi {
   host: LayerwiseHost;
@@ -37,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   // ---- language client: started on the first Dockerfile ----
   let lc: Promise<LayerwiseLanguageClient> | undefined;
   const startClient = (): Promise<LayerwiseLanguageClient> => {
-    lc ??= import('./languageClient').then((m) => {
+    lc ??= lazy().then((m) => {
       const c = new m.LayerwiseLanguageClient(context);
       context.subscriptions.push(c);
       void decorations().then((d) => d.setPredictionSource(c.predictions));
@@ -56,9 +65,9 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   // ---- decorations and diagnostics: they listen to build events ----
   let deco: Promise<BuildDecorations> | undefined;
   const decorations = (): Promise<BuildDecorations> => {
-    deco ??= Promise.all([import('./build/decorations'), import('./build/diagnostics')]).then(([d, diag]) => {
-      const x = new d.BuildDecorations(host);
-      context.subscriptions.push(x, diag.registerBuildDiagnostics(host));
+    deco ??= lazy().then((m) => {
+      const x = new m.BuildDecorations(host);
+      context.subscriptions.push(x, m.registerBuildDiagnostics(host));
       return x;
     });
     return deco;
@@ -68,9 +77,9 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   // ---- views ----
   let trees: Promise<{ build: BuildTreeProvider; images: ImagesTreeProvider }> | undefined;
   const views = () => {
-    trees ??= Promise.all([import('./views/buildTree'), import('./views/imagesTree')]).then(([b, i]) => {
-      const build = new b.BuildTreeProvider(host);
-      const images = new i.ImagesTreeProvider(host);
+    trees ??= lazy().then((m) => {
+      const build = new m.BuildTreeProvider(host);
+      const images = new m.ImagesTreeProvider(host);
       context.subscriptions.push(
         vscode.window.createTreeView('layerwise.build', { treeDataProvider: build, showCollapseAll: true }),
         vscode.window.createTreeView('layerwise.images', { treeDataProvider: images, showCollapseAll: true }),
@@ -85,27 +94,25 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   void views();
 
   // ---- commands ----
-  const lazy = <T>(load: () => Promise<T>, run: (m: T, arg: unknown) => unknown) => (arg: unknown) => load().then((m) => run(m, arg));
-  const buildCmds = () => import('./commands/build');
-  const imageCmds = () => import('./commands/images');
+  const onLoad = (run: (m: typeof Lazy, arg: unknown) => unknown) => (arg: unknown) => lazy().then((m) => run(m, arg));
   const reg = (id: string, fn: (arg: unknown) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  reg('layerwise.buildImage', lazy(buildCmds, (m, a) => m.buildImageCommand(host, a, false)));
-  reg('layerwise.buildImageNoCache', lazy(buildCmds, (m, a) => m.buildImageCommand(host, a, true)));
-  reg('layerwise.tagImage', lazy(imageCmds, (m, a) => m.tagImageCommand(host, a)));
-  reg('layerwise.removeImage', lazy(imageCmds, (m, a) => m.removeImageCommand(host, a)));
-  reg('layerwise.pruneImages', lazy(imageCmds, (m, a) => m.pruneImagesCommand(host, a)));
-  reg('layerwise.inspectImage', lazy(imageCmds, (m, a) => m.inspectImageCommand(host, a)));
+  reg('layerwise.buildImage', onLoad((m, a) => m.buildImageCommand(host, a, false)));
+  reg('layerwise.buildImageNoCache', onLoad((m, a) => m.buildImageCommand(host, a, true)));
+  reg('layerwise.tagImage', onLoad((m, a) => m.tagImageCommand(host, a)));
+  reg('layerwise.removeImage', onLoad((m, a) => m.removeImageCommand(host, a)));
+  reg('layerwise.pruneImages', onLoad((m, a) => m.pruneImagesCommand(host, a)));
+  reg('layerwise.inspectImage', onLoad((m, a) => m.inspectImageCommand(host, a)));
   reg('layerwise.showBuildLog', () => host.output.show(true));
   reg('layerwise.refreshImages', () => views().then((v) => v.images.refresh()));
   reg('layerwise.cancelBuild', async (arg: unknown) => {
-    const { runningBuilds } = await import('./build/runner');
+    const { runningBuilds } = await lazy();
     const file = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
     const targets = file ? [runningBuilds.get(file)].filter((r) => r !== undefined) : [...runningBuilds.values()];
     await Promise.all(targets.map((r) => r.cancel()));
     return targets.length;
   });
-  reg('layerwise.setRuleSeverity', (arg: unknown) => import('./languageClient').then((m) => m.setRuleSeverity(arg as Parameters<typeof m.setRuleSeverity>[0])));
-  void import('./tasks').then((m) => context.subscriptions.push(m.registerTasks(host)));
+  reg('layerwise.setRuleSeverity', onLoad((m, a) => m.setRuleSeverity(a as Parameters<typeof m.setRuleSeverity>[0])));
+  void lazy().then((m) => context.subscriptions.push(m.registerTasks(host)));
 
   return {
     host,
@@ -113,7 +120,7 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
     buildTree: () => views().then((v) => v.build),
     imagesTree: () => views().then((v) => v.images),
     languageClient: startClient,
-    running: () => import('./build/runner').then((m) => m.runningBuilds),
+    running: () => lazy().then((m) => m.runningBuilds),
   };
 }
 

@@ -18,6 +18,8 @@ export class BuildRecord {
   readonly logs = new Map<number, string[]>();
   /** set when the user cancelled */
   cancelled = false;
+  /** the plain (BuildKit-style) log of this build, as written to the output channel */
+  plainLog = '';
 
   constructor(
     readonly dockerfile: string,

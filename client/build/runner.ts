@@ -69,8 +69,11 @@ export function runBuild(host: LayerwiseHost, req: BuildRequest): Promise<BuildO
   const renderer = new PlainLogRenderer(Date.now, () => sourceLines(req.dockerfile));
   const args = buildArgs(req);
   const cli = host.cli(vscode.Uri.file(req.dockerfile));
-  out.appendLine('');
-  out.appendLine(`> layerwise ${args.join(' ')}`);
+  const log = (text: string) => {
+    record.plainLog += text;
+    out.append(text);
+  };
+  log(`\n> layerwise ${args.join(' ')}\n`);
   const child = spawnCli(cli, args, req.context);
   let resolveDone: (o: BuildOutcome) => void = () => undefined;
   const done = new Promise<BuildOutcome>((r) => (resolveDone = r));
@@ -78,7 +81,7 @@ export function runBuild(host: LayerwiseHost, req: BuildRequest): Promise<BuildO
     async cancel() {
       if (record.end) return;
       record.cancelled = true;
-      out.appendLine('#- CANCELED by the user');
+      log('CANCELED by the user\n');
       await stopCli(child);
     },
     done,
@@ -93,7 +96,7 @@ export function runBuild(host: LayerwiseHost, req: BuildRequest): Promise<BuildO
   const handle = (e: BuildEvent) => {
     record.apply(e);
     const text = renderer.render(e);
-    if (text) out.append(text);
+    if (text) log(text);
     host.fireBuildEvent(record, e);
     if (e.type === 'step') {
       if (e.status === 'running') report(`[${e.index}/${e.total}] ${e.instruction}`);
@@ -103,7 +106,7 @@ export function runBuild(host: LayerwiseHost, req: BuildRequest): Promise<BuildO
   child.stdout?.setEncoding('utf8').on('data', (d: string) => parser.push(d).forEach(handle));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
-    out.append(d);
+    log(d);
   });
   child.on('error', (e) => {
     stderr += `Error: cannot start the Layerwise engine: ${e.message}\n`;

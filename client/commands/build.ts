@@ -54,9 +54,14 @@ function rememberKey(dockerfile: string): string {
   return `layerwise.build:${dockerfile}`;
 }
 
-async function pickDockerfile(host: LayerwiseHost): Promise<string | undefined> {
+async function pickDockerfile(host: LayerwiseHost, ask: boolean): Promise<string | undefined> {
   const active = vscode.window.activeTextEditor?.document;
   if (active && active.languageId === 'dockerfile' && active.uri.scheme === 'file') return active.uri.fsPath;
+  if (!ask) {
+    // no questions: the Dockerfile built last
+    const last = [...host.builds.values()].sort((a, b) => b.startedAt - a.startedAt)[0];
+    if (last) return last.dockerfile;
+  }
   const files = await vscode.workspace.findFiles(DOCKERFILE_GLOB, '**/node_modules/**', 200);
   if (files.length === 0) {
     void vscode.window.showWarningMessage('Layerwise: no Dockerfile in this workspace.');
@@ -83,7 +88,7 @@ async function stageNames(dockerfile: string): Promise<string[]> {
 
 /** Collects a full BuildRequest, asking only what `args` leaves open. Undefined when the user gave up. */
 export async function resolveBuildRequest(host: LayerwiseHost, args: BuildImageArgs): Promise<BuildRequest | undefined> {
-  const dockerfile = args.dockerfile ?? (await pickDockerfile(host));
+  const dockerfile = args.dockerfile ?? (await pickDockerfile(host, !args.useDefaults));
   if (!dockerfile) return undefined;
   const dfUri = vscode.Uri.file(dockerfile);
   const remembered = host.context.workspaceState.get<Remembered>(rememberKey(dockerfile)) ?? {};
@@ -138,7 +143,7 @@ export async function resolveBuildRequest(host: LayerwiseHost, args: BuildImageA
   let target = args.target;
   if (target === undefined) {
     const stages = ask ? await stageNames(dockerfile) : [];
-    if (stages.length > 1) {
+    if (stages.length >= 1) {
       const items = [{ label: '(last stage)', target: '' }, ...stages.map((s) => ({ label: s, target: s }))];
       const rememberedFirst = remembered.target ? items.sort((a, b) => (a.target === remembered.target ? -1 : b.target === remembered.target ? 1 : 0)) : items;
       const picked = await host.prompts.pick(rememberedFirst, { title: 'Layerwise: Build Image (5/5)', placeHolder: 'Target stage' });

@@ -1,0 +1,14 @@
+/**
+ * The extension's heavier parts (language client library, views, decorations, commands), bundled on their own
+ * into dist/client-lazy.js and loaded by extension.ts on first use, so that loading dist/extension.js at
+ * activation stays small.
+ */
+export { LayerwiseLanguageClient, setRuleSeverity } from './languageClient';
+export { BuildDecorations } from './build/decorations';
+export { registerBuildDiagnostics } from './build/diagnostics';
+export { BuildTreeProvider } from './views/buildTree';
+export { ImagesTreeProvider } from './views/imagesTree';
+export { buildImageCommand } from './commands/build';
+export { inspectImageCommand, pruneImagesCommand, removeImageCommand, tagImageCommand } from './commands/images';
+export { runningBuilds } from './build/runner';
+export { registerTasks } from './tasks';
