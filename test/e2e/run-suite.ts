@@ -1,7 +1,7 @@
 /**
  * Runs one extension-host suite outside node:test, for working on it:
  *   node --import tsx test/e2e/run-suite.ts main|trust
- * (`npm run test:e2e` runs both through test/e2e/extension-host.e2e-test.ts.)
+ * (`npm run test:e2e` runs both through test/e2e/extension-host.e2e.ts.)
  */
 import { runTests } from '@vscode/test-electron';
 import { ADAPTER, RECORDED_CLI, ROOT, SUITE_BUNDLE, buildAll, freshWorkspace } from './harness';
