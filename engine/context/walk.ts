@@ -153,13 +153,21 @@ class ContextWalker {
   }
 
   private async listChildren(dir: DirState): Promise<Child[]> {
-    let names: string[];
+    let raw: Buffer[];
     this.onDir?.(dir.rel);
     try {
-      names = await readdir(dir.abs);
+      raw = await readdir(dir.abs, { encoding: 'buffer' });
     } catch (e) {
       throw ioError('cannot read directory', dir.abs, e);
     }
+    const names = raw.map((b) => {
+      const name = b.toString('utf8');
+      // a name that does not survive decoding would be mis-named or silently lost: refuse it instead
+      if (Buffer.byteLength(name) !== b.length || !Buffer.from(name).equals(b)) {
+        throw new LayerwiseError('invalid', `file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(b.toString('latin1'))}`);
+      }
+      return name;
+    });
     // lstat is synchronous on purpose: one directory's worth of cheap syscalls is far faster than a promise and
     // a thread-pool hop per entry, and the walk still yields to the event loop at every directory
     const out: Child[] = [];

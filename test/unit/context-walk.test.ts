@@ -179,3 +179,27 @@ test('walk: 3,000 files in 60 directories', async (t) => {
   t.diagnostic(`walked ${count} entries in ${ms.toFixed(0)} ms`);
   assert.ok(ms < 10_000, `walk took ${ms} ms`);
 });
+
+test('walk: a file name that is not UTF-8 is an error, not a silently dropped file', async (t) => {
+  const root = await makeTree({ 'ok': 'x' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await writeFile(Buffer.concat([Buffer.from(root + '/bad-'), Buffer.from([0xff, 0xfe])]), 'x');
+  await assert.rejects(listContext(root), (e: unknown) => isLayerwiseError(e) && e.kind === 'invalid' && /not valid UTF-8/.test(e.message));
+});
+
+test('walk: an aborted signal stops the walk', async (t) => {
+  const root = await makeTree({ 'a/b/c': 'x', 'd/e': 'y' });
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const ac = new AbortController();
+  const seen: string[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const e of walkContext(root, { signal: ac.signal })) {
+        seen.push(e.path);
+        ac.abort();
+      }
+    })(),
+    /cancelled/,
+  );
+  assert.deepEqual(seen, ['a']);
+});
