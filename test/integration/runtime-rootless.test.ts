@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { busyboxAvailable, busyboxUnavailableReason, makeBusyboxRootfs } from '../helpers/rootfs';
 import { canSandbox, removeTree, runSandboxed, startSandbox, type SandboxSpec } from '../../engine/runtime/sandbox';
 
-const BUSYBOX = '/bin/busybox';
 const CHILD_ENV = 'LW_RUNTIME_ROOTLESS_CHILD';
 const NOBODY = 65534;
 const SUB_START = 200000;
@@ -51,14 +51,7 @@ async function child(): Promise<void> {
     obs.capability = { ...(await canSandbox()) };
     if (!obs.capability.ok) return;
     const rootfs = join(base, 'rootfs');
-    mkdirSync(join(rootfs, 'bin'), { recursive: true });
-    copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
-    for (const a of execFileSync(BUSYBOX, ['--list']).toString().trim().split('\n')) if (a && a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
-    mkdirSync(join(rootfs, 'etc'));
-    for (const d of ['proc', 'sys', 'dev']) mkdirSync(join(rootfs, d));
-    mkdirSync(join(rootfs, 'tmp'), { mode: 0o1777 });
-    chmodSync(join(rootfs, 'tmp'), 0o1777);
-    writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+    await makeBusyboxRootfs(rootfs);
     writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nstaff:x:50:nobody\nnogroup:x:65534:\n');
     writeFileSync(join(rootfs, 'etc/delete-me'), 'x\n');
     for (const f of ['hosts', 'resolv.conf', 'hostname']) writeFileSync(join(rootfs, 'etc', f), '');
@@ -71,7 +64,7 @@ async function child(): Promise<void> {
       let o = '';
       out.on('data', (d: Buffer) => (o += d.toString()));
       const res = await runSandboxed({
-        lowerDirs: [rootfs], upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), args: ['/bin/sh', '-c', cmd], env: ['PATH=/bin'],
+        lowerDirs: [rootfs], upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), args: ['/bin/sh', '-c', cmd], env: ['PATH=/usr/bin:/bin'],
         stdout: out, stderr: out, ...extra,
       });
       return { exitCode: res.exitCode, out: o, upper: join(dir, 'upper'), cancelled: res.cancelled };
@@ -105,7 +98,7 @@ async function child(): Promise<void> {
     const dir = join(base, 'cancel');
     mkdirSync(join(dir, 'upper'), { recursive: true });
     mkdirSync(join(dir, 'work'));
-    const h = await startSandbox({ lowerDirs: [rootfs], upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), args: ['/bin/sleep', '1000'], env: [], stdout: 'ignore', stderr: 'ignore' });
+    const h = await startSandbox({ lowerDirs: [rootfs], upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), args: ['sleep', '1000'], env: ['PATH=/usr/bin:/bin'], stdout: 'ignore', stderr: 'ignore' });
     await h.started;
     const procs = h.processes();
     const res = await h.cancel();
@@ -160,7 +153,7 @@ function runChild(subid: string, dir: string): Promise<{ code: number; obs?: Obs
 
 function whyNotRootless(): string | undefined {
   if ((process.geteuid?.() ?? 0) !== 0) return 'needs root to start a child as nobody (as non-root, runtime-sandbox.test.ts itself runs rootless)';
-  if (!existsSync(BUSYBOX)) return 'busybox-static is not installed (/bin/busybox)';
+  if (!busyboxAvailable()) return busyboxUnavailableReason();
   if (!existsSync('/etc/subuid') || !existsSync('/etc/subgid')) return '/etc/subuid or /etc/subgid is missing (package uidmap/passwd)';
   try {
     execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', 'unshare', '--user', '--map-root-user', 'true'], { stdio: 'ignore' });

@@ -4,31 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { isLayerwiseError } from '../../engine/errors';
+import { BUSYBOX, busyboxAvailable, busyboxUnavailableReason, makeBusyboxRootfs } from '../helpers/rootfs';
 import { canSandbox, removeTree, runSandboxed, startSandbox, type SandboxSpec } from '../../engine/runtime/sandbox';
 
-const BUSYBOX = '/bin/busybox';
-
-/** A busybox rootfs: /bin/busybox plus one symlink per applet, passwd/group, and optionally the usual dirs. */
-function makeRootfs(dir: string, opts: { systemDirs: boolean }): void {
-  mkdirSync(join(dir, 'bin'), { recursive: true });
-  copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));
-  for (const a of execFileSync(BUSYBOX, ['--list']).toString().trim().split('\n')) {
-    if (a && a !== 'busybox') symlinkSync('busybox', join(dir, 'bin', a));
-  }
-  mkdirSync(join(dir, 'etc'));
+/** The shared busybox rootfs plus users, groups and files these tests use; optionally without /proc, /sys, /dev. */
+async function makeRootfs(dir: string, opts: { systemDirs: boolean }): Promise<void> {
+  await makeBusyboxRootfs(dir);
   writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n');
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nstaff:x:50:nobody,app\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:app\n');
   writeFileSync(join(dir, 'etc/keep'), 'keep me\n');
   writeFileSync(join(dir, 'etc/delete-me'), 'bye\n');
   if (opts.systemDirs) {
-    for (const d of ['proc', 'sys', 'dev', 'tmp']) mkdirSync(join(dir, d));
     for (const f of ['hosts', 'resolv.conf', 'hostname']) writeFileSync(join(dir, 'etc', f), '');
+  } else {
+    for (const d of ['proc', 'sys', 'dev']) rmSync(join(dir, d), { recursive: true, force: true });
   }
 }
 
@@ -41,13 +36,13 @@ let n = 0;
 before(async () => {
   const cap = await canSandbox();
   if (!cap.ok) skipReason = `sandbox not available here: ${cap.reason}`;
-  else if (!existsSync(BUSYBOX)) skipReason = 'busybox-static is not installed (/bin/busybox)';
+  else if (!busyboxAvailable()) skipReason = busyboxUnavailableReason();
   base = mkdtempSync(join(tmpdir(), 'lw-runtime-test-'));
   if (!skipReason) {
     full = join(base, 'full');
     bare = join(base, 'bare');
-    makeRootfs(full, { systemDirs: true });
-    makeRootfs(bare, { systemDirs: false });
+    await makeRootfs(full, { systemDirs: true });
+    await makeRootfs(bare, { systemDirs: false });
   }
 });
 
@@ -76,7 +71,7 @@ function prep(args: string[], extra: Partial<SandboxSpec> = {}): Run {
   out.on('data', (d: Buffer) => (o += d.toString()));
   err.on('data', (d: Buffer) => (e += d.toString()));
   return {
-    spec: { lowerDirs: [full], upperDir: upper, workDir: work, args, env: ['PATH=/bin'], stdout: out, stderr: err, ...extra },
+    spec: { lowerDirs: [full], upperDir: upper, workDir: work, args, env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], stdout: out, stderr: err, ...extra },
     upper,
     out: () => o,
     err: () => e,
@@ -138,8 +133,8 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
 
   test('the environment is exactly the one given', async (t) => {
     if (skipIfNeeded(t)) return;
-    const env = ['PATH=/bin', 'A=1', 'WITH_SPACE=a b  c', 'EMPTY=', 'MULTI=line1\nline2'];
-    const r = prep(['/bin/env', '-0'], { env });
+    const env = ['PATH=/usr/bin:/bin', 'A=1', 'WITH_SPACE=a b  c', 'EMPTY=', 'MULTI=line1\nline2'];
+    const r = prep(['env', '-0'], { env }); // found through the given PATH
     assert.equal((await runSandboxed(r.spec)).exitCode, 0);
     assert.deepEqual(r.out().split('\0').filter((x) => x !== '').sort(), [...env].sort());
   });
@@ -270,7 +265,7 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
   test('stdin is passed through', async (t) => {
     if (skipIfNeeded(t)) return;
     const input = new PassThrough();
-    const r = prep(['/bin/tr', 'a-z', 'A-Z'], { stdin: input });
+    const r = prep(['tr', 'a-z', 'A-Z'], { stdin: input });
     const p = runSandboxed(r.spec);
     input.end('hello sandbox\n');
     assert.equal((await p).exitCode, 0);
