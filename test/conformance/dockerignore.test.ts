@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { legacyMatches, NO_MATCH_INFO, PatternMatcher, type MatchInfo } from '../../engine/context/dockerignore';
+import { conformanceDir } from '../helpers/conformance';
 
 interface SingleCase { pattern: string; path: string; match: boolean }
 interface MultiCase { patterns: string[]; path: string; match: boolean }
@@ -15,8 +16,17 @@ interface Cases {
   legacyMatches: LegacyCase[];
 }
 
-const file = join(__dirname, '../../../shared/conformance/dockerignore/patternmatcher-cases.json');
-const cases = JSON.parse(readFileSync(file, 'utf8')) as Cases;
+let cases: Cases = { singlePattern: [], singlePatternNonWindows: [], multiPattern: [], legacyMatches: [] };
+let missing: string | undefined;
+try {
+  cases = JSON.parse(readFileSync(join(conformanceDir(), 'dockerignore/patternmatcher-cases.json'), 'utf8')) as Cases;
+} catch (e) {
+  missing = e instanceof Error ? e.message : String(e);
+}
+if (missing !== undefined) {
+  const reason = `moby/patternmatcher tables not available: ${missing}`;
+  test('moby/patternmatcher tables', (t) => t.skip(reason));
+}
 
 /** MatchesUsingParentResults fed with the results of every parent directory, as a walk would. */
 function viaParents(pm: PatternMatcher, path: string): boolean {
@@ -67,7 +77,7 @@ cases.legacyMatches.forEach((c, i) => {
   });
 });
 
-test('the tables are all present (a renamed table must not silently run zero cases)', () => {
+test('the tables are all present (a renamed table must not silently run zero cases)', { skip: missing }, () => {
   assert.ok(cases.singlePattern.length > 50);
   assert.ok(cases.singlePatternNonWindows.length >= 1);
   assert.ok(cases.multiPattern.length >= 4);
