@@ -38,9 +38,27 @@ export interface BuildOptions {
   /** SOURCE_DATE_EPOCH: timestamps in history and layers are clamped to it */
   sourceDateEpoch?: number;
   iidfile?: string;
+  /** predict only: compute every step's cache key and look it up, run nothing, write nothing */
+  predict?: boolean;
+}
+
+/** What `predict` finds for a step. */
+export interface StepPrediction {
+  stage: number;
+  index: number;
+  keyword: string;
+  instruction: string;
+  range: import('../dockerfile/types').Range;
+  status: 'hit' | 'miss' | 'unknown';
+  reason: string;
+  cacheKey?: string;
+  /** seconds it took when it was last built */
+  lastDuration?: number;
 }
 
 export interface BuildResult {
+  /** predict mode: one entry per filesystem step */
+  predictions?: StepPrediction[];
   imageId: string;
   manifest: Descriptor;
   tags: string[];
@@ -66,6 +84,7 @@ export interface BuildContext {
   /** an image from the store (for FROM and COPY --from=image) */
   image: (ref: string) => Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>;
   counts: { cached: number; built: number; total: number };
+  predictions: StepPrediction[];
 }
 
 /** The stages `target` needs, in order, as indexes. */
@@ -210,7 +229,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       },
       image,
       counts,
+      predictions: [],
     };
+    if (opts.predict) {
+      await Promise.allSettled(
+        [...needed].sort((a, b) => a - b).map((i) => {
+          const p = new StageRunner(ctx, df.stages[i]!, platform).run();
+          results.set(i, p);
+          return p;
+        }),
+      );
+      const predictions = ctx.predictions.sort((a, b) => a.range.start.line - b.range.start.line);
+      return { predictions, imageId: '', manifest: { mediaType: '', digest: '', size: 0 }, tags: [], steps: counts };
+    }
     const session = await store.writeSession();
     try {
       // every needed stage starts at once; each waits for the stages it reads from

@@ -23,7 +23,7 @@ import { runCopyJob } from './copy-worker';
 import type { CopySource } from './copy';
 import type { BuildContext } from './builder';
 import { resolveStageRef, stepEvent } from './builder';
-import { explainMiss } from './explain';
+import { explainMiss, findPrevious } from './explain';
 import { pruneCopiedUpDirs } from './prune';
 import type { MissReason } from './events';
 
@@ -107,7 +107,7 @@ export class StageRunner {
       this.diffIds = [...(img.config.rootfs?.diff_ids ?? [])];
       this.fsKey = cacheKey({ op: 'image', manifest: img.manifestDigest });
       onbuild = img.config.config?.OnBuild ?? [];
-      await ctx.store.snapshots.prepare(this.layers, this.diffIds);
+      if (!ctx.opts.predict) await ctx.store.snapshots.prepare(this.layers, this.diffIds);
     } else {
       this.fsKey = cacheKey({ op: 'scratch', platform: this.platform });
     }
@@ -167,6 +167,24 @@ export class StageRunner {
     let rec: CacheRecord | undefined = this.noCache ? undefined : await ctx.cache.get(plan.key);
     if (rec?.layer && !(await ctx.store.content.info(rec.layer.digest))) rec = undefined;
     let miss: MissReason | undefined;
+    if (ctx.opts.predict) {
+      const why = rec ? undefined : explainMiss(inputs, ctx.history, { noCache: this.noCache, ...(this.lastFs?.missed ? { parent: { instruction: this.lastFs.instruction, line: this.lastFs.line } } : {}) });
+      ctx.predictions.push({
+        stage: this.stage.index,
+        index: this.index,
+        keyword: ins.keyword,
+        instruction: text,
+        range: ins.range,
+        status: rec ? 'hit' : 'miss',
+        reason: rec ? `cached (built in ${rec.duration.toFixed(1)}s)` : why!.detail,
+        cacheKey: plan.key,
+        ...(rec ? { lastDuration: rec.duration } : findPrevDuration(inputs, ctx.history)),
+      });
+      this.fsKey = plan.key;
+      this.lastFs = { instruction: text, line: ins.startLine, missed: !rec };
+      if (plan.after) plan.after();
+      return;
+    }
     if (rec) {
       ctx.counts.cached++;
       inputs.duration = rec.duration;
@@ -461,7 +479,7 @@ export class StageRunner {
       diffIds = img.config.rootfs?.diff_ids ?? [];
       key = cacheKey({ op: 'image', manifest: img.manifestDigest });
     }
-    if (diffIds.length === 0) return { key, lowerDirs: [] };
+    if (diffIds.length === 0 || ctx.opts.predict) return { key, lowerDirs: [] };
     await ctx.store.snapshots.prepare(layers, diffIds);
     const chains = chainIds(diffIds);
     return { key, lowerDirs: await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!) };
@@ -578,4 +596,9 @@ function normalizePath(p: string): string {
     else out.push(c);
   }
   return '/' + out.join('/');
+}
+
+function findPrevDuration(inputs: StepInputs, history: import('./cache').BuildHistory | undefined): { lastDuration?: number } {
+  const p = findPrevious(inputs, history);
+  return p?.duration !== undefined ? { lastDuration: p.duration } : {};
 }

@@ -316,3 +316,27 @@ test('two builds at once on one store both succeed and share the cache', async (
   assert.deepEqual(third.summary, ['COPY a /a -> cached', 'RUN cat /a > /b -> cached']);
   await appendFile(join(c, 'a'), '!');
 });
+
+test('predict: the cache status of every step, from the same cache keys, without running anything', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: APP, 'deps.txt': 'predict\n', 'src/main.txt': 'p' });
+  const none = await runBuild(kit, c, { predict: true });
+  assert.deepEqual(none.result!.predictions!.map((p) => `${p.keyword} ${p.status}`), ['WORKDIR hit', 'COPY miss', 'RUN miss', 'COPY miss', 'RUN miss']);
+  await runBuild(kit, c);
+  await writeFile(join(c, 'src/main.txt'), 'q');
+  const before = (await kit.store.images.list()).length;
+  const p = await runBuild(kit, c, { predict: true, buildArgs: { VERSION: '1' } });
+  assert.deepEqual(
+    p.result!.predictions!.map((x) => `${x.range.start.line + 1} ${x.keyword} ${x.status}: ${x.reason.replace(/\(built in [\d.]+s\)/, '(built in Ns)')}`),
+    [
+      '3 WORKDIR hit: cached (built in Ns)',
+      '4 COPY hit: cached (built in Ns)',
+      '5 RUN hit: cached (built in Ns)',
+      '6 COPY miss: files changed: 1 changed (src/main.txt)',
+      '7 RUN miss: a step above it was rebuilt: line 6, COPY src/ ./src/',
+    ],
+  );
+  assert.equal((await kit.store.images.list()).length, before, 'predict writes no image');
+  const real = await runBuild(kit, c);
+  assert.deepEqual(real.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['cached', 'cached', 'cached', 'built', 'built']);
+});
