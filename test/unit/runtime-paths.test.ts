@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkUserMapped, isMapped, parseSubIdRange, type IdMapPlan } from '../../engine/runtime/idmap';
+import { Fstab, fstabEscape } from '../../engine/runtime/fstab';
 import { overlayOptions } from '../../engine/runtime/overlay';
 import { resolveInRootfs } from '../../engine/runtime/rootfs-path';
 import { shq } from '../../engine/runtime/setup-script';
@@ -119,5 +120,13 @@ describe('runtime: shell quoting of the set-up script', () => {
     const nasty = ["it's", '$HOME `id` $(id)', 'a\nb', '"\\', '', '-n', '*'];
     const out = execFileSync('/bin/sh', ['-c', `for a in ${nasty.map(shq).join(' ')}; do printf '%s\\0' "$a"; done`]).toString();
     assert.deepEqual(out.split('\0').slice(0, -1), nasty);
+  });
+});
+
+describe('runtime: fstab files', () => {
+  test('fields are escaped the way libmount unescapes them', () => {
+    assert.equal(fstabEscape('/a b\tc\nd\\e'), '/a\\040b\\011c\\012d\\134e');
+    const f = new Fstab().bind('/src dir', '/dst', ['ro']).add('proc', '/r/proc', 'proc', []).rbind('/sys', '/r/sys', ['ro']);
+    assert.equal(f.text(), '/src\\040dir /dst none bind,ro 0 0\nproc /r/proc proc defaults 0 0\n/sys /r/sys none rbind,ro 0 0\n');
   });
 });
