@@ -156,6 +156,9 @@ function tap(hash: Hash, count: { n: number }, max?: number): Transform {
 
 function asCorrupt(e: unknown): unknown {
   if (e instanceof LayerwiseError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  // errors from the operating system (ENOSPC, EACCES, ...) are not the layer's fault
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new LayerwiseError('io', (e as Error).message, { cause: e });
   const msg = e instanceof Error ? e.message : String(e);
   return new LayerwiseError('corrupt', `layer is not a valid tar: ${msg}`, { cause: e });
 }

@@ -192,6 +192,23 @@ describe('layers: reading edge cases', () => {
   });
 });
 
+describe('layers: a full disk', () => {
+  test('ENOSPC is an io error and extractLayerTo leaves nothing behind', async (t) => {
+    if (!isRoot()) return t.skip('needs root to mount a small tmpfs');
+    const mnt = join(work, 'small');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) return t.skip(`cannot mount tmpfs here: ${m.stderr.trim()}`);
+    try {
+      const w = await write(src); // holds a 3 MB file
+      await assert.rejects(extractLayerTo(Readable.from([w.bytes]), join(mnt, 'snap')), { kind: 'io', message: /ENOSPC|no space/i });
+      assert.deepEqual(spawnSync('ls', ['-A', mnt], { encoding: 'utf8' }).stdout, '');
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
+
 describe('layers: determinism', () => {
   test('two writes of the same tree give the same bytes and diffID', async () => {
     const a = await write(src);
