@@ -90,7 +90,7 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
       written = w.done;
     }
     const hasher = new TarHasher(opts.onProgress);
-    const gz = createGzip({ level: 6 });
+    const gz = createGzip({ level: 1 });
     // pipeline destroys every stage on the first error and rejects; ingest sees the error through gz
     const piped = pipeline(plain, hasher, gz);
     const [blob] = await Promise.all([store.content.ingest(gz), piped, written]);
