@@ -8,8 +8,18 @@
  * (kind 'corrupt' / 'unsafe') but files already extracted stay. Callers that need all-or-nothing (snapshots)
  * use `extractLayerTo`, which extracts into a temporary sibling directory and renames it into place only on
  * success (and removes the temporary directory on failure).
+ *
+ * Safety policy of applyLayer (nothing is ever created, changed or removed outside the target):
+ *  - rejected (LayerwiseError 'unsafe'): names or hard-link targets with `..` that climb out, whiteouts of
+ *    `.`/`..`, hard links to paths not (yet) in the target or to directories, device nodes unless
+ *    allowDevices, symlink loops, entries above maxEntrySize / layers above maxTotalSize;
+ *  - neutralised: absolute names are taken relative to the target; symlinks met on the way to an entry are
+ *    followed as if the target were `/` (like containerd), so `evil -> /` + `evil/etc/x` lands in
+ *    `<target>/etc/x`; an existing symlink at an entry's own path is replaced, never written through;
+ *    overlayfs-private xattrs in a layer are dropped;
+ *  - malformed, truncated (no end-of-archive) or badly compressed input: LayerwiseError 'corrupt'; errors of
+ *    the operating system or the input stream: 'io'.
  */
-
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
