@@ -1,0 +1,191 @@
+/**
+ * Differential tests: every fixture in test/differential/fixtures/<name>/ is built by Docker 26 (BuildKit, the
+ * shared test daemon) and by our builder, from the very same base image (the deterministic busybox archive of
+ * test/helpers/rootfs.ts, loaded into both as `lwdiff-busybox:latest`). Then the image configs, the history and
+ * the merged root filesystems (path, type, mode, uid:gid, content hash, link target; not mtimes) must be equal.
+ *
+ * A fixture folder holds its Dockerfile and context files, and optionally
+ *   setup.sh   run with sh in a copy of the folder before building (hard links, tars, modes git cannot keep)
+ *   meta.json  { buildArgs?: {..}, target?: string, parent?: { dockerfile, tag } } — `parent` is built first by
+ *              each tool into its own store under `tag` (ONBUILD fixtures FROM it).
+ * All Docker builds run up front, a few at a time, and the images come back in one `docker save`.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { buildUnavailableReason, newKit, runBuild, type Kit } from '../helpers/build';
+import { busyboxImageTar } from '../helpers/rootfs';
+import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
+import { loadArchive } from '../../engine/store/load';
+import { configView, historyView, imageFromStore, imagesFromDockerSave, renderTree, type ImageData } from './image-tree';
+
+const FIXTURES = join(__dirname, 'fixtures');
+const BASE = 'lwdiff-busybox:latest';
+
+interface Meta {
+  buildArgs?: Record<string, string>;
+  target?: string;
+  parent?: { dockerfile: string; tag: string };
+}
+
+interface Fixture {
+  name: string;
+  dir: string;
+  meta: Meta;
+  tag: string;
+  docker?: { code: number; log: string };
+  ours?: { error?: string };
+}
+
+const names = (() => {
+  // synchronous listing so that each fixture is its own test case
+  const r = spawnSync('ls', [FIXTURES], { encoding: 'utf8' });
+  const only = process.env.LWDIFF_ONLY?.split(',');
+  return r.stdout.split('\n').filter((n) => n && (!only || only.includes(n))).sort();
+})();
+
+/** Lines only in ours (`+ `) and only in Docker's (`- `). */
+function diffLines(ours: string[], theirs: string[]): string[] {
+  const a = new Set(ours);
+  const b = new Set(theirs);
+  return [...ours.filter((l) => !b.has(l)).map((l) => '+ ' + l), ...theirs.filter((l) => !a.has(l)).map((l) => '- ' + l)];
+}
+
+function configLines(cfg: Record<string, unknown>): string[] {
+  return Object.entries(cfg).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+}
+
+const timings: string[] = [];
+let t0 = Date.now();
+function mark(what: string): void {
+  timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  t0 = Date.now();
+}
+
+let skip: string | undefined;
+let kit: Kit | undefined;
+let docker: DockerPeer | undefined;
+const fixtures = new Map<string, Fixture>();
+let dockerImages = new Map<string, ImageData>();
+
+async function pool<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      for (let x = queue.shift(); x !== undefined; x = queue.shift()) await f(x);
+    }),
+  );
+}
+
+function dockerArgs(fx: Fixture, dockerfile: string, tag: string, withMeta: boolean): string[] {
+  const args = ['build', '--progress=plain', '-t', tag, '-f', join(fx.dir, dockerfile)];
+  if (withMeta) {
+    for (const [k, v] of Object.entries(fx.meta.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
+    if (fx.meta.target) args.push('--target', fx.meta.target);
+  }
+  args.push(fx.dir);
+  return args;
+}
+
+before(async () => {
+  skip = await buildUnavailableReason();
+  if (skip) return;
+  docker = await startDocker();
+  if (!docker) {
+    skip = dockerUnavailableReason() ?? 'docker peer unavailable';
+    return;
+  }
+  const base = (await busyboxImageTar(BASE))!;
+  const loaded = await docker.run(['load', '-i', base.path]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  kit = await newKit();
+  await loadArchive(kit.store, createReadStream(base.path));
+  const id = (await docker.run(['image', 'inspect', '--format', '{{.Id}}', BASE])).stdout.trim();
+  assert.equal(id, (await kit.store.images.resolve(BASE)).id, 'both sides start from the same base image');
+
+  mark('start docker, load base');
+  const work = join(kit.dir, 'contexts');
+  for (const name of names) {
+    const dir = join(work, name);
+    await cp(join(FIXTURES, name), dir, { recursive: true, verbatimSymlinks: true });
+    const setup = join(dir, 'setup.sh');
+    if (await stat(setup).catch(() => undefined)) {
+      const r = spawnSync('sh', ['-e', setup], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${name}/setup.sh: ${r.stderr}`);
+      await rm(setup);
+    }
+    let meta: Meta = {};
+    const metaFile = join(dir, 'meta.json');
+    if (await stat(metaFile).catch(() => undefined)) {
+      meta = JSON.parse(await readFile(metaFile, 'utf8')) as Meta;
+      await rm(metaFile);
+    }
+    fixtures.set(name, { name, dir, meta, tag: `lwdiff-${name}:t${process.pid}` });
+  }
+
+  // Docker: parents first, then every fixture, a few at a time
+  const all = [...fixtures.values()];
+  for (const fx of all) {
+    if (!fx.meta.parent) continue;
+    const r = await docker.run(dockerArgs(fx, fx.meta.parent.dockerfile, fx.meta.parent.tag, false));
+    assert.equal(r.code, 0, `docker build of ${fx.name}'s parent: ${r.stderr}`);
+  }
+  await pool(all, 3, async (fx) => {
+    const r = await docker!.run(dockerArgs(fx, 'Dockerfile', fx.tag, true));
+    fx.docker = { code: r.code, log: r.stderr + r.stdout };
+  });
+  mark('docker builds');
+  const ok = all.filter((fx) => fx.docker?.code === 0).map((fx) => fx.tag);
+  const saveFile = join(kit.dir, 'docker-save.tar');
+  const saved = await docker.run(['save', '-o', saveFile, ...ok]);
+  assert.equal(saved.code, 0, saved.stderr);
+  dockerImages = await imagesFromDockerSave(await readFile(saveFile));
+  await rm(saveFile);
+  await docker.run(['rmi', ...ok]);
+  mark('docker save + read');
+
+  // ours: parents into our store, then the fixtures
+  for (const fx of all) {
+    if (!fx.meta.parent) continue;
+    const b = await runBuild(kit, fx.dir, { dockerfile: join(fx.dir, fx.meta.parent.dockerfile), tags: [fx.meta.parent.tag] });
+    assert.equal(b.error, undefined, `our build of ${fx.name}'s parent: ${b.error?.message}`);
+  }
+  await pool(all, 2, async (fx) => {
+    const b = await runBuild(kit!, fx.dir, { tags: [fx.tag], buildArgs: fx.meta.buildArgs, target: fx.meta.target });
+    fx.ours = { error: b.error?.message };
+  });
+  mark('our builds');
+});
+
+after(async () => {
+  if (timings.length) process.stderr.write(`differential timings: ${timings.join(', ')}\n`);
+  await kit?.cleanup();
+  await docker?.stop();
+});
+
+for (const name of names) {
+  test(name, async (t) => {
+    if (skip) return t.skip(skip);
+    const fx = fixtures.get(name)!;
+    assert.equal(fx.docker?.code, 0, `docker build failed:\n${fx.docker?.log.split('\n').slice(-15).join('\n')}`);
+    assert.equal(fx.ours?.error, undefined, `our build failed: ${fx.ours?.error}`);
+    const theirs = dockerImages.get(fx.tag);
+    assert.ok(theirs, `docker save has no ${fx.tag}`);
+    const ours = await imageFromStore(kit!.store, fx.tag);
+    const problems = [
+      ...diffLines(configLines(configView(ours.config)), configLines(configView(theirs.config))).map((l) => `config ${l}`),
+      ...diffLines(renderTree(ours.tree), renderTree(theirs.tree)).map((l) => `rootfs ${l}`),
+    ];
+    assert.deepEqual(problems, [], `ours (+) vs Docker (-):\n${problems.join('\n')}`);
+    // history: the same entries, in the same order
+    assert.deepEqual(historyView(ours.config), historyView(theirs.config), 'history (created_by, empty_layer)');
+  });
+}
+
+test('there are at least 40 fixtures, each with a Dockerfile', async () => {
+  assert.ok(names.length >= 40, `${names.length} fixtures`);
+  for (const n of names) assert.ok((await readdir(join(FIXTURES, n))).includes('Dockerfile'), n);
+});
