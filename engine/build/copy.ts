@@ -24,6 +24,8 @@ export interface CopySource {
   path?: string;
   /** heredoc source: file name and content */
   heredoc?: { name: string; content: string };
+  /** a downloaded file (ADD of a URL): host path, the name it gets, its mode and mtime (seconds) */
+  file?: { hostPath: string; name: string; mode: number; mtime?: number };
 }
 
 export interface CopyRequest {
@@ -199,6 +201,17 @@ class Copier {
     this.files++;
   }
 
+  async copyDownload(src: string, dst: string, mode: number, mtime?: number): Promise<void> {
+    const host = this.req.dstRoot + dst;
+    await rm(host, { recursive: true, force: true }).catch(() => undefined);
+    await copyFile(src, host);
+    await chmod(host, this.mode ?? mode);
+    const o = this.owner ?? { uid: 0, gid: 0 };
+    await lchown(host, o.uid, o.gid).catch(() => undefined);
+    if (mtime !== undefined) await utimes(host, mtime, mtime);
+    this.files++;
+  }
+
   async writeFileAt(dst: string, content: string): Promise<void> {
     const host = this.req.dstRoot + dst;
     await rm(host, { recursive: true, force: true }).catch(() => undefined);
@@ -249,10 +262,14 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
   const destIsDirSyntax = req.dest.endsWith('/') || req.dest === '.' || req.dest.endsWith('/.');
 
   // expand every source first: Docker checks the destination rule against the number of matches
-  const items: ({ rel: string; host: string } | { heredoc: { name: string; content: string } })[] = [];
+  const items: ({ rel: string; host: string } | { heredoc: { name: string; content: string } } | { file: NonNullable<CopySource['file']> })[] = [];
   for (const s of req.sources) {
     if (s.heredoc) {
       items.push({ heredoc: s.heredoc });
+      continue;
+    }
+    if (s.file) {
+      items.push({ file: s.file });
       continue;
     }
     const matches = await expandSource(req.srcRoot, s.path ?? '.');
@@ -279,6 +296,12 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
   const destIsDir = destIsDirSyntax || many || (destExisting?.missing.length === 0 && destExisting.kind === 'dir');
 
   for (const it of items) {
+    if ('file' in it) {
+      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
+      const target = destIsDir ? join2(dir, it.file.name) : join2(dir, baseOf(destAbs));
+      await c.copyDownload(it.file.hostPath, target, it.file.mode, it.file.mtime);
+      continue;
+    }
     if ('heredoc' in it) {
       const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
       const target = destIsDir ? join2(dir, it.heredoc.name) : join2(dir, baseOf(destAbs));

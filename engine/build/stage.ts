@@ -65,9 +65,13 @@ export class StageRunner {
     const { ctx, stage } = this;
     this.total = 1 + stage.instructions.filter((i) => FS_KEYWORDS.has(i.keyword)).length;
     await this.from();
-    for (const ins of stage.instructions) {
-      if (ctx.opts.signal?.aborted) throw new LayerwiseError('build', 'build cancelled');
-      await this.step(ins, ctx.scopes.before.get(ins) ?? new Map());
+    try {
+      for (const ins of stage.instructions) {
+        if (ctx.opts.signal?.aborted) throw new LayerwiseError('build', 'build cancelled');
+        await this.step(ins, ctx.scopes.before.get(ins) ?? new Map());
+      }
+    } finally {
+      for (const c of this.cleanups.splice(0)) await c();
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
     this.st.config.created = this.lastCreated;
@@ -455,6 +459,36 @@ export class StageRunner {
     return out;
   }
 
+  /** digests of downloaded files by their temp path */
+  private readonly downloads = new Map<string, string>();
+
+  /** ADD <url>: downloads into the store's tmp, checks --checksum, names the file as BuildKit does. */
+  private async download(ins: Instruction, url: string, checksum: string | undefined): Promise<NonNullable<CopySource['file']>> {
+    const { createHash } = await import('node:crypto');
+    const { writeFile: wf } = await import('node:fs/promises');
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect: 'follow', ...(this.ctx.opts.signal ? { signal: this.ctx.opts.signal } : {}) });
+    } catch (e) {
+      this.fail(ins, `failed to load ${url}: ${(e as Error).message}`);
+    }
+    if (!res.ok) this.fail(ins, `invalid response status ${res.status} for ${url}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
+    if (checksum && checksum !== digest) this.fail(ins, `digest mismatch ${digest}: ${checksum}`);
+    const w = await this.workDirs();
+    this.cleanups.push(w.cleanup);
+    const hostPath = join(w.dir, 'download');
+    await wf(hostPath, body);
+    this.downloads.set(hostPath, digest);
+    const pathName = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '__unnamed__';
+    const lm = res.headers.get('last-modified');
+    const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : undefined;
+    return { hostPath, name: pathName, mode: 0o600, ...(mtime !== undefined && Number.isFinite(mtime) ? { mtime } : {}) };
+  }
+
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
   private ctxDir(): string {
     return this.ctx.opts.contextDir;
   }
@@ -518,7 +552,11 @@ export class StageRunner {
         }
         sources.push({ heredoc: { name: h.name, content } });
       } else {
-        if (/^https?:\/\//.test(w.value) || /^git@|\.git(#|$)/.test(w.value)) this.fail(ins, `${kind} of remote sources (${w.value}) is not supported by layerwise build yet`);
+        if (kind === 'ADD' && /^https?:\/\//.test(w.value)) {
+          sources.push({ file: await this.download(ins, w.value, ex.flags.get('checksum')?.[0]) });
+          continue;
+        }
+        if (/^git@|^https?:\/\/.*\.git(#|$)/.test(w.value)) this.fail(ins, `${kind} of a git repository (${w.value}) is not supported by layerwise build yet`);
         sources.push({ path: w.value });
       }
     }
@@ -542,7 +580,11 @@ export class StageRunner {
           throw e;
         }
       }
-      srcKey = { context: digest, heredocs: sources.filter((s) => s.heredoc).map((s) => [s.heredoc!.name, sha256Hex(s.heredoc!.content)]) };
+      srcKey = {
+        context: digest,
+        heredocs: sources.filter((s) => s.heredoc).map((s) => [s.heredoc!.name, sha256Hex(s.heredoc!.content)]),
+        downloads: sources.filter((s) => s.file).map((s) => [s.file!.name, this.downloads.get(s.file!.hostPath)]),
+      };
     }
     const key = cacheKey({ op: kind.toLowerCase(), parent: link ? null : this.fsKey, src: srcKey, dest, workdir, chown, chmod, link, parents, excludes });
     return {

@@ -340,3 +340,45 @@ test('predict: the cache status of every step, from the same cache keys, without
   const real = await runBuild(kit, c);
   assert.deepEqual(real.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['cached', 'cached', 'cached', 'built', 'built']);
 });
+
+test('ADD of a URL: downloaded (0600, Last-Modified), checked against --checksum, cached by content', async (t) => {
+  if (skip) return t.skip(skip);
+  const { createServer } = await import('node:http');
+  const { createHash } = await import('node:crypto');
+  let body = 'payload v1\n';
+  let hits = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    if (req.url !== '/files/tool.txt') return void res.writeHead(404).end();
+    res.writeHead(200, { 'last-modified': new Date('2020-02-03T04:05:06Z').toUTCString() }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/files/tool.txt`;
+  const sum = 'sha256:' + createHash('sha256').update(body).digest('hex');
+  const c = await ctx({ Dockerfile: `FROM busybox\nADD --checksum=${sum} ${url} /opt/\nRUN cat /opt/tool.txt > /copy\n` });
+  const b = await runBuild(kit, c, { tags: ['url:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  assert.equal((await sh(kit, 'url:1', 'cat /copy; stat -c "%a %Y" /opt/tool.txt')).out, `payload v1\n600 ${Date.UTC(2020, 1, 3, 4, 5, 6) / 1000}\n`);
+  assert.deepEqual((await runBuild(kit, c)).summary, [`ADD --checksum=${sum} ${url} /opt/ -> cached`, 'RUN cat /opt/tool.txt > /copy -> cached']);
+  assert.ok(hits >= 2, 'the URL is fetched again to check its content');
+  body = 'payload v2\n';
+  const bad = await runBuild(kit, c);
+  assert.match(bad.error!.message, /digest mismatch/);
+  assert.equal(bad.error!.range!.start.line, 1);
+});
+
+test('ONBUILD triggers are recorded, then run in a child build right after its FROM', async (t) => {
+  if (skip) return t.skip(skip);
+  const parent = await ctx({ Dockerfile: 'FROM busybox\nONBUILD COPY marker.txt /from-child\nONBUILD RUN echo triggered > /triggered\n' });
+  const p = await runBuild(kit, parent, { tags: ['onbuild-parent:1'] });
+  assert.equal(p.error, undefined, p.error?.message);
+  const img = await kit.store.images.resolve('onbuild-parent:1');
+  assert.deepEqual(img.config.config?.OnBuild, ['COPY marker.txt /from-child', 'RUN echo triggered > /triggered']);
+  const child = await ctx({ Dockerfile: 'FROM onbuild-parent:1\nRUN cat /from-child /triggered > /both\n', 'marker.txt': 'child context\n' });
+  const c = await runBuild(kit, child, { tags: ['onbuild-child:1'] });
+  assert.equal(c.error, undefined, c.error?.message);
+  assert.equal((await sh(kit, 'onbuild-child:1', 'cat /both')).out, 'child context\ntriggered\n');
+  const childImg = await kit.store.images.resolve('onbuild-child:1');
+  assert.equal(childImg.config.config?.OnBuild, undefined, 'triggers are not inherited further');
+});
