@@ -87,6 +87,8 @@ describe('image commands (in-process)', { skip }, () => {
     assert.match(row.CreatedAt!, /^2024-01-01 00:00:00 \+0000 UTC$/);
     const t = await cli(root, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.equal(t.stdout, 'busybox:latest\n');
+    const tt = await cli(root, ['images', '--format', 'table {{.Repository}}\\t{{.ID}}']);
+    assert.equal(tt.stdout, `REPOSITORY   IMAGE ID\nbusybox      ${bb.id.slice(7, 19)}\n`);
   });
 
   it('import a rootfs tar with -c changes, like docker import', async () => {

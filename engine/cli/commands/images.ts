@@ -105,11 +105,16 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   if (format && format !== 'table') {
-    const tableMode = format.startsWith('table ');
-    const t = compileTemplate(tableMode ? format.slice(6) : format);
+    // docker turns the two characters `\t` in a format into a tab
+    const src = format.replace(/\\t/g, '\t');
+    const tableMode = src.startsWith('table ');
+    const t = compileTemplate(tableMode ? src.slice(6) : src);
     if (tableMode) {
-      const header = compileTemplate(format.slice(6)).render(Object.fromEntries(Object.keys(rows[0] ?? { Repository: '' }).map((k) => [k, k.toUpperCase()])));
-      const lines = [header, ...rows.map((r) => t.render(r))];
+      const headers: Record<string, string> = {
+        Containers: 'CONTAINERS', CreatedAt: 'CREATED AT', CreatedSince: 'CREATED', Digest: 'DIGEST', ID: 'IMAGE ID', Repository: 'REPOSITORY',
+        SharedSize: 'SHARED SIZE', Size: 'SIZE', Tag: 'TAG', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'VIRTUAL SIZE',
+      };
+      const lines = [t.render(headers), ...rows.map((r) => t.render(r))];
       ctx.stdout.write(table(lines.map((l) => l.split('\t'))));
     } else {
       for (const r of rows) ctx.stdout.write(t.render(r) + '\n');
