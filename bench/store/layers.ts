@@ -4,8 +4,10 @@
  *   npx tsx bench/store/layers.ts
  *
  * Env: LAYERS_BENCH_MB (default 200), LAYERS_BENCH_FILES (default 20000), LAYERS_BENCH_DIR (default the OS tmp
- * dir), LAYERS_BENCH_GZIP=0 to skip the gzip rows. Page cache is warm (the tree was just written). Each
- * measured step runs in its own process so that peak RSS is the step's own. Prints; asserts nothing.
+ * dir), LAYERS_BENCH_GZIP=0 to skip the gzip rows. Page cache is warm (the tree was just written); `sync`
+ * runs before each step. Each measured step runs in its own process so that peak RSS is the step's own;
+ * ours includes the node+tsx baseline printed first (the bundled CLI has no tsx). CPU = user+system seconds,
+ * which is the steadier figure on a busy machine. Prints; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,12 +50,14 @@ async function child(mode: string, a: string, b: string): Promise<void> {
 }
 
 function runOurs(mode: string, a: string, b: string): StepResult {
+  spawnSync('sync'); // no step pays for the previous one's dirty pages
   const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, 'child', mode, a, b], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as StepResult;
 }
 
 function runTool(cmd: string[]): StepResult {
+  spawnSync('sync');
   const timed = existsSync('/usr/bin/time');
   const argv = timed ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
   const t0 = process.hrtime.bigint();
