@@ -1,14 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PatternMatcher } from '../../engine/context/dockerignore';
 import { listContext, walkContext, type ContextEntry } from '../../engine/context/walk';
 import { compareUtf8 } from '../../engine/context/gostrings';
 import { isLayerwiseError } from '../../engine/errors';
+
+/** tmpfs when there is one: the bulk tests create thousands of files, which a busy disk makes slow */
+function scratchDir(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
 
 /** Builds a tree from `path -> content` ('/' suffix = directory, '-> target' = symlink). */
 async function makeTree(files: Record<string, string>): Promise<string> {
@@ -161,10 +170,15 @@ test('walk: errors are LayerwiseErrors: missing context, not a directory, bad pa
 });
 
 test('walk: 3,000 files in 60 directories', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'lw-walk-big-'));
+  const root = await mkdtemp(join(scratchDir(), 'lw-walk-big-'));
   t.after(() => rm(root, { recursive: true, force: true }));
-  // one process creates the tree fast
-  execFileSync('sh', ['-c', 'for d in $(seq 0 59); do mkdir -p "d$d/sub"; for f in $(seq 0 24); do echo $f > "d$d/f$f"; echo $f > "d$d/sub/g$f"; done; done'], { cwd: root });
+  for (let d = 0; d < 60; d++) {
+    mkdirSync(join(root, `d${d}/sub`), { recursive: true });
+    for (let f = 0; f < 25; f++) {
+      writeFileSync(join(root, `d${d}/f${f}`), String(f));
+      writeFileSync(join(root, `d${d}/sub/g${f}`), String(f));
+    }
+  }
   const started = process.hrtime.bigint();
   let count = 0;
   let last = '';
@@ -202,4 +216,39 @@ test('walk: an aborted signal stops the walk', async (t) => {
     /cancelled/,
   );
   assert.deepEqual(seen, ['a']);
+});
+
+test('walk: same selection as BuildKit fsutil on 300 recorded random trees and pattern sets', async (t) => {
+  // recorded from fsutil's filter (see test/fixtures/context/README.md); fsutil walks depth-first, we sort
+  interface WalkCase { tree: string[]; exclude: string[]; include: string[]; error: boolean; expect: string[] }
+  const cases = readFileSync(join(__dirname, '../fixtures/context/fsutil-walk-differential.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as WalkCase);
+  assert.equal(cases.length, 300);
+  const base = await mkdtemp(join(scratchDir(), 'lw-walk-fsutil-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const failures: string[] = [];
+  let reincluded = 0;
+  for (const [i, c] of cases.entries()) {
+    const root = join(base, String(i));
+    mkdirSync(root);
+    for (const p of c.tree) {
+      if (p.endsWith('/')) mkdirSync(join(root, p));
+      else writeFileSync(join(root, p), 'x');
+    }
+    let got: string[] | undefined;
+    try {
+      got = (await listContext(root, { exclude: c.exclude, include: c.include })).map((e) => e.path);
+    } catch (e) {
+      if (!c.error) failures.push(`#${i} ${JSON.stringify(c.exclude)}: unexpected error ${String(e)}`);
+      continue;
+    }
+    if (c.error) failures.push(`#${i} ${JSON.stringify(c.exclude)}: expected an error`);
+    const want = [...c.expect].sort(compareUtf8);
+    if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`#${i} exclude=${JSON.stringify(c.exclude)} include=${JSON.stringify(c.include)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+    if (c.exclude.some((p) => p.startsWith('!')) && c.expect.length > 0) reincluded++;
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(reincluded > 30, 'the corpus exercises re-includes');
 });
