@@ -111,12 +111,17 @@ function quoteStates(df: Dockerfile, li: LineInfo, ins: Instruction, skip: Set<n
   return out;
 }
 
-function endsWithContinuation(t: string, esc: string): number {
-  // index of the escape character that continues the line, or -1
-  const m = /[ \t]*$/.exec(t)!;
-  const i = m.index - 1;
-  if (i < 0 || t[i] !== esc) return -1;
+/** Index where the trailing blanks of `t` begin (t.length when none). */
+function trailingBlanks(t: string): number {
+  let i = t.length;
+  while (i > 0 && (t.charCodeAt(i - 1) === 32 || t.charCodeAt(i - 1) === 9)) i--;
   return i;
+}
+
+/** Index of the escape character that continues the line, or -1. */
+function endsWithContinuation(t: string, esc: string): number {
+  const i = trailingBlanks(t) - 1;
+  return i >= 0 && t[i] === esc ? i : -1;
 }
 
 function formatInstruction(df: Dockerfile, li: LineInfo, ins: Instruction, s: FormatSettings, unit: string, lineFilter: (l: number) => boolean, out: TextEdit[]): void {
@@ -165,7 +170,7 @@ function formatInstruction(df: Dockerfile, li: LineInfo, ins: Instruction, s: Fo
     if (!lineFilter(line)) {
       const t = li.text(line);
       const cont = endsWithContinuation(t, df.escape);
-      if (t.trim() !== '' && !/^[ \t]*#/.test(t)) if (cont !== 0) blankBeforeEscape = cont > 0 && /[ \t]/.test(t[cont - 1]!);
+      if (t.trim() !== '' && !/^[ \t]*#/.test(t)) if (cont !== 0) blankBeforeEscape = cont > 0 && (t[cont - 1] === ' ' || t[cont - 1] === '\t');
       continue;
     }
     const t = li.text(line);
@@ -180,13 +185,13 @@ function formatInstruction(df: Dockerfile, li: LineInfo, ins: Instruction, s: Fo
     }
     // trailing blanks: after a continuation escape always; at the end otherwise only outside quotes
     const cont = endsWithContinuation(t, df.escape);
-    if (!isComment && t.trim() !== '') if (cont !== 0) blankBeforeEscape = cont > 0 && /[ \t]/.test(t[cont - 1]!);
-    const trail = /[ \t]+$/.exec(t);
-    if (trail && trail.index < t.length) {
-      if (cont >= 0 && cont === trail.index - 1) out.push({ range: rng(line, trail.index, t.length), newText: '' });
-      else if (cont < 0 && !q.endsQuoted && trail.index > 0 && !(line === first && !ins.known)) {
+    if (!isComment && t.trim() !== '') if (cont !== 0) blankBeforeEscape = cont > 0 && (t[cont - 1] === ' ' || t[cont - 1] === '\t');
+    const trail = trailingBlanks(t);
+    if (trail < t.length) {
+      if (cont >= 0 && cont === trail - 1) out.push({ range: rng(line, trail, t.length), newText: '' });
+      else if (cont < 0 && !q.endsQuoted && trail > 0 && !(line === first && !ins.known)) {
         // a trailing escaped blank (`\ `) is data
-        if (t[trail.index - 1] !== df.escape) out.push({ range: rng(line, trail.index, t.length), newText: '' });
+        if (t[trail - 1] !== df.escape) out.push({ range: rng(line, trail, t.length), newText: '' });
       }
     }
   }

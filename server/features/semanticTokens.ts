@@ -18,18 +18,33 @@ export const legend: SemanticTokensLegend = { tokenTypes: [...TOKEN_TYPES], toke
 const TYPE_INDEX = new Map<string, number>(TOKEN_TYPES.map((t, i) => [t, i]));
 const MOD_BIT = new Map<string, number>(TOKEN_MODIFIERS.map((m, i) => [m, 1 << i]));
 
-/** A token on one line. */
-export interface Tok {
-  line: number;
-  start: number;
-  length: number;
-  type: number;
-  mods: number;
-}
+const T = (t: TokenType) => TYPE_INDEX.get(t)!;
+const M = (...ms: TokenModifier[]) => ms.reduce((n, m) => n | MOD_BIT.get(m)!, 0);
+const KEYWORD = T('keyword');
+const COMMENT = T('comment');
+const STRING = T('string');
+const VARIABLE = T('variable');
+const PARAMETER = T('parameter');
+const PROPERTY = T('property');
+const CLASS = T('class');
+const OPERATOR = T('operator');
+const MACRO = T('macro');
+const NUMBER = T('number');
+const ENUM_MEMBER = T('enumMember');
+const DECLARATION = M('declaration');
+const DEPRECATED = M('deprecated');
+const ARG_DECL = M('declaration', 'readonly');
+const READONLY = M('readonly');
+const PREDEFINED = M('defaultLibrary', 'readonly');
 
+/**
+ * Tokens in flat arrays (line, start, length, type, modifiers per token): few allocations, so that 5,000
+ * lines stay well under the 20 ms goal. Foreground tokens never overlap each other once deduplicated;
+ * background (string) tokens are cut around them.
+ */
 class Collector {
-  readonly fg: Tok[] = [];
-  readonly bg: Tok[] = [];
+  readonly fg: number[] = [];
+  readonly bg: number[] = [];
   constructor(private readonly df: Dockerfile) {}
 
   private lineLength(line: number): number {
@@ -40,167 +55,177 @@ class Collector {
     return end - start;
   }
 
-  add(r: Range | undefined, type: TokenType, mods: TokenModifier[] = [], background = false): void {
+  add(r: Range | undefined, type: number, mods = 0, background = false): void {
     if (!r) return;
-    const t = TYPE_INDEX.get(type)!;
-    let m = 0;
-    for (const x of mods) m |= MOD_BIT.get(x)!;
+    this.addSpan(r.start.line, r.start.character, r.end.line, r.end.character, type, mods, background);
+  }
+
+  addSpan(sl: number, sc: number, el: number, ec: number, type: number, mods: number, background: boolean): void {
     const out = background ? this.bg : this.fg;
-    for (let line = r.start.line; line <= r.end.line; line++) {
-      const s = line === r.start.line ? r.start.character : 0;
-      const e = line === r.end.line ? r.end.character : this.lineLength(line);
+    if (sl === el) {
+      if (ec > sc) out.push(sl, sc, ec - sc, type, mods);
+      return;
+    }
+    const text = this.df.text;
+    for (let line = sl; line <= el; line++) {
+      const e = line === el ? ec : this.lineLength(line);
+      let s = line === sl ? sc : 0;
       // leading blanks of continuation lines are not part of a token
-      let s2 = s;
-      if (line !== r.start.line) {
-        const text = this.df.text;
+      if (line !== sl) {
         const base = this.df.lineStarts[line]!;
-        while (s2 < e && (text[base + s2] === ' ' || text[base + s2] === '\t')) s2++;
+        while (s < e && (text.charCodeAt(base + s) === 32 || text.charCodeAt(base + s) === 9)) s++;
       }
-      if (e > s2) out.push({ line, start: s2, length: e - s2, type: t, mods: m });
+      if (e > s) out.push(line, s, e - s, type, mods);
     }
   }
 }
 
-const cmp = (a: Tok, b: Tok) => a.line - b.line || a.start - b.start;
+/** Token indexes ordered by position (TimSort: the arrays are a few sorted runs). */
+function order(a: number[]): Uint32Array {
+  const n = a.length / 5;
+  const idx = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    idx[i] = i;
+    if (i > 0 && (a[i * 5]! < a[i * 5 - 5]! || (a[i * 5] === a[i * 5 - 5] && a[i * 5 + 1]! < a[i * 5 - 4]!))) sorted = false;
+  }
+  if (!sorted) idx.sort((x, y) => a[x * 5]! - a[y * 5]! || a[x * 5 + 1]! - a[y * 5 + 1]!);
+  return idx;
+}
 
-/** All tokens, sorted, not overlapping: background (string) tokens are cut around foreground ones. */
-export function collectTokens(df: Dockerfile): Tok[] {
+/** Encodes all tokens (LSP relative form): foreground deduplicated, background cut around foreground. */
+export function encodeTokens(df: Dockerfile): number[] {
   const c = new Collector(df);
   for (const d of df.directives) {
-    c.add(d.nameRange, 'macro');
-    c.add(d.valueRange, 'string');
+    c.add(d.nameRange, MACRO);
+    c.add(d.valueRange, STRING);
   }
-  for (const cm of df.comments) c.add(cm.range, 'comment');
+  for (const cm of df.comments) c.add(cm.range, COMMENT);
   for (const ins of df.instructions) {
     instructionTokens(c, ins);
     if (ins.trigger) instructionTokens(c, ins.trigger);
   }
   const idx = symbolIndex(df);
-  for (const s of df.stages) c.add(s.nameToken?.range, 'class', ['declaration']);
-  for (const r of idx.stageRefs) c.add(r.range, 'class');
-  for (const d of idx.definitions) c.add(d.range, 'variable', d.kind === 'arg' ? ['declaration', 'readonly'] : ['declaration']);
+  for (const s of df.stages) c.add(s.nameToken?.range, CLASS, DECLARATION);
+  for (const r of idx.stageRefs) c.add(r.range, CLASS);
+  for (const d of idx.definitions) c.add(d.range, VARIABLE, d.kind === 'arg' ? ARG_DECL : DECLARATION);
   for (const u of idx.uses) {
-    const mods: TokenModifier[] = [];
-    if (u.definition?.kind === 'arg') mods.push('readonly');
-    if (!u.definition && PREDEFINED_ARG_DOCS.has(u.name)) mods.push('defaultLibrary', 'readonly');
-    c.add(u.fullRange, 'variable', mods);
+    const mods = u.definition?.kind === 'arg' ? READONLY : !u.definition && PREDEFINED_ARG_DOCS.has(u.name) ? PREDEFINED : 0;
+    c.add(u.fullRange, VARIABLE, mods);
   }
-  const fg = dedupe(c.fg.sort(cmp));
-  const bg = c.bg.sort(cmp);
-  const out: Tok[] = [];
-  // cut background tokens around foreground ones (both sorted: one merge pass)
-  let j = 0;
-  for (const b of bg) {
-    while (j < fg.length && cmp(fg[j]!, b) < 0 && !(fg[j]!.line === b.line && fg[j]!.start + fg[j]!.length > b.start)) j++;
-    let s = b.start;
-    const end = b.start + b.length;
-    for (let k = j; k < fg.length && fg[k]!.line === b.line && fg[k]!.start < end; k++) {
-      const f = fg[k]!;
-      if (f.start > s) out.push({ ...b, start: s, length: f.start - s });
-      s = Math.max(s, f.start + f.length);
-    }
-    if (end > s) out.push({ ...b, start: s, length: end - s });
-  }
-  return merge(fg, out);
-}
-
-/** Foreground tokens may repeat (a stage name is both a FROM arg and a definition): keep the later, richer one. */
-function dedupe(sorted: Tok[]): Tok[] {
-  const out: Tok[] = [];
-  for (const t of sorted) {
-    const last = out[out.length - 1];
-    if (last && last.line === t.line && t.start < last.start + last.length) {
-      // overlapping: keep the shorter (more specific) one
-      if (t.length < last.length || (t.length === last.length && t.start === last.start)) out[out.length - 1] = t;
+  const fg = c.fg;
+  const bg = c.bg;
+  const fo = order(fg);
+  const bo = order(bg);
+  const data: number[] = [];
+  let prevLine = 0;
+  let prevStart = 0;
+  const emit = (line: number, start: number, length: number, type: number, mods: number) => {
+    const dl = line - prevLine;
+    data.push(dl, dl === 0 ? start - prevStart : start, length, type, mods);
+    prevLine = line;
+    prevStart = start;
+  };
+  // foreground, deduplicated: of two overlapping tokens the shorter (more specific) wins
+  const keep: number[] = [];
+  for (let k = 0; k < fo.length; k++) {
+    const i = fo[k]! * 5;
+    const last = keep.length ? keep[keep.length - 1]! : -1;
+    if (last >= 0 && fg[last] === fg[i] && fg[i + 1]! < fg[last + 1]! + fg[last + 2]!) {
+      if (fg[i + 2]! < fg[last + 2]! || fg[i + 1] === fg[last + 1]) keep[keep.length - 1] = i;
       continue;
     }
-    out.push(t);
+    keep.push(i);
   }
-  return out;
-}
-
-function merge(a: Tok[], b: Tok[]): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
+  // merge foreground with background pieces, in order
   let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && cmp(a[i]!, b[j]!) <= 0)) out.push(a[i++]!);
-    else out.push(b[j++]!);
+  const flushFgBefore = (line: number, start: number) => {
+    while (j < keep.length) {
+      const i = keep[j]!;
+      if (fg[i]! > line || (fg[i] === line && fg[i + 1]! >= start)) break;
+      emit(fg[i]!, fg[i + 1]!, fg[i + 2]!, fg[i + 3]!, fg[i + 4]!);
+      j++;
+    }
+  };
+  for (let k = 0; k < bo.length; k++) {
+    const b = bo[k]! * 5;
+    const line = bg[b]!;
+    let s = bg[b + 1]!;
+    const end = s + bg[b + 2]!;
+    flushFgBefore(line, s);
+    // a foreground token that began before and reaches into this one trims it
+    if (j > 0) {
+      const p = keep[j - 1]!;
+      if (fg[p] === line && fg[p + 1]! + fg[p + 2]! > s) s = fg[p + 1]! + fg[p + 2]!;
+    }
+    while (s < end) {
+      const i = j < keep.length ? keep[j]! : -1;
+      if (i >= 0 && fg[i] === line && fg[i + 1]! < end) {
+        if (fg[i + 1]! > s) emit(line, s, fg[i + 1]! - s, bg[b + 3]!, bg[b + 4]!);
+        emit(fg[i]!, fg[i + 1]!, fg[i + 2]!, fg[i + 3]!, fg[i + 4]!);
+        s = Math.max(s, fg[i + 1]! + fg[i + 2]!);
+        j++;
+      } else {
+        emit(line, s, end - s, bg[b + 3]!, bg[b + 4]!);
+        s = end;
+      }
+    }
   }
-  return out;
+  flushFgBefore(Infinity, 0);
+  return data;
 }
 
 function instructionTokens(c: Collector, ins: Instruction): void {
-  c.add(ins.keywordToken.range, 'keyword', ins.keyword === 'MAINTAINER' ? ['deprecated'] : []);
+  c.add(ins.keywordToken.range, KEYWORD, ins.keyword === 'MAINTAINER' ? DEPRECATED : 0);
   for (const f of ins.flags) {
-    c.add({ start: f.range.start, end: f.nameRange.end }, 'parameter');
+    c.addSpan(f.range.start.line, f.range.start.character, f.nameRange.end.line, f.nameRange.end.character, PARAMETER, 0, false);
     if (f.name === 'mount' && ins.mounts?.length) {
       for (const m of ins.mounts) {
         for (const o of m.options) {
           if (o.range.start.line !== o.range.end.line) continue;
-          const keyEnd = { line: o.range.start.line, character: Math.min(o.range.end.character, o.range.start.character + o.key.length) };
-          c.add({ start: o.range.start, end: keyEnd }, 'property');
-          if (o.value !== undefined && o.range.end.character > keyEnd.character + 1) {
-            c.add({ start: { line: keyEnd.line, character: keyEnd.character + 1 }, end: o.range.end }, 'string', [], true);
-          }
+          const line = o.range.start.line;
+          const keyEnd = Math.min(o.range.end.character, o.range.start.character + o.key.length);
+          c.addSpan(line, o.range.start.character, line, keyEnd, PROPERTY, 0, false);
+          if (o.value !== undefined && o.range.end.character > keyEnd + 1) c.addSpan(line, keyEnd + 1, line, o.range.end.character, STRING, 0, true);
         }
       }
-    } else if (f.valueRange) c.add(f.valueRange, 'string', [], true);
+    } else if (f.valueRange) c.add(f.valueRange, STRING, 0, true);
   }
   switch (ins.keyword) {
     case 'FROM':
-      if (ins.from?.image) c.add(ins.from.image.range, 'string', [], true);
-      c.add(ins.from?.asKeyword?.range, 'keyword');
+      if (ins.from?.image) c.add(ins.from.image.range, STRING, 0, true);
+      c.add(ins.from?.asKeyword?.range, KEYWORD);
       break;
     case 'ARG':
-      for (const a of ins.argDeclarations ?? []) c.add(a.defaultValue?.range, 'string', [], true);
+      for (const a of ins.argDeclarations ?? []) c.add(a.defaultValue?.range, STRING, 0, true);
       break;
     case 'ENV':
     case 'LABEL':
       for (const p of ins.pairs ?? []) {
-        if (ins.keyword === 'LABEL') c.add(p.key.range, 'property');
-        c.add(p.value.range, 'string', [], true);
+        if (ins.keyword === 'LABEL') c.add(p.key.range, PROPERTY);
+        c.add(p.value.range, STRING, 0, true);
       }
       break;
     case 'EXPOSE':
-      for (const a of ins.args) c.add(a.range, 'number');
+      for (const a of ins.args) c.add(a.range, NUMBER);
       break;
     case 'STOPSIGNAL':
-      for (const a of ins.args) c.add(a.range, 'enumMember');
+      for (const a of ins.args) c.add(a.range, ENUM_MEMBER);
       break;
     case 'HEALTHCHECK':
-      c.add(ins.healthcheckType?.range, 'keyword');
+      c.add(ins.healthcheckType?.range, KEYWORD);
       break;
   }
-  if (ins.json && ins.command) for (const w of ins.command.words) c.add(w.range, 'string', [], true);
-  else if (ins.json && (ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'VOLUME')) for (const a of ins.args) c.add(a.range, 'string', [], true);
+  if (ins.json && ins.command) for (const w of ins.command.words) c.add(w.range, STRING, 0, true);
+  else if (ins.json && (ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'VOLUME')) for (const a of ins.args) c.add(a.range, STRING, 0, true);
   for (const h of ins.heredocs) {
-    c.add(h.delimiterRange, 'operator');
-    c.add(h.terminatorRange, 'operator');
+    c.add(h.delimiterRange, OPERATOR);
+    c.add(h.terminatorRange, OPERATOR);
   }
-}
-
-/** LSP's relative encoding. */
-export function encode(tokens: Tok[]): number[] {
-  const data = new Array<number>(tokens.length * 5);
-  let line = 0;
-  let start = 0;
-  let i = 0;
-  for (const t of tokens) {
-    const dl = t.line - line;
-    data[i++] = dl;
-    data[i++] = dl === 0 ? t.start - start : t.start;
-    data[i++] = t.length;
-    data[i++] = t.type;
-    data[i++] = t.mods;
-    line = t.line;
-    start = t.start;
-  }
-  return data;
 }
 
 export function semanticTokens(df: Dockerfile, resultId?: string): SemanticTokens {
-  const r: SemanticTokens = { data: encode(collectTokens(df)) };
+  const r: SemanticTokens = { data: encodeTokens(df) };
   if (resultId !== undefined) r.resultId = resultId;
   return r;
 }

@@ -192,35 +192,42 @@ function collectUses(df: Dockerfile, ins: Instruction, stage: number, scope: Map
   }
   // scan line by line so that comment lines inside a continuation are left out
   let lineStart = start;
+  let line = ins.keywordToken.range.end.line;
+  let lineBase = ls[line]!;
   while (lineStart < end) {
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd < 0 || lineEnd > end) lineEnd = end;
-    const skipped = skips.some(([a, b]) => lineStart >= a && lineStart < b);
-    const slice = text.slice(lineStart, lineEnd);
-    const isComment = lineStart !== start && /^[ \t]*#/.test(slice) && !inBody(ins, df, lineStart);
-    if (!skipped && !isComment && slice.includes('$')) {
-      for (const r of findVariableRefs(slice, { escape: df.escape })) {
-        const name = r.name;
-        if (!name) continue;
-        const def = scope.get(name);
-        const u: VariableUse = {
-          name,
-          range: rangeAt(df, lineStart + r.nameStart, lineStart + r.nameEnd),
-          fullRange: rangeAt(df, lineStart + r.start, lineStart + r.end),
-          instruction: ins,
-          stage,
-          symbol: def ? def.symbol : `undeclared:${name}`,
-        };
-        if (def) u.definition = def;
-        out.push(u);
+    const dollar = text.indexOf('$', lineStart);
+    if (dollar >= 0 && dollar < lineEnd) {
+      const skipped = skips.some(([a, b]) => lineStart >= a && lineStart < b);
+      const slice = text.slice(lineStart, lineEnd);
+      const isComment = lineStart !== start && /^[ \t]*#/.test(slice) && !inBody(ins, line);
+      if (!skipped && !isComment) {
+        const col = lineStart - lineBase;
+        for (const r of findVariableRefs(slice, { escape: df.escape })) {
+          const name = r.name;
+          if (!name) continue;
+          const def = scope.get(name);
+          const u: VariableUse = {
+            name,
+            range: { start: { line, character: col + r.nameStart }, end: { line, character: col + r.nameEnd } },
+            fullRange: { start: { line, character: col + r.start }, end: { line, character: col + r.end } },
+            instruction: ins,
+            stage,
+            symbol: def ? def.symbol : `undeclared:${name}`,
+          };
+          if (def) u.definition = def;
+          out.push(u);
+        }
       }
     }
     lineStart = lineEnd + 1;
+    line++;
+    lineBase = lineStart;
   }
 }
 
-function inBody(ins: Instruction, df: Dockerfile, offset: number): boolean {
-  const line = positionAt(df.lineStarts, offset).line;
+function inBody(ins: Instruction, line: number): boolean {
   return ins.heredocs.some((h) => line >= h.bodyRange.start.line && line <= h.bodyRange.end.line && h.content.length > 0);
 }
 
