@@ -3,6 +3,7 @@
  * one per mount (a sandbox has about thirty), which matters when a build runs hundreds of RUN steps.
  * libmount applies `bind,ro` and `rbind,ro` as a bind followed by a read-only remount.
  */
+import { withSourceFlags } from './mount-flags';
 
 /** fstab escaping (libmount unmangles \ooo octal escapes) */
 export function fstabEscape(s: string): string {
@@ -17,12 +18,13 @@ export class Fstab {
     return this;
   }
 
+  /** a bind mount; when it is remounted with `options`, the source mount's locked flags are repeated */
   bind(source: string, target: string, options: string[] = []): this {
-    return this.add(source, target, 'none', ['bind', ...options]);
+    return this.add(source, target, 'none', ['bind', ...(options.length ? withSourceFlags(source, options) : [])]);
   }
 
   rbind(source: string, target: string, options: string[] = []): this {
-    return this.add(source, target, 'none', ['rbind', ...options]);
+    return this.add(source, target, 'none', ['rbind', ...(options.length ? withSourceFlags(source, options) : [])]);
   }
 
   get empty(): boolean {

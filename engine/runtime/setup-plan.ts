@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { Fstab } from './fstab';
 import { findExecutable } from './host-tools';
+import { withSourceFlags } from './mount-flags';
 import { checkUserMapped, type IdMapPlan, isMapped } from './idmap';
 import { resolveInRootfs } from './rootfs-path';
 import { DEFAULT_CAPS, SetupScript, shq } from './setup-script';
@@ -186,7 +187,7 @@ async function stagingRoot(plan: Plan, s: SetupScript, tools: string[]): Promise
   await writeFile(join(plan.ctx.state, 'fstab.stage'), f.text());
   const S = shq(stage);
   s.must(
-    `mount --bind ${S} ${S} && mount -a -T "$LW_STATE/fstab.stage" && mount -o remount,bind,ro,nosuid,nodev ${S}`,
+    `mount --bind ${S} ${S} && mount -a -T "$LW_STATE/fstab.stage" && mount -o remount,bind,${withSourceFlags(stage, ['ro', 'nosuid', 'nodev']).join(',')} ${S}`,
     'cannot set up the staging root',
   );
   s.must(`cd ${S} && pivot_root . .old && cd / && umount -l /.old`, 'cannot pivot into the staging root');

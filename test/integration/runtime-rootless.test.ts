@@ -31,6 +31,8 @@ interface Observed {
   chown?: { exitCode: number; fileUid?: number; removed?: boolean; removeError?: string };
   netNone?: string;
   cancel?: { cancelled: boolean; leftover: number[] };
+  /** state dir and a read-only bind source on a nosuid,nodev,noexec mount (flags locked in a user namespace) */
+  lockedFlags?: { exitCode: number; out: string; error?: string };
   error?: string;
 }
 
@@ -95,6 +97,21 @@ async function child(): Promise<void> {
     const d = await run("cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '", { network: 'none' });
     obs.netNone = d.out.trim();
 
+    const locked = process.env.LW_LOCKED_DIR;
+    if (locked) {
+      const src = mkdtempSync(join(locked, 'src-'));
+      writeFileSync(join(src, 'f'), 'from a locked mount\n');
+      try {
+        const l = await run('cat /mnt/src/f; touch /mnt/src/g 2>/dev/null || echo ro', {
+          stateParent: locked,
+          mounts: [{ type: 'bind', source: src, target: '/mnt/src', readonly: true }],
+        });
+        obs.lockedFlags = { exitCode: l.exitCode, out: l.out };
+      } catch (e) {
+        obs.lockedFlags = { exitCode: -1, out: '', error: (e as Error).message };
+      }
+    }
+
     const dir = join(base, 'cancel');
     mkdirSync(join(dir, 'upper'), { recursive: true });
     mkdirSync(join(dir, 'work'));
@@ -127,11 +144,16 @@ async function child(): Promise<void> {
 function runChild(subid: string, dir: string): Promise<{ code: number; obs?: Observed; stderr: string }> {
   const f = join(dir, `subid-${Math.random().toString(36).slice(2)}`);
   writeFileSync(f, subid, { mode: 0o644 });
-  const script = 'mount --bind "$1" /etc/subuid && mount --bind "$1" /etc/subgid && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$2" --import tsx "$3"';
+  const locked = mkdtempSync(join(tmpdir(), 'lw-locked-')); // a tmpfs covers it (mode 1777) in the child's namespace
+  // a tmpfs with the flags /tmp or /run/user often has, visible only in this private mount namespace
+  const script =
+    'mount --bind "$1" /etc/subuid && mount --bind "$1" /etc/subgid && ' +
+    'mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 lwlocked "$4" && ' +
+    'exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$2" --import tsx "$3"';
   return new Promise((resolve) => {
-    const p = spawn('unshare', ['--mount', '--', 'sh', '-c', script, 'sh', f, process.execPath, __filename], {
+    const p = spawn('unshare', ['--mount', '--', 'sh', '-c', script, 'sh', f, process.execPath, __filename, locked], {
       cwd: process.cwd(),
-      env: { ...process.env, [CHILD_ENV]: '1', HOME: '/tmp' },
+      env: { ...process.env, [CHILD_ENV]: '1', HOME: '/tmp', LW_LOCKED_DIR: locked },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -139,6 +161,7 @@ function runChild(subid: string, dir: string): Promise<{ code: number; obs?: Obs
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('close', (code) => {
+      rmSync(locked, { recursive: true, force: true });
       const line = out.trim().split('\n').pop() ?? '';
       let obs: Observed | undefined;
       try {
@@ -195,6 +218,7 @@ if (process.env[CHILD_ENV]) {
       assert.notEqual(o.chown?.exitCode, 0, 'chown to an unmapped id fails');
       assert.equal(o.netNone, 'lo');
       assert.deepEqual(o.cancel, { cancelled: true, leftover: [] });
+      assert.deepEqual(o.lockedFlags, { exitCode: 0, out: 'from a locked mount\nro\n' }, o.lockedFlags?.error);
     });
 
     test('with a subordinate range: other users, supplementary groups and chown work (newuidmap)', async (t) => {

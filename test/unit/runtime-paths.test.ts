@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkUserMapped, isMapped, parseSubIdRange, type IdMapPlan } from '../../engine/runtime/idmap';
 import { Fstab, fstabEscape } from '../../engine/runtime/fstab';
+import { lockedFlagsFor, parseMountinfo } from '../../engine/runtime/mount-flags';
 import { overlayOptions } from '../../engine/runtime/overlay';
 import { resolveInRootfs } from '../../engine/runtime/rootfs-path';
 import { shq } from '../../engine/runtime/setup-script';
@@ -126,7 +127,24 @@ describe('runtime: shell quoting of the set-up script', () => {
 describe('runtime: fstab files', () => {
   test('fields are escaped the way libmount unescapes them', () => {
     assert.equal(fstabEscape('/a b\tc\nd\\e'), '/a\\040b\\011c\\012d\\134e');
-    const f = new Fstab().bind('/src dir', '/dst', ['ro']).add('proc', '/r/proc', 'proc', []).rbind('/sys', '/r/sys', ['ro']);
-    assert.equal(f.text(), '/src\\040dir /dst none bind,ro 0 0\nproc /r/proc proc defaults 0 0\n/sys /r/sys none rbind,ro 0 0\n');
+    const f = new Fstab().bind('/src dir', '/dst', ['ro']).add('proc', '/r/proc', 'proc', []).rbind('/nonexistent-src', '/r/sys', ['ro']);
+    assert.equal(f.text(), '/src\\040dir /dst none bind,ro 0 0\nproc /r/proc proc defaults 0 0\n/nonexistent-src /r/sys none rbind,ro 0 0\n');
+  });
+});
+
+describe('runtime: flags a remounted bind must keep', () => {
+  test('the deepest mount containing the path decides', () => {
+    const info = [
+      '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+      '30 27 0:27 / /tmp rw,nosuid,nodev,noatime - tmpfs tmpfs rw',
+      '31 27 0:28 / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw',
+      '32 27 0:29 / /mnt/with\\040space ro,noexec - tmpfs t rw',
+    ].join('\n');
+    const m = parseMountinfo(info);
+    assert.deepEqual(lockedFlagsFor('/tmp/layerwise-sbx-1/hosts', m), ['nosuid', 'nodev', 'noatime']);
+    assert.deepEqual(lockedFlagsFor('/sys', m), ['nosuid', 'nodev', 'noexec']);
+    assert.deepEqual(lockedFlagsFor('/tmpfoo/x', m), []);
+    assert.deepEqual(lockedFlagsFor('/mnt/with space/f', m), ['noexec']);
+    assert.deepEqual(lockedFlagsFor('/usr/bin', m), []);
   });
 });
