@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { lstat, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+const MOUNT_STUBS = new Set(['dev', 'proc', 'sys', 'run', 'run/secrets', 'dev/pts', 'dev/shm']);
+
 function isOpaque(path: string): boolean {
   for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
     const r = spawnSync('getfattr', ['--only-values', '-n', name, path], { encoding: 'utf8' });
@@ -49,6 +51,13 @@ export async function pruneCopiedUpDirs(upper: string, lowerDirs: string[]): Pro
     if (!rel || left > 0) return false;
     const here = await lstat(abs);
     const below = await lowerStat(lowerDirs, rel);
+    if (!below && MOUNT_STUBS.has(rel)) {
+      // a mount point the sandbox had to create (/dev, /proc, /sys on an image without them): BuildKit's
+      // mount-stub cleaner removes these too
+      await rmdir(abs);
+      removed++;
+      return true;
+    }
     if (!below || !below.isDir || below.mode !== here.mode || below.uid !== here.uid || below.gid !== here.gid) return false;
     if (isOpaque(abs)) return false;
     await rmdir(abs);

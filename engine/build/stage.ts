@@ -25,6 +25,7 @@ import type { BuildContext } from './builder';
 import { resolveStageRef, stepEvent } from './builder';
 import { explainMiss, findPrevious } from './explain';
 import { pruneCopiedUpDirs } from './prune';
+import { planIdMap } from '../runtime/idmap';
 import type { MissReason } from './events';
 
 export interface StageResult {
@@ -238,7 +239,7 @@ export class StageRunner {
 
   /** Turns an upper dir into a layer blob in the store; undefined when nothing changed. */
   private async commitUpper(upper: string, source: 'overlay' | 'dir'): Promise<CacheRecord['layer']> {
-    const w = writeLayer(upper, { source, ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
+    const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
     const gz = compress(w.stream, 'gzip', 1);
     const blob = await this.ctx.store.content.ingest(gz);
     const done = await w.done;
@@ -643,4 +644,12 @@ function normalizePath(p: string): string {
 function findPrevDuration(inputs: StepInputs, history: import('./cache').BuildHistory | undefined): { lastDuration?: number } {
   const p = findPrevious(inputs, history);
   return p?.duration !== undefined ? { lastDuration: p.duration } : {};
+}
+
+/** Rootless: files in an upper dir are owned by host ids; the layer records the container's (host uid = root). */
+function layerIdMap(): { idMap?: import('../layers').IdMap } {
+  const plan = planIdMap();
+  if (plan.mode === 'host') return {};
+  const conv = (r: { inside: number; outside: number; count: number }) => ({ containerId: r.inside, hostId: r.outside, size: r.count });
+  return { idMap: { uids: plan.uids.map(conv), gids: plan.gids.map(conv) } };
 }

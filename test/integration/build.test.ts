@@ -382,3 +382,29 @@ test('ONBUILD triggers are recorded, then run in a child build right after its F
   const childImg = await kit.store.images.resolve('onbuild-child:1');
   assert.equal(childImg.config.config?.OnBuild, undefined, 'triggers are not inherited further');
 });
+
+test('rootless: an unprivileged user builds in its own user namespace, and the layers record container root', async (t) => {
+  if (skip) return t.skip(skip);
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const { existsSync, chownSync, mkdtempSync } = await import('node:fs');
+  const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+  if (!existsSync(cli)) return t.skip('dist/cli.js is missing: npm run build');
+  if (spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '-Urm', 'true']).status !== 0)
+    return t.skip('unprivileged user namespaces are not allowed here');
+  const dir = mkdtempSync('/tmp/lw-rootless-');
+  t.after(() => execFileSync('rm', ['-rf', dir]));
+  await writeContext(join(dir, 'ctx'), { Dockerfile: 'FROM busybox\nCOPY f /f\nRUN id -u > /uid && echo made > /made\n', f: 'x' });
+  const tar = (await import('../helpers/rootfs')).busyboxImageTar;
+  const img = await tar();
+  execFileSync('cp', [img!.path, join(dir, 'base.tar')]);
+  execFileSync('chown', ['-R', '65534:65534', dir]);
+  chownSync(dir, 65534, 65534);
+  const env = { ...process.env, HOME: dir, LAYERWISE_ROOT: join(dir, 'store') };
+  const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args], { env, encoding: 'utf8', cwd: dir });
+  const load = asNobody(['load', '-i', join(dir, 'base.tar')]);
+  assert.equal(load.status, 0, load.stderr);
+  const b = asNobody(['build', '-q', '-t', 'rootless:1', join(dir, 'ctx')]);
+  assert.equal(b.status, 0, b.stderr);
+  const r = asNobody(['run', '--rm', 'rootless:1', 'sh', '-c', 'cat /uid /made; stat -c "%u:%g" /f /made']);
+  assert.equal(r.stdout, '0\nmade\n0:0\n0:0\n');
+});
