@@ -23,7 +23,11 @@ export {
 
 export interface DockerignoreFile {
   patterns: IgnorePattern[];
-  /** problems by 0-based line; a matcher built from `patterns` throws for the same ones */
+  /**
+   * problems by 0-based line. A matcher built from `patterns` refuses the same file when the problem is one moby's
+   * New() reports (bad glob syntax, a bare `!`); a pattern only the regex engine rejects fails when it is first
+   * evaluated, as in moby.
+   */
   errors: { line: number; message: string }[];
 }
 
