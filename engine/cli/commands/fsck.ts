@@ -6,12 +6,13 @@
 import { fsck } from '../../store/fsck';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, usageError } from './image-cli';
+import { humanSize, parseFlags, usageError, showHelp } from './image-cli';
 
 export const summary = 'Verify (and with --repair, fix) the image store';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { repair: { type: 'bool' }, format: { type: 'string' } }, 'fsck');
+  if (f.help) return showHelp(ctx, 'fsck [--repair] [--format json]', summary, f);
   if (f.args.length) throw usageError('"fsck" accepts no arguments.', 'fsck');
   // do not clean temp files on open: fsck reports them
   const store = await openStore(ctx.root, { clean: false });

@@ -4,7 +4,7 @@ import type { HistoryEntry } from '../../image/types';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
 import { compileTemplate } from './go-template';
-import { ellipsis, goTimeString, humanSize, parseFlags, table, timeAgo, usageError } from './image-cli';
+import { ellipsis, goTimeString, humanSize, parseFlags, table, timeAgo, usageError, showHelp } from './image-cli';
 
 export const summary = 'Show the history of an image';
 
@@ -15,6 +15,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     human: { type: 'bool', short: 'H' },
     format: { type: 'string' },
   }, 'history');
+  if (f.help) return showHelp(ctx, 'history [OPTIONS] IMAGE', summary, f);
   if (f.args.length !== 1) throw usageError('"history" requires exactly 1 argument.', 'history');
   const human = !args.some((a) => a === '-H=false' || a === '--human=false');
   const noTrunc = f.bools.has('no-trunc');

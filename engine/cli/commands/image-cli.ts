@@ -9,6 +9,9 @@ export interface FlagSpec {
   [long: string]: { type: FlagType; short?: string };
 }
 export interface ParsedFlags {
+  /** -h/--help was given: the command prints showHelp() and exits 0 */
+  help: boolean;
+  spec: FlagSpec;
   bools: Set<string>;
   strings: Map<string, string>;
   lists: Map<string, string[]>;
@@ -17,7 +20,7 @@ export interface ParsedFlags {
 
 /** `--name=v`, `--name v`, `-q`, `-aq`, `-o FILE`, `--` ends flags. Unknown flags are usage errors (exit 125). */
 export function parseFlags(argv: string[], spec: FlagSpec, command: string): ParsedFlags {
-  const out: ParsedFlags = { bools: new Set(), strings: new Map(), lists: new Map(), args: [] };
+  const out: ParsedFlags = { help: false, spec, bools: new Set(), strings: new Map(), lists: new Map(), args: [] };
   const byShort = new Map<string, string>();
   for (const [k, v] of Object.entries(spec)) if (v.short) byShort.set(v.short, k);
   const set = (name: string, value: string | undefined, next: () => string | undefined, shown: string) => {
@@ -43,13 +46,19 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): Par
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      if (name === 'help') throw usage('', command, 0);
+      if (name === 'help') {
+        out.help = true;
+        return out;
+      }
       if (!spec[name]) throw usage(`unknown flag: --${name}`, command);
       set(name, eq < 0 ? undefined : a.slice(eq + 1), next, `--${name}`);
     } else if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const c = a[j]!;
-        if (c === 'h') throw usage('', command, 0);
+        if (c === 'h' && !byShort.has('h')) {
+          out.help = true;
+          return out;
+        }
         const name = byShort.get(c);
         if (!name) throw usage(`unknown shorthand flag: '${c}' in ${a}`, command);
         if (spec[name]!.type === 'bool') set(name, undefined, next, `-${c}`);
@@ -62,6 +71,22 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): Par
     } else out.args.push(a);
   }
   return out;
+}
+
+/** Print `Usage:  layerwise …`, the summary and the flags, as `docker <cmd> --help` does. */
+export function showHelp(ctx: { stdout: NodeJS.WritableStream }, usageLine: string, summary: string, f: ParsedFlags): number {
+  const lines = [`Usage:  layerwise ${usageLine}`, '', summary];
+  const names = Object.keys(f.spec).sort();
+  if (names.length) {
+    lines.push('', 'Options:');
+    for (const n of names) {
+      const s = f.spec[n]!;
+      const short = s.short ? `-${s.short}, ` : '    ';
+      lines.push(`  ${short}--${n}${s.type === 'bool' ? '' : s.type === 'strings' ? ' list' : ' string'}`);
+    }
+  }
+  ctx.stdout.write(lines.join('\n') + '\n');
+  return 0;
 }
 
 function usage(msg: string, command: string, exitCode = 125): LayerwiseError {

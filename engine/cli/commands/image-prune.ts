@@ -4,13 +4,14 @@ import { familiarString } from '../../image/refs';
 import { collectGarbage, digestsInUse } from '../../store/gc';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, readLine, usageError } from './image-cli';
+import { humanSize, parseFlags, readLine, usageError, showHelp } from './image-cli';
 import { summaries } from './image-view';
 
 export const summary = 'Remove unused images';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { all: { type: 'bool', short: 'a' }, force: { type: 'bool', short: 'f' }, filter: { type: 'strings' } }, 'image prune');
+  if (f.help) return showHelp(ctx, 'image prune [OPTIONS]', summary, f);
   if (f.args.length) throw usageError('"image prune" accepts no arguments.', 'image prune');
   if (f.lists.get('filter')?.length) throw usageError('image prune filters are not supported', 'image prune');
   const all = f.bools.has('all');

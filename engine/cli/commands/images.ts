@@ -4,7 +4,7 @@ import { parseReference, repositoryName } from '../../image/refs';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
 import { compileTemplate } from './go-template';
-import { goTimeString, humanSize, parseFlags, table, timeAgo, usageError } from './image-cli';
+import { goTimeString, humanSize, parseFlags, table, timeAgo, usageError, showHelp } from './image-cli';
 import { repoAndTag, summaries, type ImageSummary } from './image-view';
 
 export const summary = 'List images';
@@ -35,8 +35,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     'no-trunc': { type: 'bool' },
     quiet: { type: 'bool', short: 'q' },
     filter: { type: 'strings', short: 'f' },
-    tree: { type: 'bool' },
   }, 'images');
+  if (f.help) return showHelp(ctx, 'images [OPTIONS] [REPOSITORY[:TAG]]', summary, f);
   if (f.args.length > 1) throw usageError('"images" requires at most 1 argument.', 'images');
   const store = await openStore(ctx.root);
   let list = await summaries(store);

@@ -10,7 +10,7 @@ import type { Platform } from '../../image/types';
 import { importRootfs } from '../../store/import';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 import { progressWriter } from './load';
 
 export const summary = 'Import the contents from a tarball or directory to create a filesystem image';
@@ -28,6 +28,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     platform: { type: 'string' },
     progress: { type: 'string' },
   }, 'import');
+  if (f.help) return showHelp(ctx, 'import [OPTIONS] file|dir|- [REPOSITORY[:TAG]]', summary, f);
   if (f.args.length < 1 || f.args.length > 2) throw usageError('"import" requires at least 1 and at most 2 arguments.', 'import');
   const [src, ref] = f.args as [string, string | undefined];
   if (/^https?:\/\//.test(src)) throw new LayerwiseError('invalid', 'importing from a URL is not supported; download the file and import it');

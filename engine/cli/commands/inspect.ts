@@ -3,13 +3,14 @@ import { describeError, isLayerwiseError } from '../../errors';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
 import { compileTemplate } from './go-template';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 import { inspectObject } from './image-view';
 
 export const summary = 'Display detailed information on one or more images';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { format: { type: 'string', short: 'f' }, type: { type: 'string' }, size: { type: 'bool', short: 's' } }, 'inspect');
+  if (f.help) return showHelp(ctx, 'inspect [OPTIONS] IMAGE [IMAGE...]', summary, f);
   if (f.args.length === 0) throw usageError('"inspect" requires at least 1 argument.', 'inspect');
   const type = f.strings.get('type');
   if (type && type !== 'image') throw usageError(`"${type}" is not a valid value for --type`, 'inspect');

@@ -9,7 +9,7 @@ import { LayerwiseError } from '../../errors';
 import { loadArchive, loadedLines, loadLayoutDir } from '../../store/load';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 
 export const summary = 'Load an image from a tar archive or STDIN';
 
@@ -21,6 +21,7 @@ export function progressWriter(ctx: CliContext, mode: string | undefined): ((n: 
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { input: { type: 'string', short: 'i' }, quiet: { type: 'bool', short: 'q' }, progress: { type: 'string' }, platform: { type: 'string' } }, 'load');
+  if (f.help) return showHelp(ctx, 'load [OPTIONS]', summary, f);
   if (f.args.length) throw usageError('"load" accepts no arguments.', 'load');
   const onProgress = progressWriter(ctx, f.strings.get('progress'));
   const input = f.strings.get('input');

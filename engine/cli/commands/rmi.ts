@@ -9,7 +9,7 @@ import { familiarString, parseReference } from '../../image/refs';
 import { collectGarbage, containersUsing } from '../../store/gc';
 import { openStore, type Store } from '../../store/store';
 import type { CliContext } from '../context';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 
 export const summary = 'Remove one or more images';
 
@@ -59,6 +59,7 @@ async function removeOne(store: Store, input: string, force: boolean, out: strin
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { force: { type: 'bool', short: 'f' }, 'no-prune': { type: 'bool' } }, 'rmi');
+  if (f.help) return showHelp(ctx, 'rmi [OPTIONS] IMAGE [IMAGE...]', summary, f);
   if (f.args.length === 0) throw usageError('"rmi" requires at least 1 argument.', 'rmi');
   const store = await openStore(ctx.root);
   let failed = false;

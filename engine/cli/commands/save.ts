@@ -10,12 +10,13 @@ import { tempName } from '../../store/fs-atomic';
 import { saveImages } from '../../store/save';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 
 export const summary = 'Save one or more images to a tar archive (streamed to STDOUT by default)';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { output: { type: 'string', short: 'o' }, format: { type: 'string' }, platform: { type: 'string' } }, 'save');
+  if (f.help) return showHelp(ctx, 'save [OPTIONS] IMAGE [IMAGE...]', summary, f);
   if (f.args.length === 0) throw usageError('"save" requires at least 1 argument.', 'save');
   const format = f.strings.get('format') ?? 'docker';
   if (format !== 'docker' && format !== 'oci') throw usageError(`invalid --format "${format}" (docker or oci)`, 'save');

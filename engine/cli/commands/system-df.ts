@@ -6,7 +6,7 @@ import { digestsInRecords, digestsInUse } from '../../store/gc';
 import { reachableFrom } from '../../store/manifests';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, table, usageError } from './image-cli';
+import { humanSize, parseFlags, table, usageError, showHelp } from './image-cli';
 import { summaries } from './image-view';
 
 export const summary = 'Show the store\'s disk usage';
@@ -31,6 +31,7 @@ function reclaim(n: number, of: number): string {
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, { verbose: { type: 'bool', short: 'v' }, format: { type: 'string' } }, 'system df');
+  if (f.help) return showHelp(ctx, 'system df [OPTIONS]', summary, f);
   if (f.args.length) throw usageError('"system df" accepts no arguments.', 'system df');
   const store = await openStore(ctx.root);
   const used = await digestsInUse(store);

@@ -3,12 +3,13 @@ import { LayerwiseError } from '../../errors';
 import { parseReference } from '../../image/refs';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { parseFlags, usageError } from './image-cli';
+import { parseFlags, usageError, showHelp } from './image-cli';
 
 export const summary = 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, {}, 'tag');
+  if (f.help) return showHelp(ctx, 'tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', summary, f);
   if (f.args.length !== 2) throw usageError('"tag" requires exactly 2 arguments.', 'tag');
   const [src, dst] = f.args as [string, string];
   try {
