@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -132,6 +132,19 @@ describe('layers: write -> apply round trip', () => {
     sh(`tar --xattrs --xattrs-include='*' --numeric-owner -xpf '${file}' -C '${dst}'`);
     assert.equal(describeTree(dst, full()), describeTree(src, full()));
   });
+
+  for (const format of ['gnu', 'posix'] as const) {
+    test(`a tar written by GNU tar (--format=${format}) applies to the same tree`, async (t) => {
+      if (!haveTool('tar')) return t.skip('GNU tar not installed');
+      const file = join(work, `gnu-${format}.tar`);
+      sh(`tar --format=${format} ${format === 'posix' ? "--xattrs --xattrs-include='*'" : ''} --numeric-owner -cf '${file}' -C '${src}' .`);
+      const dst = join(work, `from-gnu-${format}`);
+      mkdirSync(dst);
+      await applyLayer(createReadStream(file), dst, { preserveOwnership: isRoot() });
+      const opts = { ...full(), xattrs: format === 'posix' && xattrsOk };
+      assert.equal(describeTree(dst, opts), describeTree(src, opts));
+    });
+  }
 
   test('extractLayerTo is all-or-nothing', async () => {
     const w = await write(src);
