@@ -75,6 +75,13 @@ describe('interop with skopeo and umoci', { skip: noBusybox }, () => {
     assert.equal(l.stdout, 'Loaded image: skopeo-made:1\n');
     assert.equal((await cli(fresh, ['inspect', '-f', '{{.Id}}', 'skopeo-made:1'])).stdout.trim(), id);
     assert.equal((await cli(fresh, ['fsck'])).code, 0);
+    // and skopeo's docker-archive (the legacy `docker save` layout, written by another implementation)
+    const legacy = join(dir, 'sk-docker.tar');
+    const d = run('skopeo', ['copy', `oci:${root}:docker.io/library/busybox:latest`, `docker-archive:${legacy}:skopeo/legacy:2`]);
+    assert.equal(d.code, 0, d.stderr);
+    const l2 = await cli(fresh, ['load', '-i', legacy]);
+    assert.equal(l2.stdout, 'Loaded image: skopeo/legacy:2\n', l2.stderr);
+    assert.equal((await cli(fresh, ['inspect', '-f', '{{.Id}}', 'skopeo/legacy:2'])).stdout.trim(), id);
   });
 
   it('umoci lists our names and unpacks an image into a runtime bundle', async (t) => {
