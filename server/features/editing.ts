@@ -151,7 +151,7 @@ export function registerEditingFeatures(ctx: ServerContext): void {
   const listers = new Map<string, FsContextLister>();
 
   ctx.addCapabilities({
-    completionProvider: { triggerCharacters: ['-', '=', '$', '{', ',', ':', '/', ' ', '#'], resolveProvider: false },
+    completionProvider: { triggerCharacters: ['-', '=', '$', '{', ',', ':', '/', '#'], resolveProvider: false },
     hoverProvider: true,
     signatureHelpProvider: { triggerCharacters: [' ', '=', ','], retriggerCharacters: [' ', ','] },
     definitionProvider: true,
