@@ -12,9 +12,8 @@
  * (the parent-death signal chain takes the sandbox down with it).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LayerwiseError } from '../errors';
@@ -22,6 +21,8 @@ import { findExecutable, hostPath, missingTools } from './host-tools';
 import { planIdMap, type IdMapPlan } from './idmap';
 import { writeIdMaps } from './idmap-write';
 import { overlayOptions, overlaySupport } from './overlay';
+import { childPids, signalName } from './procfs';
+import { DEFAULT_HOSTNAME, hostsFile, resolvConf, validate } from './spec';
 import { INIT_SCRIPT } from './setup-script';
 import { planSetup } from './setup-plan';
 import type { SandboxCapability, SandboxHandle, SandboxResult, SandboxSpec, StdioTarget } from './types';
@@ -30,8 +31,6 @@ import type { ResolvedUser } from './users';
 export type { SandboxCapability, SandboxHandle, SandboxMount, SandboxResult, SandboxSpec } from './types';
 export { overlaySupport, overlayXattrPrefix } from './overlay';
 export { removeTree, runInUserNamespace } from './userns-exec';
-
-const DEFAULT_HOSTNAME = 'buildkitsandbox';
 
 let capability: Promise<SandboxCapability> | undefined;
 
@@ -49,72 +48,6 @@ export function canSandbox(): Promise<SandboxCapability> {
     return { ...base, ok: true };
   })();
   return capability;
-}
-
-function validate(spec: SandboxSpec): void {
-  const bad = (m: string): never => {
-    throw new LayerwiseError('invalid', m);
-  };
-  if (spec.args.length === 0) bad('no command to run');
-  for (const e of spec.env) {
-    if (!e.includes('=') || e.startsWith('=')) bad(`environment entry is not K=V: ${JSON.stringify(e)}`);
-    if (e.includes('\0')) bad('environment entries cannot contain NUL');
-  }
-  if (spec.args.some((a) => a.includes('\0'))) bad('arguments cannot contain NUL');
-  if (spec.cwd !== undefined && !spec.cwd.startsWith('/')) bad(`working directory must be absolute: ${spec.cwd}`);
-  for (const m of spec.mounts ?? []) {
-    if (!m.target.startsWith('/')) bad(`mount target must be absolute: ${m.target}`);
-    if (m.type !== 'tmpfs' && !m.source?.startsWith('/')) bad(`mount source must be an absolute host path: ${String(m.source)}`);
-  }
-  const h = spec.hostname ?? DEFAULT_HOSTNAME;
-  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(h)) bad(`invalid hostname: ${h}`);
-}
-
-function hostsFile(spec: SandboxSpec, hostname: string): string {
-  let s = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
-  for (const e of spec.extraHosts ?? []) s += `${e.ip}\t${e.host}\n`;
-  return s;
-}
-
-function resolvConf(): string {
-  try {
-    const t = readFileSync('/etc/resolv.conf', 'utf8');
-    if (/^\s*nameserver\s/m.test(t)) return t;
-  } catch {
-    // fall through to public resolvers, like BuildKit
-  }
-  return 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n';
-}
-
-/** host pids of the children of `pid` */
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    const out: number[] = [];
-    let names: string[] = [];
-    try {
-      names = readdirSync('/proc');
-    } catch {
-      return out;
-    }
-    for (const n of names) {
-      if (!/^[0-9]+$/.test(n)) continue;
-      try {
-        const st = readFileSync(`/proc/${n}/stat`, 'utf8');
-        const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === pid) out.push(Number(n));
-      } catch {
-        // gone
-      }
-    }
-    return out;
-  }
-}
-
-function signalName(n: number): NodeJS.Signals | undefined {
-  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name as NodeJS.Signals;
-  return undefined;
 }
 
 function stdioFor(t: StdioTarget | Readable | 'pipe' | undefined, fd: number): 'pipe' | 'ignore' | number {
