@@ -177,6 +177,12 @@ export class LayoutImageStore implements ImageStore {
         if (hit) return this.resolveRecord(hit, all);
       }
     }
+    // the full digest of a stored manifest (or index), as the containerd image store accepts it
+    if (/^sha256:[a-f0-9]{64}$/.test(input)) {
+      const byTarget = all.filter((r) => r.target.digest === input);
+      const hit = byTarget.find((r) => r.name) ?? byTarget[0];
+      if (hit) return this.resolveRecord(hit, all);
+    }
     // an image id, a short id or an id prefix (with or without `sha256:`)
     const m = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(input);
     if (!m) {

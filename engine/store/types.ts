@@ -80,7 +80,8 @@ export interface ImageStore {
   delete(ref: string): Promise<boolean>;
   /** Remove every entry (named or not) whose target has this digest. Returns how many were removed. */
   deleteTarget(digest: string): Promise<number>;
-  /** A reference, an image id (`sha256:…`), a 12-hex short id or an unambiguous id prefix.
+  /** A reference, an image id (`sha256:…`), a 12-hex short id, an unambiguous id prefix, or the full digest of
+   *  a stored manifest/index.
    *  Throws LayerwiseError('not-found', 'No such image: <input>'). */
   resolve(input: string): Promise<ResolvedImage>;
 }

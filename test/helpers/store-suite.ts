@@ -223,7 +223,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         const img = await makeImage(content, [{ a: '1' }]);
         await images.put('localhost:5000/team/app:v1', img.manifest);
         const hex = img.id.slice(7);
-        for (const q of ['localhost:5000/team/app:v1', img.id, hex, hex.slice(0, 12), hex.slice(0, 5), `localhost:5000/team/app@${img.manifest.digest}`]) {
+        for (const q of ['localhost:5000/team/app:v1', img.id, hex, hex.slice(0, 12), hex.slice(0, 5), `localhost:5000/team/app@${img.manifest.digest}`, img.manifest.digest]) {
           const r = await images.resolve(q);
           assert.equal(r.id, img.id, q);
           assert.equal(r.manifest.config.digest, img.id);
