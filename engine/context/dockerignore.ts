@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { goCleanPath, goTrimSpace } from './gostrings';
-import { patternProblem, type IgnorePattern } from './patternmatcher';
+import { PatternMatcher, patternProblem, type IgnorePattern } from './patternmatcher';
 
 export {
   PatternMatcher,
@@ -97,4 +97,22 @@ export async function readDockerignoreFor(
     if (text !== undefined) return { path, file: parseDockerignore(text) };
   }
   return { file: { patterns: [], errors: [] } };
+}
+
+/**
+ * readDockerignoreFor plus the matcher, for builds: throws LayerwiseError('invalid') naming the ignore file and
+ * line when a pattern is malformed (as BuildKit fails the build).
+ */
+export async function ignoreMatcherFor(
+  contextDir: string,
+  dockerfilePath?: string,
+): Promise<{ path?: string; file: DockerignoreFile; matcher: PatternMatcher }> {
+  const found = await readDockerignoreFor(contextDir, dockerfilePath);
+  const first = found.file.errors[0];
+  if (first && found.path) {
+    const range = { start: { line: first.line, character: 0 }, end: { line: first.line, character: 0 } };
+    throw new LayerwiseError('invalid', `invalid .dockerignore pattern: ${first.message}`, { file: found.path, range });
+  }
+  const matcher = new PatternMatcher(found.file.patterns);
+  return found.path === undefined ? { file: found.file, matcher } : { path: found.path, file: found.file, matcher };
 }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDockerignore, PatternMatcher, readDockerignoreFor } from '../../engine/context/dockerignore';
-import { isLayerwiseError } from '../../engine/errors';
+import { ignoreMatcherFor, parseDockerignore, PatternMatcher, readDockerignoreFor } from '../../engine/context/dockerignore';
+import { describeError, isLayerwiseError } from '../../engine/errors';
 
 /** Patterns rendered as `line:[!]cleaned`, for readable assertions. */
 function render(text: string): string {
@@ -174,4 +174,24 @@ test('readDockerignoreFor: <Dockerfile>.dockerignore wins over <context>/.docker
   // another Dockerfile in the same folder does not pick it up
   const other = await readDockerignoreFor(ctx, join(ctx, 'build', 'Dockerfile'));
   assert.equal(other.path, join(ctx, '.dockerignore'));
+});
+
+test('ignoreMatcherFor: a ready matcher, or an error naming the file and line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lw-ignore-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const none = await ignoreMatcherFor(dir);
+  assert.equal(none.path, undefined);
+  assert.equal(none.matcher.matchesOrParentMatches('anything'), false);
+
+  await writeFile(join(dir, '.dockerignore'), '*.log\n!keep.log\n');
+  const ok = await ignoreMatcherFor(dir);
+  assert.equal(ok.matcher.matchesOrParentMatches('a.log'), true);
+  assert.equal(ok.matcher.matchesOrParentMatches('keep.log'), false);
+
+  await writeFile(join(dir, '.dockerignore'), '# fine\nok\nbad[\n');
+  await assert.rejects(ignoreMatcherFor(dir), (e: unknown) => {
+    assert.ok(isLayerwiseError(e) && e.kind === 'invalid');
+    assert.equal(describeError(e), `${join(dir, '.dockerignore')}:3:1: invalid .dockerignore pattern: syntax error in pattern`);
+    return true;
+  });
 });
