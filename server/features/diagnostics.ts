@@ -43,11 +43,18 @@ function findDocsRoot(): string | undefined {
 }
 
 let docsRoot: string | undefined | null = null;
-/** `file:///…/docs/rules/<code>.md` of the installed extension (VS Code opens it); a repo-relative path otherwise. */
+const hrefs = new Map<string, string>();
+/**
+ * `file:///…/docs/rules/<code>.md` inside the installed extension (found from the server's own folder: dist/..),
+ * which VS Code opens in an editor tab; a link to the repository's page when the docs folder is absent.
+ */
 export function ruleDocHref(code: string): string {
+  let h = hrefs.get(code);
+  if (h) return h;
   if (docsRoot === null) docsRoot = findDocsRoot();
-  if (docsRoot) return pathToFileURL(join(docsRoot, `${code}.md`)).href;
-  return `https://github.com/layerwise/layerwise/blob/main/docs/rules/${code}.md`;
+  h = docsRoot ? pathToFileURL(join(docsRoot, `${code}.md`)).href : `https://github.com/layerwise/layerwise/blob/main/docs/rules/${code}.md`;
+  hrefs.set(code, h);
+  return h;
 }
 
 const SEVERITY: Record<RuleSeverity, DiagnosticSeverity> = {

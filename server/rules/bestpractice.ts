@@ -354,11 +354,12 @@ const dl4001 = rule({
   severity: 'warning',
   description: 'Use either wget or curl, not both.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      const cmds = allRunCommands(ctx.file).filter((c) => c.stage === st && (c.name === 'wget' || c.name === 'curl'));
-      const first = cmds[0];
-      if (!first) continue;
-      for (const c of cmds) if (c.name !== first.name) reportCommand(ctx, c, `Either use wget or curl but not both (${first.name} is used above)`);
+    const firstByStage = new Map<Stage, string>();
+    for (const c of allRunCommands(ctx.file)) {
+      if (c.name !== 'wget' && c.name !== 'curl') continue;
+      const first = firstByStage.get(c.stage);
+      if (first === undefined) firstByStage.set(c.stage, c.name);
+      else if (first !== c.name) reportCommand(ctx, c, `Either use wget or curl but not both (${first} is used above)`);
     }
   },
 });

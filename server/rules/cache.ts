@@ -4,7 +4,7 @@
  */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { deleteInstructionEdit, instructionText, insertLinesBefore } from './fixes';
-import { allRunCommands, prependToRun, type RunCommand } from './runHelpers';
+import { commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
 import { hasOption } from './shell';
 import { rule, type Fix, type Rule, type RuleContext } from './types';
 import { eolOf, pos } from './util';
@@ -96,7 +96,6 @@ const copyAllBeforeInstall = rule({
   severity: 'warning',
   description: 'Copy only the dependency manifests before installing dependencies, then copy the rest.',
   check(ctx) {
-    const runs = allRunCommands(ctx.file);
     for (const st of ctx.file.stages) {
       const list = st.instructions;
       for (let i = 0; i < list.length; i++) {
@@ -105,7 +104,7 @@ const copyAllBeforeInstall = rule({
         for (let j = i + 1; j < list.length; j++) {
           const run = list[j]!;
           if (run.keyword !== 'RUN') continue;
-          const cmd = runs.find((c) => c.ins === run && installerOf(c));
+          const cmd = commandsOfRun(ctx.file, run).find((c) => installerOf(c));
           if (!cmd) continue;
           const inst = installerOf(cmd)!;
           const manifests = manifestsToCopy(ctx, inst);
@@ -147,14 +146,13 @@ const aptUpdateSeparate = rule({
   severity: 'warning',
   description: '`apt-get update` in a RUN of its own goes stale in the cache: run it in the same RUN as `apt-get install`.',
   check(ctx) {
-    const runs = allRunCommands(ctx.file);
     for (const st of ctx.file.stages) {
       for (let i = 0; i < st.instructions.length; i++) {
         const ins = st.instructions[i]!;
         if (ins.keyword !== 'RUN') continue;
-        const cmds = runs.filter((c) => c.ins === ins);
+        const cmds = commandsOfRun(ctx.file, ins);
         if (!cmds.some(isAptUpdate) || cmds.some(isAptInstall)) continue;
-        const later = st.instructions.slice(i + 1).find((x) => x.keyword === 'RUN' && runs.some((c) => c.ins === x && isAptInstall(c)));
+        const later = st.instructions.slice(i + 1).find((x) => x.keyword === 'RUN' && commandsOfRun(ctx.file, x).some(isAptInstall));
         if (!later) continue;
         const fixes: Fix[] = [];
         const onlyUpdate = cmds.every(isAptUpdate);
@@ -178,9 +176,15 @@ export function isVolatileName(name: string): boolean {
   return VOLATILE_NAME.test(name);
 }
 
+const varRes = new Map<string, RegExp>();
 function usesVar(ins: Instruction, name: string): boolean {
-  const re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
-  return re.test(ins.logical) || ins.heredocs.some((h) => re.test(h.content));
+  if (!ins.logical.includes(name) && !ins.heredocs.some((h) => h.content.includes(name))) return false;
+  let re = varRes.get(name);
+  if (!re) {
+    re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
+    varRes.set(name, re);
+  }
+  return re.test(ins.logical) || ins.heredocs.some((h) => re!.test(h.content));
 }
 
 const EXPENSIVE = new Set(['RUN', 'COPY', 'ADD']);
@@ -271,7 +275,6 @@ const independentAfterVolatileCopy = rule({
   severity: 'info',
   description: 'A RUN that does not need the copied sources comes after a COPY of the whole context: move it above.',
   check(ctx) {
-    const runs = allRunCommands(ctx.file);
     for (const st of ctx.file.stages) {
       const list = st.instructions;
       const i = list.findIndex(isBroadCopy);
@@ -281,7 +284,7 @@ const independentAfterVolatileCopy = rule({
         const ins = list[j]!;
         if (ins.keyword === 'USER' || ins.keyword === 'WORKDIR') break;
         if (ins.keyword !== 'RUN' || ins.heredocs.length) continue;
-        const cmds = runs.filter((c) => c.ins === ins);
+        const cmds = commandsOfRun(ctx.file, ins);
         if (cmds.length === 0 || !cmds.every(contextFree)) continue;
         // it must not use variables declared between the COPY and it
         const declared = list.slice(i + 1, j).flatMap((x) => [...(x.argDeclarations ?? []).map((d) => d.name.value), ...(x.keyword === 'ENV' ? (x.pairs ?? []).map((p) => p.key.value) : [])]);

@@ -57,11 +57,12 @@ export function hadolintIgnores(file: Dockerfile): Map<number, Set<string>> {
   }
   const out = new Map<number, Set<string>>();
   if (byCommentLine.size === 0) return out;
+  const commentLines = new Set(file.comments.map((c) => c.range.start.line));
   for (const ins of file.instructions) {
     // hadolint: the pragma applies to the instruction that directly follows it (comment lines may stack).
     let line = ins.startLine - 1;
     const codes = new Set<string>();
-    while (byCommentLine.has(line) || file.comments.some((c) => c.range.start.line === line)) {
+    while (commentLines.has(line)) {
       for (const c of byCommentLine.get(line) ?? []) codes.add(c);
       line--;
     }

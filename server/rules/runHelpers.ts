@@ -17,6 +17,22 @@ export interface RunCommand {
 }
 
 const cache = new WeakMap<Dockerfile, RunCommand[]>();
+const byIns = new WeakMap<Dockerfile, Map<Instruction, RunCommand[]>>();
+
+/** The simple commands of one RUN instruction. */
+export function commandsOfRun(file: Dockerfile, ins: Instruction): RunCommand[] {
+  let m = byIns.get(file);
+  if (!m) {
+    m = new Map();
+    for (const c of allRunCommands(file)) {
+      const l = m.get(c.ins);
+      if (l) l.push(c);
+      else m.set(c.ins, [c]);
+    }
+    byIns.set(file, m);
+  }
+  return m.get(ins) ?? [];
+}
 
 /** Every simple command of every RUN in every stage. */
 export function allRunCommands(file: Dockerfile): RunCommand[] {
@@ -40,8 +56,22 @@ export function allRunCommands(file: Dockerfile): RunCommand[] {
   return out;
 }
 
+const byName = new WeakMap<Dockerfile, Map<string, RunCommand[]>>();
+
 export function commandsNamed(file: Dockerfile, names: string[], subs?: string[]): RunCommand[] {
-  return allRunCommands(file).filter((c) => names.includes(c.name) && (!subs || (c.sub !== undefined && subs.includes(c.sub))));
+  let m = byName.get(file);
+  if (!m) {
+    m = new Map();
+    for (const c of allRunCommands(file)) {
+      const l = m.get(c.name);
+      if (l) l.push(c);
+      else m.set(c.name, [c]);
+    }
+    byName.set(file, m);
+  }
+  const out: RunCommand[] = [];
+  for (const n of names) for (const c of m.get(n) ?? []) if (!subs || (c.sub !== undefined && subs.includes(c.sub))) out.push(c);
+  return names.length > 1 ? out.sort((a, b) => a.ins.startLine - b.ins.startLine || a.cmd.start - b.cmd.start) : out;
 }
 
 /** Document range of a command (whole simple command). */
@@ -115,7 +145,7 @@ export function packageArgs(c: RunCommand, optionsWithValue: string[]): ShellWor
 
 /** Is there any command in the same RUN matching `pred`? */
 export function sameRunHas(file: Dockerfile, ins: Instruction, pred: (c: RunCommand) => boolean): boolean {
-  return allRunCommands(file).some((c) => c.ins === ins && pred(c));
+  return commandsOfRun(file, ins).some(pred);
 }
 
 /** A RUN script text contains `needle` (for rm -rf paths and the like). */
