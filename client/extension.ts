@@ -30,6 +30,8 @@ export interface LayerwiseApi {
   imagesTree(): Promise<ImagesTreeProvider>;
   languageClient(): Promise<LayerwiseLanguageClient>;
   running(): Promise<RunningBuilds>;
+  /** the lazily loaded modules (tests) */
+  internals(): Promise<typeof Lazy>;
 }
 
 export { CATEGORY };
@@ -121,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
     imagesTree: () => views().then((v) => v.images),
     languageClient: startClient,
     running: () => lazy().then((m) => m.runningBuilds),
+    internals: lazy,
   };
 }
 

@@ -3,7 +3,7 @@
  * into dist/client-lazy.js and loaded by extension.ts on first use, so that loading dist/extension.js at
  * activation stays small.
  */
-export { LayerwiseLanguageClient, setRuleSeverity } from './languageClient';
+export { BoundedRestarts, LayerwiseLanguageClient, MAX_RESTARTS, setRuleSeverity } from './languageClient';
 export { BuildDecorations } from './build/decorations';
 export { registerBuildDiagnostics } from './build/diagnostics';
 export { BuildTreeProvider } from './views/buildTree';

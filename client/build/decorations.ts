@@ -25,6 +25,7 @@ export interface PredictionSource {
 const COLORS: Record<StepDecorationKind, string> = {
   cached: 'testing.iconPassed',
   built: 'editorWarning.foreground',
+  metadata: 'editorCodeLens.foreground',
   running: 'editorInfo.foreground',
   error: 'editorError.foreground',
   'predicted-hit': 'editorCodeLens.foreground',

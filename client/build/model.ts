@@ -84,7 +84,7 @@ export class BuildRecord {
     let errors = 0;
     for (const s of this.steps.values()) {
       if (s.status === 'cached') cached++;
-      else if (s.status === 'done') built++;
+      else if (s.status === 'done' && !s.emptyLayer) built++; // config-only steps (ENV, CMD, ...) are neither
       else if (s.status === 'error') errors++;
     }
     return { cached, built, errors, total: this.steps.size };

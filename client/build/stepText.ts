@@ -6,7 +6,7 @@ import type { MissReason, StepEvent } from '../../engine/build/events';
 import type { PredictedCacheEntry } from '../../server/protocol';
 import { formatDuration, formatSize, shortDigest } from './format';
 
-export type StepDecorationKind = 'cached' | 'built' | 'running' | 'error' | 'predicted-hit' | 'predicted-miss' | 'predicted-unknown';
+export type StepDecorationKind = 'cached' | 'built' | 'metadata' | 'running' | 'error' | 'predicted-hit' | 'predicted-miss' | 'predicted-unknown';
 
 export interface StepDecoration {
   kind: StepDecorationKind;
@@ -48,6 +48,9 @@ export function stepDecoration(s: StepEvent): StepDecoration {
     case 'cached':
       return { kind: 'cached', text: ['cached', size].filter(Boolean).join(' · '), hover: `**Layerwise**: cache hit${size ? ` (${size})` : ''}${digest}` };
     case 'done': {
+      if (s.emptyLayer) {
+        return { kind: 'metadata', text: 'config only · no layer', hover: '**Layerwise**: this instruction changes the image config only: it makes no layer and costs nothing to redo' };
+      }
       const took = `built in ${formatDuration(s.duration ?? 0)}`;
       const why = s.miss ? `\n\ncache miss: ${describeMiss(s.miss)}` : '';
       return { kind: 'built', text: [took, size].filter(Boolean).join(' · '), hover: `**Layerwise**: ${took}${size ? `, ${size}` : ''}${why}${digest}` };

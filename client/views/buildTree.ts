@@ -25,7 +25,7 @@ const STATUS_ICON: Record<StepEvent['status'], [string, string]> = {
 export function stepDescription(s: StepEvent): string {
   const parts: string[] = [];
   if (s.status === 'cached') parts.push('cached');
-  else if (s.status === 'done') parts.push(formatDuration(s.duration ?? 0));
+  else if (s.status === 'done') parts.push(s.emptyLayer ? 'config only' : formatDuration(s.duration ?? 0));
   else if (s.status === 'running') parts.push('running');
   else parts.push('failed');
   if (s.layer) parts.push(formatSize(s.layer.size), shortDigest(s.layer.digest));
@@ -67,7 +67,8 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<BuildNode> {
     }
     if (node.kind === 'stage') {
       const st = node.stage;
-      const item = new vscode.TreeItem(st.name ? `stage ${st.name}` : `stage ${st.index}`, vscode.TreeItemCollapsibleState.Expanded);
+      const named = st.name !== undefined && !/^stage-\d+$/.test(st.name); // the engine calls unnamed stages `stage-N`
+      const item = new vscode.TreeItem(named ? `stage ${st.name}` : `stage ${st.index}`, vscode.TreeItemCollapsibleState.Expanded);
       const cached = st.steps.filter((s) => s.status === 'cached').length;
       item.description = `${st.steps.length} steps, ${cached} cached`;
       item.iconPath = new vscode.ThemeIcon('layers');

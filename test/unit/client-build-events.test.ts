@@ -41,8 +41,8 @@ test('BuildRecord folds a recorded build: stages, steps, counts, summary', () =>
   );
   const c = record.counts();
   assert.equal(c.cached, 3);
-  assert.equal(c.built, 4);
-  assert.match(record.summary(), /^ok in \d+\.\ds \(3 cached, 4 built\)$/);
+  assert.equal(c.built, 3); // the CMD step only changes the config
+  assert.match(record.summary(), /^ok in \d+\.\ds \(3 cached, 3 built\)$/);
 });
 
 test('BuildRecord: a failed build reports the error', () => {
@@ -81,6 +81,8 @@ test('decoration text: cached, built with time and size, miss reason on hover, p
   const cached = stepDecoration(steps.find((s) => s.status === 'cached')!);
   assert.equal(cached.kind, 'cached');
   assert.match(cached.text, /^cached/);
+  const config = stepDecoration(steps.find((s) => s.instruction.startsWith('CMD'))!);
+  assert.deepEqual([config.kind, config.text], ['metadata', 'config only · no layer']);
   const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 3 } };
   assert.equal(predictedDecoration({ range, stage: 0, keyword: 'RUN', status: 'miss', reason: 'ARG V changed' }).text, 'will rebuild: ARG V changed');
   assert.equal(predictedDecoration({ range, stage: 0, keyword: 'RUN', status: 'unknown', reason: 'no build yet' }).text, 'cache status unknown: no build yet');

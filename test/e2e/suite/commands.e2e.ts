@@ -56,6 +56,33 @@ describe('Layerwise commands (recorded engine)', function () {
     assert.match(shown[0]!.text, /^cache status unknown/);
   });
 
+  it('forwards settings to the server: a rule turned off in layerwise.rules disappears', async function () {
+    const doc = await vscode.workspace.openTextDocument({ language: 'dockerfile', content: 'FROM busybox\nRUN apt-get install curl\nMAINTAINER me\n' });
+    const lint = await until(vscode.languages.onDidChangeDiagnostics, () => {
+      const d = vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'layerwise' && x.code !== undefined);
+      return d.length ? d : undefined;
+    }, 'lint diagnostics');
+    const codeOf = (d: vscode.Diagnostic) => String(typeof d.code === 'object' ? d.code.value : d.code);
+    const code = codeOf(lint[0]!);
+    const cfg = vscode.workspace.getConfiguration('layerwise');
+    await cfg.update('rules', { ...(cfg.get<Record<string, string>>('rules') ?? {}), [code]: 'off' }, vscode.ConfigurationTarget.Workspace);
+    try {
+      await until(vscode.languages.onDidChangeDiagnostics, () => (vscode.languages.getDiagnostics(doc.uri).some((d) => codeOf(d) === code) ? undefined : true), `${code} to disappear`);
+    } finally {
+      await cfg.update('rules', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('the language client restarts a crashed server at most 5 times in 3 minutes', async function () {
+    const m = await lw.internals();
+    let gaveUp = 0;
+    const h = new m.BoundedRestarts(() => gaveUp++);
+    const actions = Array.from({ length: m.MAX_RESTARTS + 1 }, () => (h.closed() as { action: number }).action);
+    // CloseAction: 1 = DoNotRestart, 2 = Restart
+    assert.deepEqual(actions, [...Array(m.MAX_RESTARTS).fill(2), 1]);
+    assert.equal(gaveUp, 1);
+  });
+
   it('Build Image: asks context, tag, build args and target; builds; remembers the answers', async function () {
     const asked: string[] = [];
     lw.host.prompts = scripted(
@@ -92,7 +119,7 @@ describe('Layerwise commands (recorded engine)', function () {
     assert.match(byLine.get(2)!.hover, /cache miss: files changed: hello\.txt/);
     assert.equal(byLine.get(3)!.text, 'built in 1.4s · 201 B');
     assert.match(byLine.get(3)!.hover, /the step above it was rebuilt/);
-    assert.equal(byLine.get(7)!.text, 'built in 0.0s · no layer');
+    assert.equal(byLine.get(7)!.text, 'config only · no layer');
     await vscode.commands.executeCommand('layerwise.buildImage', { dockerfile: dockerfile.fsPath, useDefaults: true });
     const cached = deco.decorationsFor(dockerfile);
     assert.deepEqual(cached.map((d) => `${d.line}:${d.kind}`), ['0:cached', '1:cached', '2:cached', '3:cached', '5:cached', '6:cached', '7:cached']);
