@@ -28,7 +28,25 @@ export interface SimpleCommand {
   end: number;
 }
 
-const OPS = ['&&', '||', ';', '|', '&', '\n', '(', ')'] as const;
+/** The operator starting at `i`, if any (`&&` `||` `;` `|` `&` newline `(` `)`). */
+function opAt(s: string, i: number): Operator | undefined {
+  switch (s.charCodeAt(i)) {
+    case 38: // &
+      return s.charCodeAt(i + 1) === 38 ? '&&' : '&';
+    case 124: // |
+      return s.charCodeAt(i + 1) === 124 ? '||' : '|';
+    case 59:
+      return ';';
+    case 10:
+      return '\n';
+    case 40:
+      return '(';
+    case 41:
+      return ')';
+    default:
+      return undefined;
+  }
+}
 
 export function splitCommands(script: string): SimpleCommand[] {
   const out: SimpleCommand[] = [];
@@ -57,7 +75,7 @@ export function splitCommands(script: string): SimpleCommand[] {
       while (i < n && script[i] !== '\n') i++;
       continue;
     }
-    const op = OPS.find((o) => script.startsWith(o, i));
+    const op = opAt(script, i);
     if (op) {
       if (op === '&' && script[i + 1] === '>') {
         // `&>file` redirection: part of a word
