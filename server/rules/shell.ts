@@ -87,6 +87,21 @@ export function splitCommands(script: string): SimpleCommand[] {
     }
     // a word
     const start = i;
+    // fast path: a plain word (no quotes, escapes or substitutions) is a slice of the script
+    let j = i;
+    while (j < n) {
+      const cc = script.charCodeAt(j);
+      // space tab lf cr ; | ( ) & " ' \ $
+      if (cc === 32 || cc === 9 || cc === 10 || cc === 13 || cc === 59 || cc === 124 || cc === 40 || cc === 41 || cc === 38 || cc === 34 || cc === 39 || cc === 92 || cc === 36) break;
+      j++;
+    }
+    const stop = script.charCodeAt(j);
+    if (j > i && (j >= n || stop === 32 || stop === 9 || stop === 10 || stop === 13 || stop === 59 || stop === 124 || stop === 40 || stop === 41 || (stop === 38 && script.charCodeAt(j + 1) !== 62))) {
+      const raw = script.slice(i, j);
+      words.push({ value: raw, raw, start: i, end: j });
+      i = j;
+      continue;
+    }
     let value = '';
     let depth = 0;
     while (i < n) {
