@@ -37,7 +37,7 @@ export function shellOf(c: ContainerConfig | undefined): string[] {
 export function startConfig(base: ImageConfig | undefined, platform: { os: string; architecture: string; variant?: string }): ImageConfig {
   const cfg: ImageConfig = base
     ? (JSON.parse(JSON.stringify(base)) as ImageConfig)
-    : { architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers', diff_ids: [] }, config: {} };
+    : { architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers', diff_ids: [] }, config: { WorkingDir: '/' } }; // BuildKit's empty image
   if (!base && platform.variant) cfg.variant = platform.variant;
   cfg.config ??= {};
   cfg.history ??= [];
@@ -50,7 +50,14 @@ export function startConfig(base: ImageConfig | undefined, platform: { os: strin
 }
 
 function goMapPorts(ports: string[]): string {
-  return `map[${ports.map((p) => `${p}:{}`).join(' ')}]`;
+  return `map[${[...new Set(ports)].sort().map((p) => `${p}:{}`).join(' ')}]`;
+}
+
+/** Go writes map keys sorted: Labels, ExposedPorts and Volumes come out in that order in Docker's configs. */
+function sortedKeys<T>(m: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
 }
 
 function jsonish(args: string[]): string {
@@ -63,6 +70,46 @@ export function commandArgs(ins: Instruction, shell: string[]): string[] {
   return ins.command?.json ? words : [...shell, words.join(' ')];
 }
 
+/** Go's time.Duration String(): 0s, 500ms, 5s, 1m30s, 1h0m0s. */
+export function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const neg = ns < 0;
+  let n = Math.abs(ns);
+  let out: string;
+  if (n < 1e9) {
+    const [unit, div] = n < 1e3 ? ['ns', 1] : n < 1e6 ? ['µs', 1e3] : ['ms', 1e6];
+    out = `${trimFrac(n / div)}${unit}`;
+  } else {
+    const h = Math.floor(n / 3.6e12);
+    n -= h * 3.6e12;
+    const m = Math.floor(n / 6e10);
+    n -= m * 6e10;
+    const sec = `${trimFrac(n / 1e9)}s`;
+    out = h ? `${h}h${m}m${sec}` : m ? `${m}m${sec}` : sec;
+  }
+  return (neg ? '-' : '') + out;
+}
+
+function trimFrac(v: number): string {
+  return v.toFixed(9).replace(/\.?0+$/, '');
+}
+
+/** Go's %q of an int (a rune literal): '\x00', '\n', 'A'. */
+function goRune(n: number): string {
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 39: "\\'", 92: '\\\\' };
+  if (named[n]) return `'${named[n]}'`;
+  if (n >= 32 && n < 127) return `'${String.fromCharCode(n)}'`;
+  if (n < 256) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  return `'${String.fromCodePoint(n)}'`;
+}
+
+/** BuildKit's history text for HEALTHCHECK: Go's `%q` of the config struct pointer. */
+function goHealthcheck(h: NonNullable<ContainerConfig['Healthcheck']>): string {
+  const d = (v: number | undefined) => JSON.stringify(goDuration(v ?? 0));
+  const test = '[' + (h.Test ?? []).map((t) => JSON.stringify(t)).join(' ') + ']';
+  return `&{${test} ${d(h.Interval)} ${d(h.Timeout)} ${d(h.StartPeriod)} ${d(h.StartInterval)} ${goRune(h.Retries ?? 0)}}`;
+}
+
 function nanos(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const ms = parseGoDuration(v);
@@ -71,7 +118,8 @@ function nanos(v: string | undefined): number | undefined {
 
 /**
  * Applies a metadata instruction (ENV, LABEL, EXPOSE, USER, VOLUME, CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL,
- * SHELL, ONBUILD, MAINTAINER, ARG, WORKDIR's config part) to the stage config; returns the history text.
+ * SHELL, ONBUILD, MAINTAINER, ARG, WORKDIR's config part) to the stage config; returns the history text, or ''
+ * when Docker writes no history entry for it (ONBUILD, HEALTHCHECK).
  */
 export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): string {
   const cfg = st.config;
@@ -87,6 +135,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     case 'LABEL':
       c.Labels ??= {};
       for (const p of ex.pairs) c.Labels[p.key] = p.value;
+      c.Labels = sortedKeys(c.Labels);
       return 'LABEL ' + ex.pairs.map((p) => `${p.key}=${p.value}`).join(' ');
     case 'EXPOSE': {
       c.ExposedPorts ??= {};
@@ -97,6 +146,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
         c.ExposedPorts[key] = {};
         ports.push(key);
       }
+      c.ExposedPorts = sortedKeys(c.ExposedPorts);
       return 'EXPOSE ' + goMapPorts(ports);
     }
     case 'USER':
@@ -105,13 +155,16 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     case 'VOLUME':
       c.Volumes ??= {};
       for (const w of ex.words) if (w.value) c.Volumes[w.value] = {};
+      c.Volumes = sortedKeys(c.Volumes);
       return 'VOLUME ' + '[' + ex.words.map((w) => w.value).join(' ') + ']';
     case 'CMD':
       c.Cmd = commandArgs(ins, shell);
+      c.ArgsEscaped = true; // as BuildKit writes it on Linux (a deprecated Docker field, kept for compatibility)
       st.cmdSet = true;
       return 'CMD ' + jsonish(c.Cmd);
     case 'ENTRYPOINT':
       c.Entrypoint = commandArgs(ins, shell);
+      c.ArgsEscaped = true;
       if (!st.cmdSet) c.Cmd = null;
       return 'ENTRYPOINT ' + jsonish(c.Entrypoint);
     case 'STOPSIGNAL':
@@ -124,7 +177,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
       const expr = ins.logical.replace(/^\s*ONBUILD\s*/i, '');
       const full = ins.heredocs.length ? expr + ins.heredocs.map((h) => '\n' + h.content + h.name).join('') : expr;
       c.OnBuild = [...(c.OnBuild ?? []), full];
-      return 'ONBUILD ' + full;
+      return ''; // Docker 26 (BuildKit 0.13) writes no history entry for ONBUILD
     }
     case 'MAINTAINER':
       cfg.author = ins.args[0]?.value ?? '';
@@ -149,7 +202,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
         if (rt) hc.Retries = Number.parseInt(rt, 10);
         c.Healthcheck = hc;
       }
-      return 'HEALTHCHECK ' + JSON.stringify(c.Healthcheck);
+      return 'HEALTHCHECK ' + goHealthcheck(c.Healthcheck);
     }
     case 'ARG':
       return 'ARG ' + (ins.argDeclarations ?? []).map((d) => d.name.value + (d.defaultValue ? '=' + d.defaultValue.value : '')).join(' ');

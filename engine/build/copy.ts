@@ -15,7 +15,6 @@ import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, read
 import { spawn } from 'node:child_process';
 import { LayerwiseError } from '../errors';
 import { resolveInRootfs } from '../runtime/rootfs-path';
-import { resolveUser } from '../runtime/users';
 import { PatternMatcher } from '../context/patternmatcher';
 import { applyLayer } from '../layers';
 
@@ -117,7 +116,7 @@ async function expandSource(root: string, pattern: string): Promise<string[]> {
   return current;
 }
 
-interface Owner {
+export interface Owner {
   uid: number;
   gid: number;
 }
@@ -176,8 +175,8 @@ class Copier {
         /* absent */
       }
       if (!exists) await mkdir(host);
-      await chmod(host, this.mode ?? st.mode & 0o7777);
       await lchown(host, owner.uid, owner.gid).catch(() => undefined);
+      await chmod(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
       for (const name of (await readdir(src)).sort()) {
         await this.copyEntry(`${src}/${name}`, rel ? `${rel}/${name}` : name, dst === '/' ? `/${name}` : `${dst}/${name}`);
       }
@@ -191,8 +190,8 @@ class Copier {
       await lutimes(host, st.atime, st.mtime).catch(() => undefined);
     } else if (st.isFile()) {
       await copyFile(src, host);
-      await chmod(host, this.mode ?? st.mode & 0o7777);
       await lchown(host, owner.uid, owner.gid).catch(() => undefined);
+      await chmod(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
       await utimes(host, st.atime, st.mtime);
       this.bytes += st.size;
     } else {
@@ -205,9 +204,9 @@ class Copier {
     const host = this.req.dstRoot + dst;
     await rm(host, { recursive: true, force: true }).catch(() => undefined);
     await copyFile(src, host);
-    await chmod(host, this.mode ?? mode);
     const o = this.owner ?? { uid: 0, gid: 0 };
     await lchown(host, o.uid, o.gid).catch(() => undefined);
+    await chmod(host, this.mode ?? mode);
     if (mtime !== undefined) await utimes(host, mtime, mtime);
     this.files++;
   }
@@ -216,9 +215,9 @@ class Copier {
     const host = this.req.dstRoot + dst;
     await rm(host, { recursive: true, force: true }).catch(() => undefined);
     await writeFile(host, content);
-    await chmod(host, this.mode ?? 0o644);
     const o = this.owner ?? { uid: 0, gid: 0 };
     await lchown(host, o.uid, o.gid).catch(() => undefined);
+    await chmod(host, this.mode ?? 0o644);
     this.files++;
     this.bytes += Buffer.byteLength(content);
   }
@@ -248,14 +247,47 @@ async function extractArchive(src: string, hostDir: string): Promise<void> {
   await applyLayer(createReadStream(src), hostDir, { preserveOwnership: true, skipDevices: true });
 }
 
+/**
+ * `--chown=user[:group]` as BuildKit resolves it: a numeric user is uid and gid both (no passwd lookup), a name
+ * takes uid and primary gid from the destination's /etc/passwd; a group (number or name from /etc/group)
+ * replaces the gid. Names that are not found are an error.
+ */
+export function chownOwner(spec: string, passwd: string | undefined, group: string | undefined): Owner {
+  const colon = spec.indexOf(':');
+  const userPart = colon < 0 ? spec : spec.slice(0, colon);
+  const groupPart = colon < 0 ? undefined : spec.slice(colon + 1);
+  const id = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
+  let uid: number;
+  let gid: number;
+  const n = id(userPart);
+  if (n !== undefined) {
+    uid = n;
+    gid = n;
+  } else {
+    const e = (passwd ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === userPart && f.length >= 4);
+    if (!e) throw new LayerwiseError('build', `unable to find user ${userPart}: no matching entries in passwd file`);
+    uid = Number(e[2]);
+    gid = Number(e[3]);
+  }
+  if (groupPart !== undefined && groupPart !== '') {
+    const g = id(groupPart);
+    if (g !== undefined) gid = g;
+    else {
+      const e = (group ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === groupPart && f.length >= 3);
+      if (!e) throw new LayerwiseError('build', `unable to find group ${groupPart}: no matching entries in group file`);
+      gid = Number(e[2]);
+    }
+  }
+  return { uid, gid };
+}
+
 /** Performs a COPY/ADD inside already mounted roots. */
 export async function copyInto(req: CopyRequest): Promise<CopyResult> {
   let owner: Owner | undefined;
   if (req.chown) {
     const passwd = await readFile(req.dstRoot + '/etc/passwd', 'utf8').catch(() => undefined);
     const group = await readFile(req.dstRoot + '/etc/group', 'utf8').catch(() => undefined);
-    const u = resolveUser(req.chown, passwd, group);
-    owner = { uid: u.uid, gid: u.gid };
+    owner = chownOwner(req.chown, passwd, group);
   }
   const c = new Copier(req, owner);
   const destAbs = req.dest.startsWith('/') ? req.dest : `${req.workdir.replace(/\/$/, '')}/${req.dest}`;

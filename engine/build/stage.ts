@@ -134,7 +134,7 @@ export class StageRunner {
     if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
     const id = this.ctx.nextId();
     const createdBy = applyMetadata(this.st, ins, ex);
-    this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true));
+    if (createdBy) this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true)); // no entry for ONBUILD, HEALTHCHECK
     this.ctx.emit(
       stepEvent({ id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
     );
@@ -237,13 +237,18 @@ export class StageRunner {
     return this.ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!);
   }
 
-  /** Turns an upper dir into a layer blob in the store; undefined when nothing changed. */
+  /** Turns an upper dir into a layer blob in the store, and the dir itself into the layer's snapshot (no second
+   *  unpack); undefined when nothing changed. */
   private async commitUpper(upper: string, source: 'overlay' | 'dir'): Promise<CacheRecord['layer']> {
     const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
     const gz = compress(w.stream, 'gzip', 1);
     const blob = await this.ctx.store.content.ingest(gz);
     const done = await w.done;
     if (done.entries === 0) return undefined;
+    if (source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
+      const chains = chainIds([...this.diffIds, done.diffId]);
+      await this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
+    }
     return { digest: blob.digest, diffId: done.diffId, size: blob.size, mediaType: ociLayerType('gzip') };
   }
 

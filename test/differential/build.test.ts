@@ -12,11 +12,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { runCommand } from '../helpers/peer-process';
 import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildUnavailableReason, newKit, runBuild, type Kit } from '../helpers/build';
+import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
 import { busyboxImageTar } from '../helpers/rootfs';
 import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
 import { loadArchive } from '../../engine/store/load';
@@ -62,7 +63,6 @@ const timings: string[] = [];
 let t0 = Date.now();
 function mark(what: string): void {
   timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  t0 = Date.now();
 }
 
 let skip: string | undefined;
@@ -90,9 +90,19 @@ function dockerArgs(fx: Fixture, dockerfile: string, tag: string, withMeta: bool
   return args;
 }
 
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+function ourCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCommand(process.execPath, [CLI, '--root', kit!.root, ...args]);
+}
+
 before(async () => {
   skip = await buildUnavailableReason();
   if (skip) return;
+  if (!existsSync(CLI)) {
+    skip = 'dist/cli.js is missing (npm run build)';
+    return;
+  }
   docker = await startDocker();
   if (!docker) {
     skip = dockerUnavailableReason() ?? 'docker peer unavailable';
@@ -107,6 +117,7 @@ before(async () => {
   assert.equal(id, (await kit.store.images.resolve(BASE)).id, 'both sides start from the same base image');
 
   mark('start docker, load base');
+  t0 = Date.now();
   const work = join(kit.dir, 'contexts');
   for (const name of names) {
     const dir = join(work, name);
@@ -126,38 +137,47 @@ before(async () => {
     fixtures.set(name, { name, dir, meta, tag: `lwdiff-${name}:t${process.pid}` });
   }
 
-  // Docker: parents first, then every fixture, a few at a time
+  // Docker and ours run at the same time (independent daemons, independent stores)
   const all = [...fixtures.values()];
-  for (const fx of all) {
-    if (!fx.meta.parent) continue;
-    const r = await docker.run(dockerArgs(fx, fx.meta.parent.dockerfile, fx.meta.parent.tag, false));
-    assert.equal(r.code, 0, `docker build of ${fx.name}'s parent: ${r.stderr}`);
-  }
-  await pool(all, 3, async (fx) => {
-    const r = await docker!.run(dockerArgs(fx, 'Dockerfile', fx.tag, true));
-    fx.docker = { code: r.code, log: r.stderr + r.stdout };
-  });
-  mark('docker builds');
-  const ok = all.filter((fx) => fx.docker?.code === 0).map((fx) => fx.tag);
-  const saveFile = join(kit.dir, 'docker-save.tar');
-  const saved = await docker.run(['save', '-o', saveFile, ...ok]);
-  assert.equal(saved.code, 0, saved.stderr);
-  dockerImages = await imagesFromDockerSave(await readFile(saveFile));
-  await rm(saveFile);
-  await docker.run(['rmi', ...ok]);
-  mark('docker save + read');
-
-  // ours: parents into our store, then the fixtures
-  for (const fx of all) {
-    if (!fx.meta.parent) continue;
-    const b = await runBuild(kit, fx.dir, { dockerfile: join(fx.dir, fx.meta.parent.dockerfile), tags: [fx.meta.parent.tag] });
-    assert.equal(b.error, undefined, `our build of ${fx.name}'s parent: ${b.error?.message}`);
-  }
-  await pool(all, 2, async (fx) => {
-    const b = await runBuild(kit!, fx.dir, { tags: [fx.tag], buildArgs: fx.meta.buildArgs, target: fx.meta.target });
-    fx.ours = { error: b.error?.message };
-  });
-  mark('our builds');
+  const dk = docker;
+  const k = kit;
+  const dockerSide = async (): Promise<void> => {
+    // Docker: parents first, then every fixture, a few at a time
+    for (const fx of all) {
+      if (!fx.meta.parent) continue;
+      const r = await dk.run(dockerArgs(fx, fx.meta.parent.dockerfile, fx.meta.parent.tag, false));
+      assert.equal(r.code, 0, `docker build of ${fx.name}'s parent: ${r.stderr}`);
+    }
+    await pool(all, 3, async (fx) => {
+      const r = await dk.run(dockerArgs(fx, 'Dockerfile', fx.tag, true));
+      fx.docker = { code: r.code, log: r.stderr + r.stdout };
+    });
+    const ok = all.filter((fx) => fx.docker?.code === 0).map((fx) => fx.tag);
+    const saveFile = join(k.dir, 'docker-save.tar');
+    const saved = await dk.run(['save', '-o', saveFile, ...ok]);
+    assert.equal(saved.code, 0, saved.stderr);
+    dockerImages = await imagesFromDockerSave(await readFile(saveFile));
+    await rm(saveFile);
+    await dk.run(['rmi', ...ok]);
+    mark('docker builds + save');
+  };
+  const ourSide = async (): Promise<void> => {
+    // ours, through the CLI bundle (as users run it): parents into our store, then the fixtures
+    for (const fx of all) {
+      if (!fx.meta.parent) continue;
+      const r = await ourCli(['build', '--progress=plain', '-t', fx.meta.parent.tag, '-f', join(fx.dir, fx.meta.parent.dockerfile), fx.dir]);
+      assert.equal(r.code, 0, `our build of ${fx.name}'s parent: ${r.stderr}`);
+    }
+    await pool(all, 2, async (fx) => {
+      const args = ['build', '--progress=plain', '-t', fx.tag];
+      for (const [k, v] of Object.entries(fx.meta.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
+      if (fx.meta.target) args.push('--target', fx.meta.target);
+      const r = await ourCli([...args, fx.dir]);
+      fx.ours = { error: r.code === 0 ? undefined : (r.stderr + r.stdout).split('\n').slice(-15).join('\n') };
+    });
+    mark('our builds');
+  };
+  await Promise.all([dockerSide(), ourSide()]);
 });
 
 after(async () => {

@@ -33,7 +33,7 @@ export async function readTar(buf: Buffer): Promise<Map<string, Buffer>> {
   });
   ex.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       if (h.type === 'file' || h.type === 'contiguous-file') out.set(h.name.replace(/^\.\//, ''), Buffer.concat(chunks));
       next();
@@ -61,7 +61,7 @@ async function layerEntries(layer: Buffer): Promise<Entry[]> {
   });
   ex.on('entry', (h, stream, next) => {
     const hash = createHash('sha256');
-    stream.on('data', (c: Buffer) => hash.update(c));
+    stream.on('data', (c: unknown) => hash.update(c as Buffer));
     stream.on('end', () => {
       const name = h.name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
       const type: Node['type'] =
