@@ -154,6 +154,45 @@ export class DirSnapshotStore implements SnapshotStore {
     }
   }
 
+  /**
+   * Takes a directory that already holds exactly one layer's changes in this store's whiteout form — the overlay
+   * upper dir a build step just wrote — as the snapshot of `chainId`, instead of unpacking the layer's blob
+   * again. The directory is moved (it must be on the store's file system); it is gone afterwards either way.
+   */
+  async adopt(dir: string, diffId: string, chainId: string, parent: string | undefined): Promise<SnapshotInfo> {
+    const have = await this.get(chainId);
+    if (have) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      return have;
+    }
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const work = join(this.tmpDir, tempName('snapshot'));
+    await fsp.mkdir(work);
+    try {
+      await fsp.rename(dir, join(work, 'fs'));
+      const tree = await treeDigest(join(work, 'fs'));
+      const meta: SnapshotMeta = { chainId, diffId, size: tree.size, tree: tree.digest, whiteoutMode: this.whiteoutMode, created: new Date().toISOString() };
+      if (parent) meta.parent = parent;
+      await fsp.writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+      await fsyncPath(join(work, 'meta.json'));
+      await fsp.mkdir(this.dir, { recursive: true });
+      try {
+        await fsp.rename(work, this.pathOf(chainId));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+        await fsp.rm(work, { recursive: true, force: true });
+        const theirs = await this.get(chainId);
+        if (theirs) return theirs;
+        throw e;
+      }
+      return this.infoOf(meta);
+    } catch (e) {
+      await fsp.rm(work, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
+    }
+  }
+
   async lowerDirs(chainId: string): Promise<string[]> {
     const dirs: string[] = [];
     let cur: string | undefined = chainId;
