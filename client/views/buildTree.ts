@@ -79,7 +79,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<BuildNode> {
     const s = node.step;
     const item = new vscode.TreeItem(`[${s.index}/${s.total}] ${s.instruction}`, vscode.TreeItemCollapsibleState.None);
     item.description = stepDescription(s);
-    const [icon, color] = STATUS_ICON[s.status];
+    const [icon, color] = s.status === 'done' && s.emptyLayer ? ['circle-outline', 'editorCodeLens.foreground'] : STATUS_ICON[s.status];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     const md = new vscode.MarkdownString();
     md.appendCodeblock(s.instruction, 'dockerfile');

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { installExtension, launchChromium, startCodeServer, vscodeUnavailableReason, workbenchUrl } from '../helpers/vscode';
 import { busyboxImageTar } from '../helpers/rootfs';
 import { buildUnavailableReason } from '../helpers/build';
@@ -77,8 +77,13 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-async function treeRow(page: Page, text: string) {
-  const row = page.locator('.monaco-list-row', { hasText: text }).first();
+/** A view pane of the sidebar by its title (`Build`, `Images`). */
+function pane(page: Page, title: string): Locator {
+  return page.locator('.pane').filter({ has: page.locator('.pane-header .title', { hasText: new RegExp(`^${title}$`, 'i') }) });
+}
+
+async function treeRow(scope: Locator, text: string): Promise<Locator> {
+  const row = scope.locator('.monaco-list-row', { hasText: text }).first();
   await row.waitFor({ timeout: 60_000 });
   return row;
 }
@@ -149,13 +154,17 @@ test('UI: build examples/hello-app from the palette, inline annotations, Images 
 
     // the Layerwise views: Build (stages -> steps) and Images -> layers -> files
     await page.locator('.activitybar .action-item a[aria-label^="Layerwise"]').first().click();
-    await treeRow(page, 'RUN sh src/build.sh "$VERSION"');
+    const buildPane = pane(page, 'Build');
+    await treeRow(buildPane, 'RUN sh src/build.sh "$VERSION"');
+    await treeRow(buildPane, 'stage deps');
     await shot(page, '05-build-view');
-    const image = await treeRow(page, 'hello-app:latest');
-    await image.click();
-    const layer = await treeRow(page, 'COPY src/ ./src/');
-    await layer.click();
-    await treeRow(page, 'app/src/main.sh');
+    await buildPane.locator('.pane-header').click(); // collapse it: room for the Images tree
+    const images = pane(page, 'Images');
+    await (await treeRow(images, 'hello-app:latest')).click();
+    await (await treeRow(images, 'COPY src/ ./src/')).click();
+    const file = await treeRow(images, 'app/src/main.sh');
+    assert.match(await file.innerText(), /added/);
+    await treeRow(images, 'app/src/build.sh');
     await shot(page, '06-images-layer-files');
   } catch (e) {
     await shot(page, '99-failure').catch(() => undefined); // what the screen showed when it failed

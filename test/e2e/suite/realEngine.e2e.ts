@@ -55,6 +55,13 @@ describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', 
     const second = (await vscode.commands.executeCommand('layerwise.buildImage', { dockerfile, context: workspaceDir(), tag: 'scratch:e2e', buildArgs: {}, target: '' })) as { ok: boolean };
     assert.ok(second.ok);
     assert.deepEqual(deco.decorationsFor(uri).filter((d) => d.line > 0).map((d) => `${d.line}:${d.kind}`), ['1:cached', '2:cached']);
+    // a context file changes: its COPY misses the cache, and the hover says which file
+    fs.writeFileSync(path.join(workspaceDir(), 'hello.txt'), 'hello again\n');
+    const third = (await vscode.commands.executeCommand('layerwise.buildImage', { dockerfile, context: workspaceDir(), tag: 'scratch:e2e', buildArgs: {}, target: '' })) as { ok: boolean };
+    assert.ok(third.ok);
+    const after = new Map(deco.decorationsFor(uri).map((d) => [d.line, d]));
+    assert.equal(after.get(1)!.kind, 'built');
+    assert.match(after.get(1)!.hover, /cache miss: .*hello\.txt/);
     const images = await (await lw.imagesTree()).render(3);
     assert.match(images, /scratch:e2e/);
     assert.match(images, /hello\.txt — added/);
