@@ -7,7 +7,7 @@
  * The builder and the language server both use this, so hover, UndefinedVar and the build agree.
  */
 import { expandWord, expandWords, type ShellEnv } from './shell';
-import type { Dockerfile, Instruction, Range, Stage, Token } from './types';
+import type { ArgDeclaration, Dockerfile, Instruction, Range, Stage, Token } from './types';
 
 export type VarKind = 'global-arg' | 'arg' | 'env' | 'predefined' | 'image-env';
 
@@ -102,23 +102,24 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   const global = new Map<string, VarDef>();
   for (const [k, v] of Object.entries(plat)) global.set(k, { name: k, value: v, kind: 'predefined' });
   const before = new Map<Instruction, Vars>();
+  /** an ARG's value: the build arg when given, else its default expanded with the variables before it */
+  const argValue = (d: ArgDeclaration, env: ShellEnv): { value: string | undefined; fromBuildArg: boolean } => {
+    const name = d.name.value;
+    if (Object.prototype.hasOwnProperty.call(buildArgs, name)) {
+      usedBuildArgs.add(name);
+      return { value: buildArgs[name], fromBuildArg: true };
+    }
+    if (!d.defaultValue) return { value: undefined, fromBuildArg: false };
+    const r = expandWord(d.defaultValue.value, env, { escape: df.escape });
+    return { value: r.ok ? r.value : d.defaultValue.value, fromBuildArg: false };
+  };
 
   for (const ins of df.globalArgs) {
     before.set(ins, new Map(global));
     const env = shellEnv(global);
     for (const d of ins.argDeclarations ?? []) {
-      const name = d.name.value;
-      let value: string | undefined;
-      let fromBuildArg = false;
-      if (Object.prototype.hasOwnProperty.call(buildArgs, name)) {
-        value = buildArgs[name];
-        fromBuildArg = true;
-        usedBuildArgs.add(name);
-      } else if (d.defaultValue) {
-        const r = expandWord(d.defaultValue.value, env, { escape: df.escape });
-        value = r.ok ? r.value : d.defaultValue.value;
-      }
-      global.set(name, { name, value, kind: 'global-arg', instruction: ins, nameRange: d.name.range, fromBuildArg });
+      const { value, fromBuildArg } = argValue(d, env);
+      global.set(d.name.value, { name: d.name.value, value, kind: 'global-arg', instruction: ins, nameRange: d.name.range, fromBuildArg });
     }
   }
 
@@ -160,19 +161,11 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       } else if (ins.keyword === 'ARG') {
         for (const d of ins.argDeclarations ?? []) {
           const name = d.name.value;
-          let value: string | undefined;
-          let fromBuildArg = false;
-          if (Object.prototype.hasOwnProperty.call(buildArgs, name)) {
-            value = buildArgs[name];
-            fromBuildArg = true;
-            usedBuildArgs.add(name);
-          } else if (d.defaultValue) {
-            const r = expandWord(d.defaultValue.value, env, { escape: df.escape });
-            value = r.ok ? r.value : d.defaultValue.value;
-          } else if (global.has(name)) {
-            value = global.get(name)!.value;
-          } else if (PREDEFINED_PLATFORM_ARGS.includes(name)) {
-            value = plat[name as keyof typeof plat] ?? undefined;
+          let { value, fromBuildArg } = argValue(d, env);
+          if (value === undefined && !d.defaultValue) {
+            // a bare `ARG X` in a stage takes the global X, or the predefined platform value
+            if (global.has(name)) value = global.get(name)!.value;
+            else if (PREDEFINED_PLATFORM_ARGS.includes(name)) value = plat[name as keyof typeof plat] ?? undefined;
           }
           const existing = vars.get(name);
           if (existing && (existing.kind === 'env' || existing.kind === 'image-env')) continue; // ENV wins

@@ -128,30 +128,34 @@ export class DirSnapshotStore implements SnapshotStore {
       const root = typeof process.getuid === 'function' && process.getuid() === 0;
       const r = await applyLayer(blob, fsDir, { whiteoutMode: this.whiteoutMode, preserveOwnership: root, allowDevices: root });
       if (r.diffId !== diffId) throw new LayerwiseError('corrupt', `layer ${layer.digest}: diff id ${r.diffId} does not match the config's ${diffId}`);
-      const tree = await treeDigest(fsDir);
-      const meta: SnapshotMeta = { chainId, diffId, size: tree.size, tree: tree.digest, whiteoutMode: this.whiteoutMode, created: new Date().toISOString() };
-      if (parent) meta.parent = parent;
-      await fsp.writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-      await fsyncPath(join(work, 'meta.json'));
-      await fsp.mkdir(this.dir, { recursive: true });
-      const dest = this.pathOf(chainId);
-      try {
-        await fsp.rename(work, dest);
-        await fsyncPath(this.dir);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-        // another process unpacked the same layer first: use theirs
-        await fsp.rm(work, { recursive: true, force: true });
-        const theirs = await this.get(chainId);
-        if (theirs) return theirs;
-        throw e;
-      }
-      return this.infoOf(meta);
+      return await this.publish(work, chainId, diffId, parent);
     } catch (e) {
       await fsp.rm(work, { recursive: true, force: true }).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Writes meta.json for the finished `work/fs` and renames `work` into place (or uses another process's). */
+  private async publish(work: string, chainId: string, diffId: string, parent: string | undefined): Promise<SnapshotInfo> {
+    const tree = await treeDigest(join(work, 'fs'));
+    const meta: SnapshotMeta = { chainId, diffId, size: tree.size, tree: tree.digest, whiteoutMode: this.whiteoutMode, created: new Date().toISOString() };
+    if (parent) meta.parent = parent;
+    await fsp.writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    await fsyncPath(join(work, 'meta.json'));
+    await fsp.mkdir(this.dir, { recursive: true });
+    try {
+      await fsp.rename(work, this.pathOf(chainId));
+      await fsyncPath(this.dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      // another process made the same snapshot first: use theirs
+      await fsp.rm(work, { recursive: true, force: true });
+      const theirs = await this.get(chainId);
+      if (theirs) return theirs;
+      throw e;
+    }
+    return this.infoOf(meta);
   }
 
   /**
@@ -170,23 +174,7 @@ export class DirSnapshotStore implements SnapshotStore {
     await fsp.mkdir(work);
     try {
       await fsp.rename(dir, join(work, 'fs'));
-      const tree = await treeDigest(join(work, 'fs'));
-      const meta: SnapshotMeta = { chainId, diffId, size: tree.size, tree: tree.digest, whiteoutMode: this.whiteoutMode, created: new Date().toISOString() };
-      if (parent) meta.parent = parent;
-      await fsp.writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-      await fsyncPath(join(work, 'meta.json'));
-      await fsp.mkdir(this.dir, { recursive: true });
-      try {
-        await fsp.rename(work, this.pathOf(chainId));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-        await fsp.rm(work, { recursive: true, force: true });
-        const theirs = await this.get(chainId);
-        if (theirs) return theirs;
-        throw e;
-      }
-      return this.infoOf(meta);
+      return await this.publish(work, chainId, diffId, parent);
     } catch (e) {
       await fsp.rm(work, { recursive: true, force: true }).catch(() => undefined);
       throw e;
