@@ -3,13 +3,11 @@
  * in `docker build`. (InvalidBaseImagePlatform needs the pulled image's config and is reported by the build,
  * not the editor.)
  */
-import { PREDEFINED_PLATFORM_ARGS } from '../../engine/dockerfile/index';
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
-import { scopesOf } from './scopes';
-import { imageRefProblem } from './syntax';
+import { contextRules } from './contextRules';
 import { rule, type Fix, type Rule } from './types';
+import { variableRules } from './variables';
 import { deleteInstructionEdit, execFormFix, quoteValue } from './fixes';
-import { nearestName } from './util';
 
 const isUpper = (s: string): boolean => s === s.toUpperCase();
 const isLower = (s: string): boolean => s === s.toLowerCase();
@@ -200,32 +198,6 @@ const maintainerDeprecated = rule({
   },
 });
 
-const undefinedArgInFrom = rule({
-  id: 'UndefinedArgInFrom',
-  group: 'buildkit',
-  severity: 'warning',
-  description: 'FROM should only use ARGs declared before the first FROM.',
-  check(ctx) {
-    const declared = new Set<string>(PREDEFINED_PLATFORM_ARGS);
-    for (const g of ctx.file.globalArgs) for (const d of g.argDeclarations ?? []) declared.add(d.name.value);
-    for (const st of ctx.file.stages) {
-      const refs: { name: string; range: import('../../engine/dockerfile/types').Range }[] = [];
-      const img = st.from.from?.image;
-      const s = scopesOf(ctx.file).scopes.stageBase[st.index];
-      if (img && s) for (const n of s.unmatched) refs.push({ name: n, range: img.range });
-      const plat = st.from.flags.find((f) => f.name === 'platform');
-      if (plat?.value) {
-        for (const m of plat.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) refs.push({ name: m[1]!, range: plat.valueRange ?? plat.range });
-      }
-      for (const r of refs) {
-        if (declared.has(r.name)) continue;
-        const near = nearestName(r.name, declared);
-        ctx.report({ range: r.range, message: `FROM argument '${r.name}' is not declared${near ? ` (did you mean ${near}?)` : ''}` });
-      }
-    }
-  },
-});
-
 const workdirRelativePath = rule({
   id: 'WorkdirRelativePath',
   group: 'buildkit',
@@ -245,42 +217,6 @@ const workdirRelativePath = rule({
         set = true;
       }
       setIn.set(st.index, set);
-    }
-  },
-});
-
-/** Names base images commonly set, which BuildKit would find in the image config and we cannot see. */
-const COMMON_IMAGE_ENV = new Set(
-  'PATH HOME HOSTNAME LANG LANGUAGE LC_ALL TERM PWD USER SHELL TZ GOPATH GOROOT GOLANG_VERSION GOTOOLCHAIN NODE_VERSION YARN_VERSION PYTHON_VERSION PYTHON_SHA256 PIP_VERSION JAVA_HOME JAVA_VERSION RUBY_VERSION GEM_HOME BUNDLE_PATH BUNDLE_SILENCE_ROOT_WARNING BUNDLE_APP_CONFIG CARGO_HOME RUSTUP_HOME RUST_VERSION PHP_VERSION PHP_INI_DIR NGINX_VERSION DEBIAN_FRONTEND MAVEN_HOME MAVEN_CONFIG GRADLE_HOME DOTNET_VERSION ASPNETCORE_URLS LD_LIBRARY_PATH PKG_CONFIG_PATH'.split(' '),
-);
-
-const undefinedVar = rule({
-  id: 'UndefinedVar',
-  group: 'buildkit',
-  severity: 'warning',
-  description: 'Variables should be defined before they are used.',
-  check(ctx) {
-    const s = scopesOf(ctx.file);
-    const everywhere = new Set<string>();
-    for (const ins of ctx.file.instructions) {
-      for (const d of ins.argDeclarations ?? []) everywhere.add(d.name.value);
-      for (const kv of ins.pairs ?? []) if (ins.keyword === 'ENV') everywhere.add(kv.key.value);
-    }
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        const e = s.expanded.get(ins);
-        const vars = s.scopes.before.get(ins);
-        if (!e || !vars) continue;
-        const seen = new Set<string>();
-        for (const u of e.unmatched) {
-          if (seen.has(u.name) || vars.has(u.name)) continue;
-          seen.add(u.name);
-          if (st.base.kind === 'image' && COMMON_IMAGE_ENV.has(u.name)) continue;
-          if (st.base.kind === 'image' && !everywhere.has(u.name) && /^[A-Z][A-Z0-9]*_(VERSION|HOME|DIR|PATH|SHA256)$/.test(u.name)) continue;
-          const near = nearestName(u.name, vars.keys());
-          ctx.report({ range: u.range, instruction: ins, message: `Usage of undefined variable '$${u.name}'${near ? ` (did you mean $${near}?)` : ''}` });
-        }
-      }
     }
   },
 });
@@ -381,24 +317,6 @@ const secretsUsedInArgOrEnv = rule({
   },
 });
 
-const invalidDefaultArgInFrom = rule({
-  id: 'InvalidDefaultArgInFrom',
-  group: 'buildkit',
-  severity: 'warning',
-  description: "A global ARG's default leaves the FROM image empty or invalid.",
-  check(ctx) {
-    const s = scopesOf(ctx.file).scopes;
-    for (const st of ctx.file.stages) {
-      const img = st.from.from?.image;
-      if (!img || !img.value.includes('$')) continue;
-      const base = s.stageBase[st.index];
-      if (!base || base.error) continue;
-      const problem = imageRefProblem(base.image);
-      if (problem) ctx.report({ range: img.range, message: `Default value for ARG ${img.value} results in empty or invalid base image name ("${base.image}")` });
-    }
-  },
-});
-
 const fromPlatformFlagConstDisallowed = rule({
   id: 'FromPlatformFlagConstDisallowed',
   group: 'buildkit',
@@ -413,59 +331,6 @@ const fromPlatformFlagConstDisallowed = rule({
       const name = st.name ?? '';
       if (name && (name.includes(os) || (arch && name.includes(arch)))) continue;
       ctx.report({ range: f.range, message: `FROM --platform flag should not use constant value "${f.value}"` });
-    }
-  },
-});
-
-const copyIgnoredFile = rule({
-  id: 'CopyIgnoredFile',
-  group: 'buildkit',
-  severity: 'warning',
-  description: 'COPY/ADD of a path that .dockerignore excludes copies nothing.',
-  needsContext: true,
-  check(ctx) {
-    const view = ctx.context!;
-    if (!view.hasDockerignore) return;
-    const s = scopesOf(ctx.file);
-    for (const ins of ctx.file.instructions) {
-      if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) continue;
-      if (ins.flags.some((f) => f.name === 'from')) continue;
-      const e = s.expanded.get(ins);
-      for (const [k, src] of ins.copy.sources.entries()) {
-        if (src.value.startsWith('<<') || /^[a-z]+:\/\//i.test(src.value) || /^git@/.test(src.value)) continue;
-        const value = e?.words[k]?.value ?? src.value;
-        if (value.includes('$')) continue;
-        if (view.isIgnored(value)) {
-          ctx.report({ range: src.range, message: `Attempting to ${ins.keyword} file "${value}" that is excluded by .dockerignore` });
-        }
-      }
-    }
-  },
-});
-
-/** Not a BuildKit check but the build error it would hit: a COPY/ADD source that is not in the context. */
-const copySourceNotFound = rule({
-  id: 'CopySourceNotFound',
-  group: 'syntax',
-  severity: 'warning',
-  description: 'A COPY/ADD source does not exist in the build context (the build would fail).',
-  needsContext: true,
-  check(ctx) {
-    const view = ctx.context!;
-    const s = scopesOf(ctx.file);
-    for (const ins of ctx.file.instructions) {
-      if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) continue;
-      if (ins.flags.some((f) => f.name === 'from')) continue;
-      const e = s.expanded.get(ins);
-      for (const [k, src] of ins.copy.sources.entries()) {
-        if (src.value.startsWith('<<') || /^[a-z][a-z0-9+.-]*:\/\//i.test(src.value) || /^git@/.test(src.value)) continue;
-        const value = e?.words[k]?.value ?? src.value;
-        if (value.includes('$') || value.startsWith('..')) continue;
-        if (view.isIgnored(value)) continue; // CopyIgnoredFile says why
-        if (view.match(value).length === 0) {
-          ctx.report({ range: src.range, message: `"${value}" is not in the build context (${view.root})` });
-        }
-      }
     }
   },
 });
@@ -538,6 +403,8 @@ const exposeInvalidFormat = rule({
 });
 
 export const buildkitRules: Rule[] = [
+  ...variableRules,
+  ...contextRules,
   stageNameCasing,
   fromAsCasing,
   noEmptyContinuation,
@@ -546,17 +413,12 @@ export const buildkitRules: Rule[] = [
   reservedStageName,
   jsonArgsRecommended,
   maintainerDeprecated,
-  undefinedArgInFrom,
   workdirRelativePath,
-  undefinedVar,
   multipleInstructionsDisallowed,
   legacyKeyValueFormat,
   redundantTargetPlatform,
   secretsUsedInArgOrEnv,
-  invalidDefaultArgInFrom,
   fromPlatformFlagConstDisallowed,
-  copyIgnoredFile,
-  copySourceNotFound,
   invalidDefinitionDescription,
   exposeProtoCasing,
   exposeInvalidFormat,
