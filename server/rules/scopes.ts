@@ -4,7 +4,7 @@ import type { Dockerfile, Instruction, Range } from '../../engine/dockerfile/typ
 
 export interface FileScopes {
   scopes: Scopes;
-  /** expansions of every stage instruction BuildKit expands */
+  /** expansions of the stage instructions BuildKit expands (absent when the text has nothing to expand) */
   expanded: Map<Instruction, Expanded>;
   expansionErrors: { message: string; range: Range }[];
 }
@@ -22,6 +22,8 @@ export function scopesOf(file: Dockerfile): FileScopes {
     for (const ins of st.instructions) {
       const vars = scopes.before.get(ins);
       if (!vars) continue;
+      // nothing to expand: no variable, no quote, no escape character (expansion would be the identity)
+      if (!/[$"'\\`]/.test(ins.logical)) continue;
       const e = expandInstruction(ins, vars, file.escape);
       expanded.set(ins, e);
       for (const err of e.errors) {
