@@ -4,7 +4,8 @@
  * writes every layer to the store, and reports every step as a build event, with the reason of each miss.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { StatCache } from '../context/statcache';
 import { parse } from '../dockerfile';
 import { resolveScopes, type Scopes } from '../dockerfile/scope';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/types';
@@ -85,6 +86,8 @@ export interface BuildContext {
   image: (ref: string) => Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>;
   counts: { cached: number; built: number; total: number };
   predictions: StepPrediction[];
+  /** one stat cache for the whole build: context files unchanged since the last build are not read again */
+  statCache: StatCache;
 }
 
 /** The stages `target` needs, in order, as indexes. */
@@ -230,6 +233,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       image,
       counts,
       predictions: [],
+      statCache: await StatCache.load(join(store.cacheDir, 'stat')),
     };
     if (opts.predict) {
       await Promise.allSettled(
@@ -239,6 +243,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           return p;
         }),
       );
+      await ctx.statCache.save();
       const predictions = ctx.predictions.sort((a, b) => a.range.start.line - b.range.start.line);
       return { predictions, imageId: '', manifest: { mediaType: '', digest: '', size: 0 }, tags: [], steps: counts };
     }
@@ -264,6 +269,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       else await store.images.putDangling(manifest);
       const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
       const id = imageId || final.configDigest;
+      await ctx.statCache.save();
       await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
       if (opts.iidfile) await writeFile(opts.iidfile, id);
       emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: id, duration: (Date.now() - t0) / 1000, steps: counts });

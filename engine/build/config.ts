@@ -172,7 +172,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
       return 'STOPSIGNAL ' + c.StopSignal;
     case 'SHELL':
       c.Shell = ins.command?.words.map((w) => w.value) ?? [];
-      return 'SHELL ' + jsonish(c.Shell);
+      return 'SHELL [' + c.Shell.join(' ') + ']'; // Go's %v of the slice
     case 'ONBUILD': {
       const expr = ins.logical.replace(/^\s*ONBUILD\s*/i, '');
       const full = ins.heredocs.length ? expr + ins.heredocs.map((h) => '\n' + h.content + h.name).join('') : expr;

@@ -11,7 +11,7 @@
  * Paths inside each root are resolved like a chroot: nothing is read or written outside them.
  */
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { LayerwiseError } from '../errors';
 import { resolveInRootfs } from '../runtime/rootfs-path';
@@ -126,6 +126,8 @@ class Copier {
   bytes = 0;
   private ignore?: PatternMatcher;
   private exclude?: PatternMatcher;
+  /** dev:ino of a copied file with more than one link -> where its first copy went */
+  private readonly links = new Map<string, string>();
   private mode?: number;
   constructor(private readonly req: CopyRequest, private readonly owner: Owner | undefined) {
     if (req.srcIsContext && req.ignore?.length) this.ignore = new PatternMatcher(req.ignore);
@@ -189,6 +191,15 @@ class Copier {
       await lchown(host, owner.uid, owner.gid).catch(() => undefined);
       await lutimes(host, st.atime, st.mtime).catch(() => undefined);
     } else if (st.isFile()) {
+      // hard links within one copy stay hard links (as BuildKit copies them)
+      const inode = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(inode) : undefined;
+      if (first !== undefined) {
+        await link(first, host);
+        this.files++;
+        return;
+      }
+      if (st.nlink > 1) this.links.set(inode, host);
       await copyFile(src, host);
       await lchown(host, owner.uid, owner.gid).catch(() => undefined);
       await chmod(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
@@ -305,7 +316,15 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
       continue;
     }
     const matches = await expandSource(req.srcRoot, s.path ?? '.');
-    const visible = req.srcIsContext && req.ignore?.length ? matches.filter((m) => !new PatternMatcher(req.ignore!).matches(m) || m === '') : matches;
+    let visible = matches;
+    if (req.srcIsContext && req.ignore?.length) {
+      const pm = new PatternMatcher(req.ignore);
+      visible = [];
+      for (const m of matches) {
+        // an ignored directory still counts when exclusions (`!dir/keep`) bring back some of its content
+        if (m === '' || !pm.matches(m) || (pm.exclusions && (await stat(req.srcRoot + '/' + m).catch(() => undefined))?.isDirectory())) visible.push(m);
+      }
+    }
     if (visible.length === 0) {
       throw new LayerwiseError('build', `failed to compute cache key: "/${clean(s.path ?? '')}": not found`);
     }

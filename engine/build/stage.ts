@@ -442,7 +442,7 @@ export class StageRunner {
         const from = opts.get('from');
         const source = opts.get('source') ?? opts.get('src') ?? '/';
         if (!from) {
-          const h = await hashPaths(this.ctxDir(), [source], { exclude: ctx.ignore, cacheDir: join(ctx.store.cacheDir, 'stat'), allowEmpty: true });
+          const h = await hashPaths(this.ctxDir(), [source], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: true });
           out.push({ key: { type, source, target, context: h.digest, readonly }, prepare: async () => ({ type: 'bind', source: join(this.ctxDir(), source), target: target!, readonly: true }) });
         } else {
           const src = await this.fromSource(from);
@@ -578,7 +578,7 @@ export class StageRunner {
       let digest = '';
       if (paths.length) {
         try {
-          const h = await hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, cacheDir: join(ctx.store.cacheDir, 'stat') });
+          const h = await hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache });
           digest = h.digest;
           files = h.files.map((f) => ({ path: f.path, digest: f.digest }));
         } catch (e) {
