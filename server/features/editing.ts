@@ -19,7 +19,7 @@ import { formatDocument, formatOnType, formatRange, ON_TYPE_TRIGGERS, readFormat
 import { hover } from './hover';
 import { definition, highlights, prepareRename, references, rename } from './navigation';
 import { selectionRange } from './selection';
-import { legend, semanticTokens, semanticTokensDelta } from './semanticTokens';
+import { legend, semanticTokens, semanticTokensDelta, semanticTokensRange } from './semanticTokens';
 import { signatureHelp } from './signatureHelp';
 import { documentSymbols } from './symbols';
 
@@ -162,7 +162,7 @@ export function registerEditingFeatures(ctx: ServerContext): void {
     foldingRangeProvider: true,
     documentLinkProvider: { resolveProvider: false },
     selectionRangeProvider: true,
-    semanticTokensProvider: { legend, full: { delta: true }, range: false },
+    semanticTokensProvider: { legend, full: { delta: true }, range: true },
     documentFormattingProvider: true,
     documentRangeFormattingProvider: true,
     documentOnTypeFormattingProvider: { firstTriggerCharacter: ON_TYPE_TRIGGERS[0]! },
@@ -260,6 +260,10 @@ export function registerEditingFeatures(ctx: ServerContext): void {
     const r = semanticTokens(d.parsed, resultId);
     lastTokens.set(p.textDocument.uri, { resultId, data: r.data });
     return r;
+  });
+  connection.languages.semanticTokens.onRange((p) => {
+    const d = documents.getDocument(p.textDocument.uri);
+    return d ? semanticTokensRange(d.parsed, p.range) : { data: [] };
   });
   connection.languages.semanticTokens.onDelta((p) => {
     const d = documents.getDocument(p.textDocument.uri);

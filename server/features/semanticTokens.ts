@@ -94,7 +94,7 @@ function order(a: number[]): Uint32Array {
 }
 
 /** Encodes all tokens (LSP relative form): foreground deduplicated, background cut around foreground. */
-export function encodeTokens(df: Dockerfile): number[] {
+export function encodeTokens(df: Dockerfile, fromLine = 0, toLine = Infinity): number[] {
   const c = new Collector(df);
   for (const d of df.directives) {
     c.add(d.nameRange, MACRO);
@@ -121,6 +121,7 @@ export function encodeTokens(df: Dockerfile): number[] {
   let prevLine = 0;
   let prevStart = 0;
   const emit = (line: number, start: number, length: number, type: number, mods: number) => {
+    if (line < fromLine || line > toLine) return;
     const dl = line - prevLine;
     data.push(dl, dl === 0 ? start - prevStart : start, length, type, mods);
     prevLine = line;
@@ -228,6 +229,11 @@ export function semanticTokens(df: Dockerfile, resultId?: string): SemanticToken
   const r: SemanticTokens = { data: encodeTokens(df) };
   if (resultId !== undefined) r.resultId = resultId;
   return r;
+}
+
+/** Tokens of the lines a range touches (what the editor asks for first on a large file). */
+export function semanticTokensRange(df: Dockerfile, range: Range): SemanticTokens {
+  return { data: encodeTokens(df, range.start.line, range.end.line) };
 }
 
 /** One edit turning `prev` into `next`: the middle between their common prefix and suffix. */

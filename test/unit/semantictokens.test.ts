@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from '../../engine/dockerfile/index';
-import { renderTokens, semanticTokens, semanticTokensDelta } from '../../server/features/semanticTokens';
+import { renderTokens, semanticTokens, semanticTokensDelta, semanticTokensRange } from '../../server/features/semanticTokens';
 import { variants } from '../helpers/cursor';
 
 const text = [
@@ -112,3 +112,12 @@ test('delta: one edit covering only what changed', () => {
   assert.ok((e.data ?? []).length <= 10);
   assert.deepEqual(semanticTokensDelta(db, db, '3').edits, []);
 });
+
+for (const f of variants(text)) {
+  test(`range: only the tokens of the lines asked for, positions absolute (${f.eol})`, () => {
+    const all = renderTokens(f.parsed, semanticTokens(f.parsed).data);
+    const part = renderTokens(f.parsed, semanticTokensRange(f.parsed, { start: { line: 6, character: 0 }, end: { line: 8, character: 3 } }).data);
+    assert.deepEqual(part, all.filter((l) => /^[678]:/.test(l)));
+    assert.ok(part.length > 5);
+  });
+}
