@@ -43,5 +43,5 @@ export function explainMiss(
     const where = opts.parent ? `: line ${opts.parent.line + 1}, ${opts.parent.instruction}` : '';
     return { kind: 'parent-changed', detail: `a step above it was rebuilt${where}` };
   }
-  return { kind: 'unknown', detail: 'the cached result is gone (pruned)' };
+  return { kind: 'unknown', detail: 'no cached result for the same inputs (the cache was pruned, or an engine update changed its keys)' };
 }
