@@ -70,7 +70,7 @@ export function startServer(connection: Connection, options: StartOptions = {}):
 
   const diagnostics = registerDiagnostics(ctx, options.rules);
   registerCodeActions(ctx, diagnostics);
-  registerCustomMessages(ctx);
+  registerCustomMessages(ctx, diagnostics);
   // Issue 4's features (completion, hover, symbols, semantic tokens, formatting) register themselves here.
   registerEditingFeatures(ctx);
 

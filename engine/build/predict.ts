@@ -4,7 +4,7 @@
  * own cache-key code (build in predict mode: nothing runs, nothing is written). Never throws: when the store or a
  * base image is missing, or the text does not parse, every step is `unknown` with the reason.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parse } from '../dockerfile';
 import { LayerwiseError } from '../errors';
@@ -40,7 +40,7 @@ function allUnknown(text: string, reason: string): StepPrediction[] {
 }
 
 export async function predictCache(opts: PredictOptions): Promise<StepPrediction[]> {
-  if (!existsSync(opts.storeRoot)) return allUnknown(opts.text, 'no build yet: the engine store is empty');
+  if (!existsSync(join(opts.storeRoot, 'oci-layout'))) return allUnknown(opts.text, 'no build yet: the engine store is empty');
   try {
     const store = await openStore(opts.storeRoot, { create: false });
     const r = await build({

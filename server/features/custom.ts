@@ -3,6 +3,7 @@
  */
 import type { ServerContext } from '../context';
 import {
+  PredictedCacheChangedNotification,
   PredictedCacheRequest,
   RuleCatalogueRequest,
   type PredictedCacheParams,
@@ -10,21 +11,84 @@ import {
   type RuleInfo,
 } from '../protocol';
 import { allRules } from '../rules/index';
+import { existsSync, mkdirSync, watch } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { predictCache } from '../../engine/build/predict';
+import { defaultRoot } from '../../engine/cli/context';
+import type { DiagnosticsService } from './diagnostics';
+
+const FS_KEYWORDS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
 import { ruleDocHref } from './diagnostics';
 
-export function registerCustomMessages(ctx: ServerContext): void {
-  ctx.connection.onRequest(PredictedCacheRequest, (params: PredictedCacheParams): PredictedCacheResult | null => {
+/** Where the engine keeps its store for this document: `layerwise.storeRoot`, else the CLI's default. */
+function storeRootFor(raw: Record<string, unknown>): string {
+  const s = raw.storeRoot;
+  return typeof s === 'string' && s.trim() ? s.trim() : defaultRoot(process.env);
+}
+
+export function registerCustomMessages(ctx: ServerContext, diagnostics?: DiagnosticsService): void {
+  ctx.connection.onRequest(PredictedCacheRequest, async (params: PredictedCacheParams): Promise<PredictedCacheResult | null> => {
     const entry = ctx.documents.getDocument(params.uri);
     if (!entry) return null;
-    const entries: PredictedCacheResult['entries'] = [];
-    for (const stage of entry.parsed.stages) {
-      for (const ins of [stage.from, ...stage.instructions]) {
-        // No cache-key code and no build history yet: the builder fills this in. Never a guess.
-        entries.push({ range: ins.range, stage: stage.index, keyword: ins.keyword, status: 'unknown', reason: 'no build yet' });
-      }
+    const version = entry.doc.version;
+    let path: string | undefined;
+    try {
+      path = params.uri.startsWith('file:') ? fileURLToPath(params.uri) : undefined;
+    } catch {
+      path = undefined;
     }
-    return { uri: params.uri, version: entry.doc.version, entries };
+    if (!path) {
+      // virtual documents have no build context on disk: nothing can be predicted, and we say so
+      const entries = entry.parsed.instructions
+        .filter((i) => FS_KEYWORDS.has(i.keyword))
+        .map((i) => ({ range: i.range, stage: 0, keyword: i.keyword, status: 'unknown' as const, reason: 'not a file on disk' }));
+      return { uri: params.uri, version, entries };
+    }
+    const settings = await ctx.settings.get(params.uri);
+    const buildArgs = settings.raw.buildArgs && typeof settings.raw.buildArgs === 'object' ? (settings.raw.buildArgs as Record<string, string>) : undefined;
+    watchStore(storeRootFor(settings.raw));
+    // the same cache-key code as `layerwise build`, in predict mode: nothing runs, nothing is written
+    const predictions = await predictCache({
+      storeRoot: storeRootFor(settings.raw),
+      dockerfilePath: path,
+      text: entry.doc.getText(),
+      ...(settings.buildContext ? { contextDir: resolve(dirname(path), settings.buildContext) } : {}),
+      ...(buildArgs ? { buildArgs } : {}),
+    });
+    const entries: PredictedCacheResult['entries'] = predictions.map((p) => ({
+      range: p.range,
+      stage: p.stage,
+      keyword: p.keyword,
+      status: p.status,
+      reason: p.reason,
+    }));
+    return { uri: params.uri, version, entries };
   });
+
+  // predictions change when the context changes, and when a build (this editor's or any other) records results
+  const notifyAll = (): void => {
+    for (const d of ctx.documents.all()) void ctx.connection.sendNotification(PredictedCacheChangedNotification, { uri: d.uri });
+  };
+  diagnostics?.onFilesChanged(() => notifyAll());
+  const watched = new Set<string>();
+  const watchStore = (root: string): void => {
+    if (watched.has(root) || !existsSync(join(root, 'oci-layout'))) return; // never create a store from the editor
+    watched.add(root);
+    const dir = join(root, 'cache', 'history');
+    try {
+      mkdirSync(dir, { recursive: true });
+      let timer: NodeJS.Timeout | undefined;
+      const w = watch(dir, () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(notifyAll, 100);
+      });
+      w.on('error', () => undefined);
+      w.unref();
+    } catch {
+      /* a store we cannot watch: predictions refresh on edits only */
+    }
+  };
   ctx.connection.onRequest(RuleCatalogueRequest, (): RuleInfo[] =>
     allRules.map((r) => ({ code: r.id, description: r.description, severity: r.severity, group: r.group, url: ruleDocHref(r.id) })),
   );

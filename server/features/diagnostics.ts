@@ -109,6 +109,8 @@ export interface DiagnosticsService {
   findings(uri: string): { version: number; findings: SeverityFinding[] } | undefined;
   /** validate now (returns when published) */
   validate(uri: string): Promise<void>;
+  /** called with the URIs of workspace files that changed (the context of a Dockerfile, .dockerignore) */
+  onFilesChanged(cb: (uris: string[]) => void): void;
 }
 
 export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] = allRules): DiagnosticsService {
@@ -195,9 +197,12 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
   settings.onDidChange(revalidateAll);
+  const filesListeners: ((uris: string[]) => void)[] = [];
   connection.onDidChangeWatchedFiles((params) => {
-    contexts.filesChanged(params.changes.map((c) => c.uri));
+    const uris = params.changes.map((c) => c.uri);
+    contexts.filesChanged(uris);
     revalidateAll();
+    for (const l of filesListeners) l(uris);
   });
   ctx.onInitialized(() => {
     const caps = ctx.clientCapabilities();
@@ -211,5 +216,6 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
   return {
     findings: (uri) => published.get(uri),
     validate,
+    onFilesChanged: (cb) => void filesListeners.push(cb),
   };
 }

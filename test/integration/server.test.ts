@@ -114,11 +114,24 @@ describe('language server over stdio', () => {
     client.close(uri);
   });
 
-  it('layerwise/predictedCache answers unknown ("no build yet") per instruction; ruleCatalogue lists rules', async () => {
+  it('layerwise/predictedCache answers from the engine: unknown with the reason when it cannot know; ruleCatalogue lists rules', async () => {
     const uri = pathToFileURL(join(dir, 'cache.Dockerfile')).href;
-    await client.open(uri, 'FROM alpine:3\nRUN true\nCOPY . /x\n');
-    const r = await client.request<{ version: number; entries: { keyword: string; status: string; reason: string; range: LspDiagnostic['range'] }[] }>('layerwise/predictedCache', { uri });
-    assert.deepEqual(r.entries.map((e) => `${e.range.start.line}:${e.keyword}:${e.status}:${e.reason}`), ['0:FROM:unknown:no build yet', '1:RUN:unknown:no build yet', '2:COPY:unknown:no build yet']);
+    const storeRoot = join(dir, 'no-store-here');
+    client.settings = { layerwise: { rules: {}, storeRoot } };
+    await client.notify('workspace/didChangeConfiguration', { settings: {} });
+    await client.open(uri, 'FROM alpine:3\nENV A=1\nRUN true\nCOPY . /x\n');
+    type Pred = { version: number; entries: { keyword: string; status: string; reason: string; range: LspDiagnostic['range'] }[] };
+    const r = await client.request<Pred>('layerwise/predictedCache', { uri });
+    assert.deepEqual(r.entries.map((e) => `${e.range.start.line}:${e.keyword}:${e.status}:${e.reason}`), [
+      '2:RUN:unknown:no build yet: the engine store is empty',
+      '3:COPY:unknown:no build yet: the engine store is empty',
+    ]);
+    // a store without the base image: the engine says which image is missing
+    const { openStore } = await import('../../engine/store');
+    await openStore(storeRoot);
+    const r2 = await client.request<Pred>('layerwise/predictedCache', { uri });
+    assert.equal(r2.entries.length, 2);
+    for (const e of r2.entries) assert.match(`${e.status}: ${e.reason}`, /^unknown: cannot predict: .*alpine:3/);
     const cat = await client.request<{ code: string }[]>('layerwise/ruleCatalogue', null);
     assert.equal(cat.length, allRules.length);
     client.close(uri);
