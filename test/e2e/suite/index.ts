@@ -14,6 +14,7 @@ export function run(): Promise<void> {
   }
   // loaded after the console is wrapped: mocha's reporters keep a reference to console.log
   const Mocha = require('mocha') as typeof MochaType;
+  (Mocha.reporters.Base as unknown as { consoleLog: (...a: unknown[]) => void }).consoleLog = (...a: unknown[]) => console.log(format(...a));
   const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec' });
   mocha.suite.emit('pre-require', globalThis, 'layerwise-e2e', mocha);
   const suite = process.env.LAYERWISE_E2E_SUITE ?? 'main';
