@@ -6,7 +6,7 @@
  * source, so that every token the upper layers cut out of it gets an exact range.
  */
 import type { Comment, Directive, ParseProblem, Position, Range } from './types';
-import { isGoSpace } from './text';
+import { isGoSpaceCode } from './text';
 
 /** One piece of a logical line: `length` characters copied from `line`, starting at column `ch`. */
 interface Segment {
@@ -113,7 +113,7 @@ const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 
 function leadingSpace(s: string): number {
   let i = 0;
-  while (i < s.length && isGoSpace(s[i]!)) i++;
+  while (i < s.length && isGoSpaceCode(s.charCodeAt(i))) i++;
   return i;
 }
 

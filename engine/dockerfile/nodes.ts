@@ -3,7 +3,7 @@
  * `newNodeFromLine` and its dispatch table produce them (what `Node.Dump` prints). Every piece keeps its offsets
  * in the logical line. Never throws: a BuildKit parse error becomes `error` and the words found so far are kept.
  */
-import { goQuote, isGoSpace, isSplitSpace, trimSpaceBounds } from './text';
+import { goQuote, isGoSpace, isGoSpaceCode, isSplitSpace, trimSpaceBounds } from './text';
 
 export interface Piece {
   value: string;
@@ -150,62 +150,50 @@ function extractFlags(
   return { argsStart: to, flags };
 }
 
-/** BuildKit's parseWords: words split on white space, quotes and escapes kept. */
+/**
+ * BuildKit's parseWords: words split on white space, quotes and escapes kept. A word's value is its source text,
+ * except that an escape character ending the input is dropped; so words are sliced, not built up.
+ */
 export function parseWords(rest: string, base: number, esc: string): Piece[] {
   const words: Piece[] = [];
-  let phase: 0 | 1 | 2 = 0; // spaces, word, quote
-  let quote = '';
-  let blankOK = false;
-  let word = '';
-  let start = 0;
+  const escCode = esc.charCodeAt(0);
   const n = rest.length;
-  for (let pos = 0; pos <= n; pos++) {
-    const atEnd = pos === n;
-    let ch = atEnd ? '' : rest[pos]!;
-    if (phase === 0) {
-      if (atEnd) break;
-      if (isGoSpace(ch)) continue;
-      phase = 1;
-      start = pos;
-    }
-    if (atEnd) {
-      if (blankOK || word.length > 0) words.push({ value: word, start: base + start, end: base + pos });
-      break;
-    }
-    if (phase === 1) {
-      if (isGoSpace(ch)) {
-        phase = 0;
-        if (blankOK || word.length > 0) words.push({ value: word, start: base + start, end: base + pos });
-        word = '';
-        blankOK = false;
-        continue;
+  let pos = 0;
+  while (pos < n) {
+    while (pos < n && isGoSpaceCode(rest.charCodeAt(pos))) pos++;
+    if (pos >= n) break;
+    const start = pos;
+    let quote = 0;
+    let blankOK = false;
+    let end = -1; // where the value stops when the last character (an escape at end of input) is dropped
+    for (; pos < n; pos++) {
+      const c = rest.charCodeAt(pos);
+      if (quote === 0) {
+        if (isGoSpaceCode(c)) break;
+        if (c === 0x27 || c === 0x22) {
+          quote = c;
+          blankOK = true;
+        } else if (c === escCode) {
+          if (pos + 1 === n) {
+            end = pos;
+            continue;
+          }
+          pos++;
+        }
+      } else {
+        if (c === quote) quote = 0;
+        else if (c === escCode && quote !== 0x27) {
+          if (pos + 1 === n) {
+            end = pos;
+            quote = 0;
+            continue;
+          }
+          pos++;
+        }
       }
-      if (ch === "'" || ch === '"') {
-        quote = ch;
-        blankOK = true;
-        phase = 2;
-      }
-      if (ch === esc) {
-        if (pos + 1 === n) continue;
-        word += ch;
-        pos++;
-        ch = rest[pos]!;
-      }
-      word += ch;
-      continue;
     }
-    // in quote
-    if (ch === quote) phase = 1;
-    if (ch === esc && quote !== "'") {
-      if (pos + 1 === n) {
-        phase = 1;
-        continue;
-      }
-      pos++;
-      word += ch;
-      ch = rest[pos]!;
-    }
-    word += ch;
+    const stop = end === -1 ? pos : end;
+    if (blankOK || stop > start) words.push({ value: rest.slice(start, stop), start: base + start, end: base + pos });
   }
   return words;
 }

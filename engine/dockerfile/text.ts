@@ -4,27 +4,16 @@
  */
 import type { Position, Range } from './types';
 
+/** Go's unicode.IsSpace, on a UTF-16 code unit. */
+export function isGoSpaceCode(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
 /** Go's unicode.IsSpace. */
 export function isGoSpace(c: string): boolean {
-  switch (c) {
-    case ' ':
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case '\u0085':
-    case '\u00a0':
-    case '\u1680':
-    case '\u2028':
-    case '\u2029':
-    case '\u202f':
-    case '\u205f':
-    case '\u3000':
-      return true;
-    default:
-      return c >= '\u2000' && c <= '\u200a';
-  }
+  return isGoSpaceCode(c.charCodeAt(0));
 }
 
 /** BuildKit's reWhitespace class: `[\t\v\f\r ]`. */
@@ -36,8 +25,8 @@ export function isSplitSpace(c: string): boolean {
 export function trimSpaceBounds(s: string, from = 0, to = s.length): [number, number] {
   let a = from;
   let b = to;
-  while (a < b && isGoSpace(s[a]!)) a++;
-  while (b > a && isGoSpace(s[b - 1]!)) b--;
+  while (a < b && isGoSpaceCode(s.charCodeAt(a))) a++;
+  while (b > a && isGoSpaceCode(s.charCodeAt(b - 1))) b--;
   return [a, b];
 }
 
