@@ -53,9 +53,11 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** Checks `flags` for `keyword` (HEALTHCHECK NONE takes none; pass its type). */
-export function validateFlags(keyword: string, flags: Flag[], healthType?: string): ParseProblem[] {
+const NONE: readonly ParseProblem[] = Object.freeze([]);
+
+export function validateFlags(keyword: string, flags: Flag[], healthType?: string): readonly ParseProblem[] {
+  if (flags.length === 0) return NONE;
   const problems: ParseProblem[] = [];
-  if (flags.length === 0) return problems;
   if (IGNORES_FLAGS.has(keyword)) {
     for (const f of flags)
       problems.push({

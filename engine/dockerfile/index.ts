@@ -20,23 +20,30 @@ export { FLAG_SPECS } from './flags';
 
 const HEREDOC_KEYWORDS = new Set(['add', 'copy', 'run']);
 
+/** nodes the heredoc gate parsed during the current parse, so that their lines are not parsed twice */
+let gated: Map<string, ReturnType<typeof parseNode>> | undefined;
+
 /** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. */
 function heredocGate(logical: string, escape: '\\' | '`'): boolean {
   let node = parseNode(logical, 0, escape);
+  gated?.set(logical, node);
   if (node.cmd.value.toLowerCase() === 'onbuild' && node.child) node = node.child;
   return HEREDOC_KEYWORDS.has(node.cmd.value.toLowerCase()) && !node.json;
 }
 
 export function parse(text: string): Dockerfile {
+  const seen = new Map<string, ReturnType<typeof parseNode>>();
+  gated = seen;
   const scan = scanLines(text, heredocGate, findHeredocs);
+  gated = undefined;
 
   const instructions: Instruction[] = [];
   const problems: ParseProblem[] = [...scan.problems];
   for (const ll of scan.logicalLines) {
-    const node = parseNode(ll.text, 0, scan.escape);
+    const node = seen.get(ll.text) ?? parseNode(ll.text, 0, scan.escape);
     const ins = buildInstruction(node, ll);
     instructions.push(ins);
-    problems.push(...ins.problems);
+    if (ins.problems.length) problems.push(...ins.problems);
   }
 
   const stages: Stage[] = [];

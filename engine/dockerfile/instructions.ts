@@ -213,7 +213,7 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     }
   }
   const flagProblems = validateFlags(keyword, flags, ins.healthcheckType?.value);
-  problems.push(...flagProblems);
+  if (flagProblems.length) problems.push(...flagProblems);
   return ins;
 }
 
@@ -327,8 +327,17 @@ function parseMountFlag(f: Flag, problem: (code: string, message: string, r: Ran
 
 const DURATION_RE = /^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$/;
 
+const durations = new Map<string, number | undefined>();
+
 /** Go's time.ParseDuration, in milliseconds; undefined when invalid. */
 export function parseGoDuration(s: string): number | undefined {
+  if (durations.has(s)) return durations.get(s);
+  const v = parseDuration(s);
+  if (durations.size < 1000) durations.set(s, v);
+  return v;
+}
+
+function parseDuration(s: string): number | undefined {
   if (s === '0') return 0;
   const neg = s.startsWith('-');
   const body = s.replace(/^[-+]/, '');
