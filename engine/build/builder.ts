@@ -133,6 +133,7 @@ function failSyntax(df: Dockerfile, file: string): void {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
   const store = opts.store;
+  if (!opts.predict) await store.cleanTemp().catch(() => undefined); // temp dirs of builds that were killed
   const contextDir = resolve(opts.contextDir);
   const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
   const emit = (e: BuildEvent): void => opts.onEvent?.(e);

@@ -7,11 +7,12 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LayerwiseError } from '../errors';
 import { overlayOptions } from '../runtime/overlay';
+import { tempName } from '../store/fs-atomic';
 import { copyInto, type CopyRequest, type CopyResult } from './copy';
 
 const execFileP = promisify(execFile);
@@ -38,7 +39,8 @@ function inUserNamespace(): boolean {
 
 /** Runs a copy job in a worker in its own mount namespace. */
 export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResult> {
-  const dir = await mkdtemp(join(tmpDir, `${process.pid}-copyjob-`));
+  const dir = join(tmpDir, tempName('copyjob')); // a name Store.cleanTemp knows: swept once this pid is gone
+  await mkdir(dir);
   try {
     const specPath = join(dir, 'job.json');
     await writeFile(specPath, JSON.stringify(job));

@@ -3,7 +3,8 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { tempName } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from '../dockerfile';
@@ -254,7 +255,8 @@ export class StageRunner {
 
   private async workDirs(): Promise<{ dir: string; upper: string; work: string; cleanup: () => Promise<void> }> {
     await mkdir(this.ctx.store.tmpDir, { recursive: true });
-    const dir = await mkdtemp(join(this.ctx.store.tmpDir, `${process.pid}-step-`));
+    const dir = join(this.ctx.store.tmpDir, tempName('step')); // a name Store.cleanTemp knows: swept once this pid is gone
+    await mkdir(dir);
     const upper = join(dir, 'upper');
     const work = join(dir, 'work');
     await mkdir(upper);

@@ -1,0 +1,254 @@
+/**
+ * Build reliability through the built CLI (dist/cli.js), as separate processes on one store:
+ *  - `layerwise build --progress=json` is killed with SIGKILL at a random progress event (>= 20 trials, the seed is
+ *    printed); afterwards `layerwise fsck` passes, nothing of the build is left mounted or running, and the next
+ *    build succeeds and takes from the cache every step that had finished before the kill;
+ *  - a RUN that fails, or a build interrupted (SIGINT) during a RUN, leaves no temp dirs, mounts or processes.
+ * No sleeps: each kill waits for the event it aims at.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { buildUnavailableReason } from '../helpers/build';
+import { busyboxImageTar } from '../helpers/rootfs';
+import { openStore } from '../../engine/store/store';
+import { loadArchive } from '../../engine/store/load';
+
+const CLI = resolve(__dirname, '../../dist/cli.js');
+const TRIALS = Number(process.env.LAYERWISE_CRASH_TRIALS ?? 20);
+const TOKEN = `lwrel${randomBytes(4).toString('hex')}`;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface StepEv {
+  type: string;
+  id?: number;
+  instruction?: string;
+  status?: string;
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  events: StepEv[];
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `killAt(ev, n)` returning a signal sends it to the process (once). */
+function runCli(args: string[], killAt?: (ev: StepEv, n: number) => NodeJS.Signals | undefined): Promise<Run> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [CLI, '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: StepEv[] = [];
+    let buf = '';
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => (stderr += s));
+    child.stdout.on('data', (s: string) => {
+      buf += s;
+      stdout += s;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let ev: StepEv;
+        try {
+          ev = JSON.parse(line) as StepEv;
+        } catch {
+          continue;
+        }
+        events.push(ev);
+        const sig = !sent && killAt ? killAt(ev, events.length) : undefined;
+        if (sig === ('WAIT_FOR_SLEEP' as NodeJS.Signals)) {
+          sent = true;
+          const deadline = Date.now() + 30_000;
+          const poll = (): void => {
+            if (child.exitCode !== null) return;
+            if (leftoverProcesses().some((p) => p.includes('sleep 600'))) {
+              child.kill('SIGINT');
+              setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 30_000).unref(); // a guard, not synchronisation
+            } else if (Date.now() < deadline) setImmediate(poll);
+            else child.kill('SIGKILL');
+          };
+          poll();
+        } else if (sig) {
+          sent = true;
+          child.kill(sig);
+        }
+      }
+    });
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code, signal, events, stdout, stderr }));
+  });
+}
+
+let root = '';
+let dir = '';
+let ctx = '';
+let skip: string | false = false;
+
+// Steps before `ARG N` are shared by every trial; the ones after it are new for each trial's N.
+const DOCKERFILE = `FROM busybox
+COPY a.txt /a.txt
+RUN echo first-${TOKEN} > /first && cat /a.txt >> /first
+ARG N=0
+COPY src/ /src/
+RUN echo "n=$N ${TOKEN}" > /n && ls /src > /list
+RUN cat /n /list > /all && echo done-${TOKEN} >> /all
+`;
+
+before(async () => {
+  skip = (await buildUnavailableReason()) ?? (existsSync(CLI) ? false : `${CLI} is missing: run \`npm run build\` first`);
+  if (skip) return;
+  dir = await mkdtemp(join(tmpdir(), 'lw-build-rel-'));
+  root = join(dir, 'store');
+  const store = await openStore(root);
+  await loadArchive(store, createReadStream((await busyboxImageTar())!.path));
+  ctx = join(dir, 'ctx');
+  await mkdir(join(ctx, 'src'), { recursive: true });
+  await writeFile(join(ctx, 'Dockerfile'), DOCKERFILE);
+  await writeFile(join(ctx, 'a.txt'), 'a\n');
+  for (let i = 0; i < 20; i++) await writeFile(join(ctx, 'src', `f${i}.txt`), `file ${i}\n`.repeat(100));
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Mount points under the store root, as this process's mount namespace sees them. */
+function mountsUnderRoot(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p && (p === root || p.startsWith(root + '/') || p.startsWith(dir + '/')));
+}
+
+/** Processes whose command line carries this test's token (the RUN steps' shells) or that run our CLI on this root. */
+function leftoverProcesses(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (cmd.includes(TOKEN) || cmd.includes(root)) out.push(`${pid}: ${cmd.slice(0, 120)}`);
+  }
+  return out;
+}
+
+/** Leftovers of a dead process vanish from /proc once it is reaped; wait for that state change, bounded. */
+async function settledLeftovers(): Promise<string[]> {
+  const deadline = Date.now() + 5000;
+  let left = leftoverProcesses();
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setImmediate(r));
+    left = leftoverProcesses();
+  }
+  return left;
+}
+
+function storeTmp(): string[] {
+  try {
+    return readdirSync(join(root, 'tmp'));
+  } catch {
+    return [];
+  }
+}
+
+const finished = (r: Run) => {
+  const done = new Map<number, string>();
+  for (const e of r.events) if (e.type === 'step' && (e.status === 'done' || e.status === 'cached') && e.id !== undefined) done.set(e.id, e.instruction ?? '');
+  return [...done.values()];
+};
+
+test(`kill -9 at random progress events (${TRIALS} trials): fsck passes, nothing is left behind, the next build reuses the cache`, async (t) => {
+  if (skip) return t.skip(skip);
+  const seed = Number(process.env.LAYERWISE_CRASH_SEED ?? Date.now() % 1e9);
+  t.diagnostic(`seed ${seed}`);
+  const rand = prng(seed);
+  // a reference build counts the events of a build with a new N
+  const ref = await runCli(['build', '--progress=json', '-t', 'rel:ref', '--build-arg', 'N=ref', ctx]);
+  assert.equal(ref.code, 0, ref.stderr);
+  const total = ref.events.length;
+  assert.ok(total >= 8, `only ${total} events`);
+  let killedDuringWork = 0;
+  for (let i = 0; i < TRIALS; i++) {
+    const at = 1 + Math.floor(rand() * total);
+    const args = ['build', '--progress=json', '-t', `rel:${i}`, '--build-arg', `N=${i}`, ctx];
+    const killed = await runCli(args, (_ev, n) => (n >= at ? 'SIGKILL' : undefined));
+    const where = `trial ${i} (killed at event ${at}/${total})`;
+    if (killed.signal === 'SIGKILL') killedDuringWork++;
+
+    const fsck = await runCli(['fsck']);
+    assert.equal(fsck.code, 0, `${where}: fsck failed:\n${fsck.stdout}${fsck.stderr}`);
+    assert.deepEqual(mountsUnderRoot(), [], `${where}: mounts left`);
+    assert.deepEqual(await settledLeftovers(), [], `${where}: processes left`);
+
+    const next = await runCli(args);
+    assert.equal(next.code, 0, `${where}: the next build failed: ${next.stderr}`);
+    const cachedNow = new Set(next.events.filter((e) => e.type === 'step' && e.status === 'cached').map((e) => e.instruction));
+    for (const ins of finished(killed)) {
+      if (!/^(RUN|COPY|ADD|WORKDIR)\b/.test(ins)) continue; // metadata steps are never "cached"
+      assert.ok(cachedNow.has(ins), `${where}: "${ins}" had finished before the kill but was not taken from the cache`);
+    }
+    // the steps before ARG N never change: from the second build on they are always cached
+    for (const ins of ['COPY a.txt /a.txt']) assert.ok(cachedNow.has(ins), `${where}: ${ins} not cached`);
+    assert.deepEqual(storeTmp(), [], `${where}: temp entries left in the store after the next build`);
+  }
+  t.diagnostic(`${killedDuringWork}/${TRIALS} builds were killed before they finished`);
+  assert.ok(killedDuringWork >= TRIALS / 2, 'most kills land during the build');
+});
+
+test('a RUN that fails leaves no temp dirs, mounts or processes; the error names the line', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = join(dir, 'ctx-fail');
+  await mkdir(c, { recursive: true });
+  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nRUN echo partial-${TOKEN} > /p && exit 3\n`);
+  const r = await runCli(['build', '--progress=plain', c]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr + (r.events.length ? '' : ''), /:2\b|line 2/);
+  assert.deepEqual(storeTmp(), []);
+  assert.deepEqual(mountsUnderRoot(), []);
+  assert.deepEqual(await settledLeftovers(), []);
+  assert.equal((await runCli(['fsck'])).code, 0);
+});
+
+test('a build interrupted (SIGINT) during a long RUN stops it and leaves no temp dirs, mounts or processes', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = join(dir, 'ctx-int');
+  await mkdir(c, { recursive: true });
+  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nRUN echo started-${TOKEN} && sleep 600 # ${TOKEN}\n`);
+  // SIGINT once the RUN's sleep is running (seen in /proc after the step's `running` event)
+  let interrupted = false;
+  const r = await runCli(['build', '--progress=json', c], (ev) => {
+    if (interrupted || ev.type !== 'step' || ev.status !== 'running' || !ev.instruction?.startsWith('RUN')) return undefined;
+    interrupted = true;
+    return 'WAIT_FOR_SLEEP' as NodeJS.Signals;
+  });
+  assert.notEqual(r.code, 0, 'an interrupted build does not succeed');
+  assert.equal(r.signal, null, 'the CLI handled SIGINT itself (it was not killed by the 30 s guard)');
+  assert.deepEqual(await settledLeftovers(), []);
+  assert.deepEqual(mountsUnderRoot(), []);
+  assert.deepEqual(storeTmp(), []);
+  assert.equal((await runCli(['fsck'])).code, 0);
+});
