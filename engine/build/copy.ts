@@ -11,7 +11,8 @@
  * Paths inside each root are resolved like a chroot: nothing is read or written outside them.
  */
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import { chmod, copyFile, lchown, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { LayerwiseError } from '../errors';
 import { resolveInRootfs } from '../runtime/rootfs-path';
@@ -163,47 +164,58 @@ class Copier {
 
   /** Copies host path `src` (not following a final symlink) to container path `dst`. */
   async copyEntry(src: string, rel: string, dst: string): Promise<void> {
+    // Synchronous fs calls: this runs in a worker process of its own, and one syscall each (no thread-pool round
+    // trip per call) makes a 2,000-file COPY several times faster.
     if (rel && this.skipped(rel)) return;
-    const st = await lstat(src);
+    const st = fs.lstatSync(src);
     const host = this.req.dstRoot + dst;
     const owner = await this.ownerFor(st.uid, st.gid);
-    if (st.isDirectory()) {
-      let exists = false;
+    const chown = (p: string) => {
       try {
-        const d = await lstat(host);
-        if (d.isDirectory()) exists = true;
-        else await rm(host, { recursive: true, force: true });
+        fs.lchownSync(p, owner.uid, owner.gid);
       } catch {
-        /* absent */
+        /* ids outside the namespace's range */
       }
-      if (!exists) await mkdir(host);
-      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
-      await chmod(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
-      for (const name of (await readdir(src)).sort()) {
+    };
+    if (st.isDirectory()) {
+      const d = fs.lstatSync(host, { throwIfNoEntry: false });
+      if (d && !d.isDirectory()) fs.rmSync(host, { recursive: true, force: true });
+      if (!d?.isDirectory()) fs.mkdirSync(host);
+      chown(host);
+      fs.chmodSync(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
+      for (const name of fs.readdirSync(src).sort()) {
         await this.copyEntry(`${src}/${name}`, rel ? `${rel}/${name}` : name, dst === '/' ? `/${name}` : `${dst}/${name}`);
       }
-      await utimes(host, st.atime, st.mtime).catch(() => undefined);
+      try {
+        fs.utimesSync(host, st.atime, st.mtime);
+      } catch {
+        /* best effort */
+      }
       return;
     }
-    await rm(host, { recursive: true, force: true }).catch(() => undefined);
+    if (fs.lstatSync(host, { throwIfNoEntry: false })) fs.rmSync(host, { recursive: true, force: true });
     if (st.isSymbolicLink()) {
-      await symlink(await readlink(src), host);
-      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
-      await lutimes(host, st.atime, st.mtime).catch(() => undefined);
+      fs.symlinkSync(fs.readlinkSync(src), host);
+      chown(host);
+      try {
+        fs.lutimesSync(host, st.atime, st.mtime);
+      } catch {
+        /* best effort */
+      }
     } else if (st.isFile()) {
       // hard links within one copy stay hard links (as BuildKit copies them)
       const inode = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.links.get(inode) : undefined;
       if (first !== undefined) {
-        await link(first, host);
+        fs.linkSync(first, host);
         this.files++;
         return;
       }
       if (st.nlink > 1) this.links.set(inode, host);
-      await copyFile(src, host);
-      await lchown(host, owner.uid, owner.gid).catch(() => undefined);
-      await chmod(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
-      await utimes(host, st.atime, st.mtime);
+      fs.copyFileSync(src, host);
+      chown(host);
+      fs.chmodSync(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
+      fs.utimesSync(host, st.atime, st.mtime);
       this.bytes += st.size;
     } else {
       return; // sockets, fifos and devices are not copied from a context
