@@ -1,0 +1,136 @@
+/**
+ * Cache invalidation against Docker 26 (BuildKit): one context is changed step by step (mtime-only touch, source
+ * edit, build arg, instruction edit, LABEL-only edit, ENV edit, edit of a .dockerignore'd file); after each change
+ * both build it, and the filesystem steps each rebuilds must be the same: Docker's `#N CACHED` lines of
+ * `--progress=plain` against our `cached` step events of `--progress=json` (through dist/cli.js).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
+import { busyboxImageTar } from '../helpers/rootfs';
+import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
+import { runCommand } from '../helpers/peer-process';
+import { loadArchive } from '../../engine/store/load';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+const BASE = 'lwdiff-busybox:latest';
+
+const dockerfile = (o: { label?: string; mode?: string; last?: string } = {}) => `FROM lwdiff-busybox
+ARG V=1
+COPY deps.txt /app/
+RUN cat /app/deps.txt > /app/installed
+LABEL stage=${o.label ?? 'one'}
+COPY src/ /app/src/
+ENV MODE=${o.mode ?? 'a'}
+RUN ${o.last ?? 'echo "$V $MODE" > /app/v && ls /app/src > /app/list'}
+COPY . /ctx/
+`;
+
+let skip: string | undefined;
+let kit: Kit | undefined;
+let docker: DockerPeer | undefined;
+let ctx = '';
+const tag = `lwcache:t${process.pid}`;
+
+before(async () => {
+  skip = await buildUnavailableReason();
+  if (skip) return;
+  if (!existsSync(CLI)) {
+    skip = 'dist/cli.js is missing (npm run build)';
+    return;
+  }
+  docker = await startDocker();
+  if (!docker) {
+    skip = dockerUnavailableReason() ?? 'docker peer unavailable';
+    return;
+  }
+  const base = (await busyboxImageTar(BASE))!;
+  assert.equal((await docker.run(['load', '-i', base.path])).code, 0);
+  kit = await newKit();
+  await loadArchive(kit.store, createReadStream(base.path));
+  ctx = join(kit.dir, 'ctx');
+  await mkdir(join(ctx, 'src'), { recursive: true });
+  await writeFile(join(ctx, 'Dockerfile'), dockerfile());
+  await writeFile(join(ctx, '.dockerignore'), '*.log\n');
+  await writeFile(join(ctx, 'deps.txt'), 'dep1\n');
+  await writeFile(join(ctx, 'src', 'a.txt'), 'a\n');
+  await writeFile(join(ctx, 'src', 'b.txt'), 'b\n');
+  await writeFile(join(ctx, 'ignored.log'), 'log 1\n');
+});
+
+after(async () => {
+  await docker?.run(['rmi', tag]);
+  await kit?.cleanup();
+  await docker?.stop();
+});
+
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** Filesystem steps as `INSTRUCTION -> cached|built`, in Dockerfile order, from Docker's plain progress. */
+async function dockerSteps(args: string[]): Promise<string[]> {
+  const r = await docker!.run(['build', '--progress=plain', '-t', tag, ...args, ctx]);
+  assert.equal(r.code, 0, r.stderr);
+  const log = r.stderr + r.stdout;
+  // `#7 [4/6] RUN …` (BuildKit shows RUN expanded: order by the [i/n] position, not by the text)
+  const steps = new Map<string, { pos: number; ins: string }>();
+  const cached = new Set<string>();
+  for (const line of log.split('\n')) {
+    const h = /^#(\d+) \[\s*(\d+)\/\d+\] (.*)$/.exec(line);
+    if (h && !/^FROM /.test(h[3]!)) steps.set(h[1]!, { pos: Number(h[2]), ins: norm(h[3]!) });
+    const c = /^#(\d+) CACHED$/.exec(line);
+    if (c) cached.add(c[1]!);
+  }
+  return [...steps.entries()].sort((a, b) => a[1].pos - b[1].pos).map(([id, s]) => `${s.ins} -> ${cached.has(id) ? 'cached' : 'built'}`);
+}
+
+async function ourSteps(args: string[]): Promise<{ steps: string[]; reasons: Record<string, string> }> {
+  const r = await runCommand(process.execPath, [CLI, '--root', kit!.root, 'build', '--progress=json', '-t', tag, ...args, ctx]);
+  assert.equal(r.code, 0, r.stderr);
+  const last = new Map<number, { instruction: string; status: string; miss?: { kind: string }; index: number }>();
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line) as { type: string; id: number; instruction: string; status: string; miss?: { kind: string }; index: number; cacheKey?: string };
+    if (e.type === 'step' && /^(RUN|COPY|ADD|WORKDIR)\b/.test(e.instruction)) last.set(e.id, e);
+  }
+  const steps = [...last.values()].sort((a, b) => a.index - b.index);
+  const reasons: Record<string, string> = {};
+  for (const s of steps) if (s.miss) reasons[norm(s.instruction)] = s.miss.kind;
+  return { steps: steps.map((s) => `${norm(s.instruction)} -> ${s.status === 'cached' ? 'cached' : 'built'}`), reasons };
+}
+
+const scenarios: { name: string; change: () => Promise<void>; args?: string[]; reason?: [string, string] }[] = [
+  { name: 'first build', change: async () => {} },
+  { name: 'no change', change: async () => {} },
+  { name: 'mtime-only touch of a source file', change: () => utimes(join(ctx, 'src', 'a.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1)) },
+  { name: 'edit of a source file', change: () => writeFile(join(ctx, 'src', 'a.txt'), 'a changed\n'), reason: ['COPY src/ /app/src/', 'files-changed'] },
+  { name: 'edit of a .dockerignore\'d file', change: () => writeFile(join(ctx, 'ignored.log'), 'log 2\n') },
+  { name: 'build arg', change: async () => {}, args: ['--build-arg', 'V=2'], reason: ['RUN cat /app/deps.txt > /app/installed', 'build-arg-changed'] },
+  { name: 'LABEL-only edit', change: () => writeFile(join(ctx, 'Dockerfile'), dockerfile({ label: 'two' })) },
+  { name: 'ENV edit', change: () => writeFile(join(ctx, 'Dockerfile'), dockerfile({ label: 'two', mode: 'b' })) },
+  {
+    name: 'instruction edit',
+    change: () => writeFile(join(ctx, 'Dockerfile'), dockerfile({ label: 'two', mode: 'b', last: 'echo "$V $MODE" > /app/v' })),
+    reason: ['RUN echo "$V $MODE" > /app/v', 'instruction-changed'],
+  },
+  { name: 'deps edit', change: () => writeFile(join(ctx, 'deps.txt'), 'dep1\ndep2\n'), reason: ['COPY deps.txt /app/', 'files-changed'] },
+];
+
+// The scenarios build on each other, in order; each is one test case.
+let carryArgs: string[] = [];
+for (const s of scenarios) {
+  test(`cache vs Docker: ${s.name}`, async (t) => {
+    if (skip) return t.skip(skip);
+    await s.change();
+    if (s.args) carryArgs = s.args;
+    const [theirs, ours] = await Promise.all([dockerSteps(carryArgs), ourSteps(carryArgs)]);
+    t.diagnostic(`docker: ${theirs.join(' | ')}`);
+    // the same steps in the same order, each cached or rebuilt alike (Docker prints RUN expanded: compare statuses)
+    const status = (l: string) => l.slice(l.lastIndexOf(' -> ') + 4);
+    assert.equal(ours.steps.length, theirs.length, `ours: ${ours.steps.join(' | ')}`);
+    assert.deepEqual(ours.steps.map((l, i) => `${l.slice(0, l.lastIndexOf(' -> '))} -> ${status(theirs[i]!)}`), ours.steps, 'docker (-) vs ours (+)');
+    if (s.reason) assert.equal(ours.reasons[s.reason[0]], s.reason[1], `reason reported for ${s.reason[0]}`);
+  });
+}
