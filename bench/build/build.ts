@@ -72,10 +72,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Timed {
 
 let profileN = 0;
 function ours(root: string, args: string[]): Timed {
-  const opts = [`--require=${RSS_HOOK}`];
-  if (PROFILE) opts.push('--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`, `--cpu-prof-name=run-${++profileN}-\${pid}.cpuprofile`);
-  // NODE_OPTIONS: the copy workers our CLI starts report their peak RSS (and profiles) too
-  return run(process.execPath, [CLI, '--root', root, ...args], { ...process.env, NODE_OPTIONS: opts.join(' ') });
+  // NODE_OPTIONS: the copy workers our CLI starts report their peak RSS too (--cpu-prof is not allowed there:
+  // profiles cover the main process only)
+  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`, `--cpu-prof-name=run-${++profileN}.cpuprofile`] : [];
+  return run(process.execPath, [...prof, CLI, '--root', root, ...args], { ...process.env, NODE_OPTIONS: `--require=${RSS_HOOK}` });
 }
 
 const median = (xs: number[]) => {
