@@ -139,6 +139,10 @@ class Copier {
     }
   }
 
+  private mayReinclude(rel: string): boolean {
+    return (this.ignore?.couldReincludeBelow(rel) ?? false) || (this.exclude?.couldReincludeBelow(rel) ?? false);
+  }
+
   private skipped(rel: string): boolean {
     return (this.ignore?.matches(rel) ?? false) || (this.exclude?.matches(rel) ?? false);
   }
@@ -166,8 +170,14 @@ class Copier {
   async copyEntry(src: string, rel: string, dst: string): Promise<void> {
     // Synchronous fs calls: this runs in a worker process of its own, and one syscall each (no thread-pool round
     // trip per call) makes a 2,000-file COPY several times faster.
-    if (rel && this.skipped(rel)) return;
     const st = fs.lstatSync(src);
+    // an excluded directory is still walked when a `!` pattern may bring back something below it; it is kept
+    // only if something was (as the context BuildKit receives holds the parents of every included file)
+    let excludedDir = false;
+    if (rel && this.skipped(rel)) {
+      if (!st.isDirectory() || !this.mayReinclude(rel)) return;
+      excludedDir = true;
+    }
     const host = this.req.dstRoot + dst;
     const owner = await this.ownerFor(st.uid, st.gid);
     const chown = (p: string) => {
@@ -180,11 +190,16 @@ class Copier {
     if (st.isDirectory()) {
       const d = fs.lstatSync(host, { throwIfNoEntry: false });
       if (d && !d.isDirectory()) fs.rmSync(host, { recursive: true, force: true });
-      if (!d?.isDirectory()) fs.mkdirSync(host);
+      const created = !d?.isDirectory();
+      if (created) fs.mkdirSync(host);
       chown(host);
       fs.chmodSync(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
       for (const name of fs.readdirSync(src).sort()) {
         await this.copyEntry(`${src}/${name}`, rel ? `${rel}/${name}` : name, dst === '/' ? `/${name}` : `${dst}/${name}`);
+      }
+      if (excludedDir && created && fs.readdirSync(host).length === 0) {
+        fs.rmdirSync(host);
+        return;
       }
       try {
         fs.utimesSync(host, st.atime, st.mtime);

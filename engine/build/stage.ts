@@ -3,7 +3,7 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tempName } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,7 +19,8 @@ import { compress, writeLayer } from '../layers';
 import { hashPaths } from '../context/hash';
 import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
 import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
-import { applyMetadata, envGet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
+import { applyMetadata, envGet, envSet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
+import { parsePasswd } from '../runtime/users';
 import { runCopyJob } from './copy-worker';
 import type { CopySource } from './copy';
 import type { BuildContext } from './builder';
@@ -35,6 +36,8 @@ export interface StageResult {
   diffIds: string[];
   /** cache key of the last filesystem step (the stage's identity for dependants) */
   fsKey: string;
+  /** ARGs declared so far (a child stage inherits them, as BuildKit's RUN history shows) */
+  argDecls: { key: string; value: string | undefined }[];
   configDigest: string;
 }
 
@@ -46,6 +49,8 @@ export class StageRunner {
   private diffIds: string[] = [];
   private fsKey = '';
   private lastFs: { instruction: string; line: number; missed: boolean } | undefined;
+  /** ARGs declared in this stage (and inherited), in order, with the values they got */
+  private argDecls: { key: string; value: string | undefined }[] = [];
   /** history time of the newest step: a cached step keeps the time it was built, so a rebuild is the same image */
   lastCreated = '';
   private index = 0;
@@ -77,7 +82,7 @@ export class StageRunner {
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
     this.st.config.created = this.lastCreated;
-    return { config: this.st.config, layers: this.layers, diffIds: this.diffIds, fsKey: this.fsKey, configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)) };
+    return { config: this.st.config, layers: this.layers, diffIds: this.diffIds, fsKey: this.fsKey, argDecls: this.argDecls, configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)) };
   }
 
   private get file(): string {
@@ -105,6 +110,7 @@ export class StageRunner {
       this.layers = [...r.layers];
       this.diffIds = [...r.diffIds];
       this.fsKey = r.fsKey;
+      this.argDecls = [...r.argDecls];
       onbuild = r.config.config?.OnBuild ?? [];
     } else if (stage.base.kind === 'image' && base.image.toLowerCase() !== 'scratch') {
       const img = await ctx.image(base.image);
@@ -135,10 +141,26 @@ export class StageRunner {
     if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
     const id = this.ctx.nextId();
     const createdBy = applyMetadata(this.st, ins, ex);
+    if (ins.keyword === 'ARG') {
+      const resolved = (ins.argDeclarations ?? []).map((d) => ({ key: d.name.value, value: this.argValue(d, vars) }));
+      this.argDecls.push(...resolved); // the history keeps the declaration as written (applyMetadata), as Docker 26
+    }
     if (createdBy) this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true)); // no entry for ONBUILD, HEALTHCHECK
     this.ctx.emit(
       stepEvent({ id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
     );
+  }
+
+  /** An ARG's value as BuildKit gives it: the build arg, else the default expanded, else the global ARG's. */
+  private argValue(d: NonNullable<Instruction['argDeclarations']>[number], vars: Vars): string | undefined {
+    const name = d.name.value;
+    const cli = this.ctx.opts.buildArgs;
+    if (cli && Object.prototype.hasOwnProperty.call(cli, name)) return cli[name];
+    if (d.defaultValue) {
+      const r = expandWord(d.defaultValue.value, shellEnv(vars), { escape: this.ctx.df.escape });
+      return r.ok ? r.value : d.defaultValue.value;
+    }
+    return this.ctx.scopes.global.get(name)?.value;
   }
 
   /** Build args in effect (ARG values not shadowed by ENV): they are part of RUN's environment and cache key. */
@@ -240,13 +262,13 @@ export class StageRunner {
 
   /** Turns an upper dir into a layer blob in the store, and the dir itself into the layer's snapshot (no second
    *  unpack); undefined when nothing changed. */
-  private async commitUpper(upper: string, source: 'overlay' | 'dir'): Promise<CacheRecord['layer']> {
+  private async commitUpper(upper: string, source: 'overlay' | 'dir', keepEmpty = false): Promise<CacheRecord['layer']> {
     const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
     const gz = compress(w.stream, 'gzip', 1);
     const blob = await this.ctx.store.content.ingest(gz);
     const done = await w.done;
-    if (done.entries === 0) return undefined;
-    if (source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
+    if (done.entries === 0 && !keepEmpty) return undefined;
+    if (done.entries > 0 && source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
       const chains = chainIds([...this.diffIds, done.diffId]);
       await this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
     }
@@ -317,6 +339,19 @@ export class StageRunner {
     return this.planCopy(ins, ex, record, text);
   }
 
+  /** HOME for a RUN whose environment has none: the user's home in the image's /etc/passwd, as BuildKit */
+  private async homeOf(user: string): Promise<string> {
+    const name = user.split(':')[0] || 'root';
+    for (const dir of await this.lowerDirs()) {
+      const text = await readFile(join(dir, 'etc', 'passwd'), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const e = parsePasswd(text).find((p) => p.name === name || String(p.uid) === name);
+      if (e) return e.home || '/';
+      break;
+    }
+    return name === 'root' || name === '0' ? '/root' : '/';
+  }
+
   private emptyDirPath?: string;
   private async emptyDir(): Promise<string> {
     if (!this.emptyDirPath) {
@@ -352,11 +387,12 @@ export class StageRunner {
     }
     const args = this.argsInEffect(vars);
     let env = [...(cfg.Env ?? [])];
-    for (const [k, v] of Object.entries(args)) if (envGet(env, k) === undefined) env.push(`${k}=${v}`);
+    for (const [k, v] of Object.entries(args)) env = envSet(env, k, v);
     for (const [k, v] of Object.entries(ctx.opts.buildArgs ?? {}))
       if (/^(HTTPS?|FTP|NO|ALL)_PROXY$/i.test(k) && envGet(env, k) === undefined) env.push(`${k}=${v}`);
     const user = cfg.User || '';
     const cwd = cfg.WorkingDir || '/';
+    if (envGet(env, 'HOME') === undefined) env.push(`HOME=${await this.homeOf(user)}`);
     const network = (ins.flags.find((f) => f.name === 'network')?.value ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
     const mountSpecs = await this.planMounts(ins, ex);
@@ -366,7 +402,7 @@ export class StageRunner {
     return {
       key,
       envDigest,
-      createdBy: `RUN ${ins.command?.json ? JSON.stringify(argv) : argv.join(' ')} # buildkit`,
+      createdBy: `RUN ${runCommandString(argv, this.argDecls, env)} # buildkit`,
       execute: async (id: number) => {
         const t0 = Date.now();
         const w = await this.workDirs();
@@ -401,7 +437,7 @@ export class StageRunner {
             const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
             throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });
           }
-          return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+          return record(key, t0, await this.commitUpper(w.upper, 'overlay', true), text);
         } finally {
           await w.cleanup();
         }
@@ -600,7 +636,15 @@ export class StageRunner {
       envDigest: sha256Hex(JSON.stringify({ dest, workdir, chown, chmod, excludes })),
       ...(files ? { files } : {}),
       link,
-      createdBy: `${kind} ${ins.argsToken?.value ?? ''} # buildkit`,
+      createdBy: [
+        kind,
+        ...(parents ? ['--parents'] : []),
+        ...(chown ? [`--chown=${chown}`] : []),
+        ...(chmod ? [`--chmod=${chmod}`] : []),
+        ...sources.filter((x) => x.path !== undefined || x.file).map((x) => x.path ?? x.file!.name),
+        ...sources.filter((x) => x.heredoc).map((x) => `<<${x.heredoc!.name}`),
+        dest,
+      ].join(' ') + ' # buildkit',
       execute: async () => {
         const t0 = Date.now();
         const w = await this.workDirs();
@@ -659,4 +703,13 @@ function layerIdMap(): { idMap?: import('../layers').IdMap } {
   if (plan.mode === 'host') return {};
   const conv = (r: { inside: number; outside: number; count: number }) => ({ containerId: r.inside, hostId: r.outside, size: r.count });
   return { idMap: { uids: plan.uids.map(conv), gids: plan.gids.map(conv) } };
+}
+
+/**
+ * BuildKit's RUN history text: `|N K=V … argv`, one entry per ARG declared so far (a redeclared ARG is listed
+ * again, as Docker 26's BuildKit does), each with the value RUN sees.
+ */
+function runCommandString(argv: string[], decls: { key: string; value: string | undefined }[], env: string[]): string {
+  const vals = decls.map((d) => `${d.key}=${envGet(env, d.key) ?? d.value ?? ''}`);
+  return [...(vals.length ? [`|${vals.length}`, ...vals] : []), ...argv].join(' ');
 }

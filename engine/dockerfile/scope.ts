@@ -149,8 +149,10 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       for (const [k, v] of Object.entries(env ?? {})) vars.set(k, { name: k, value: v, kind: 'image-env' });
     }
     for (const ins of st.instructions) {
-      before.set(ins, new Map(vars));
-      const env = shellEnv(vars);
+      const snapshot = new Map(vars);
+      before.set(ins, snapshot);
+      // one value per variable per instruction: everything in it expands with the variables from before it
+      const env = shellEnv(snapshot);
       if (ins.keyword === 'ENV') {
         for (const kv of ins.pairs ?? []) {
           const k = expandWord(kv.key.value, env, { escape: df.escape });
@@ -167,8 +169,10 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
             if (global.has(name)) value = global.get(name)!.value;
             else if (PREDEFINED_PLATFORM_ARGS.includes(name)) value = plat[name as keyof typeof plat] ?? undefined;
           }
+          // a later ARG with a value overrides an ENV for what follows (BuildKit adds it to the build state's
+          // environment); one without a value leaves the ENV alone. ENV after ARG overrides the ARG.
           const existing = vars.get(name);
-          if (existing && (existing.kind === 'env' || existing.kind === 'image-env')) continue; // ENV wins
+          if (value === undefined && existing && (existing.kind === 'env' || existing.kind === 'image-env')) continue;
           vars.set(name, { name, value, kind: 'arg', instruction: ins, nameRange: d.name.range, fromBuildArg });
         }
       }

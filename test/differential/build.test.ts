@@ -189,31 +189,8 @@ after(async () => {
   await docker?.stop();
 });
 
-/**
- * Differences found and not fixed yet (they sit in code this suite does not own: engine/build/stage.ts,
- * engine/dockerfile/scope.ts). These fixtures still run and print their diff, as `todo` so that CI stays green;
- * remove an entry once it passes.
- */
-const RUN_ARGS_HISTORY = 'RUN history lacks BuildKit\'s `|N K=V …` prefix of the build args in effect (stage.ts createdBy)';
-const COPY_FLAGS_HISTORY = 'COPY/ADD history lacks --chown/--chmod (BuildKit writes them; not --from/--link) (stage.ts createdBy)';
-const KNOWN: Record<string, string> = {
-  'arg-global-scope': RUN_ARGS_HISTORY,
-  'arg-in-from': RUN_ARGS_HISTORY,
-  'build-args': RUN_ARGS_HISTORY,
-  'expansion-modifiers': RUN_ARGS_HISTORY,
-  'heredoc-run': RUN_ARGS_HISTORY,
-  'arg-redeclare': 'ARG declared after an ENV of the same name: BuildKit gives RUN the ARG value (scope.ts keeps the ENV)',
-  chmod: COPY_FLAGS_HISTORY,
-  'chown-ids': COPY_FLAGS_HISTORY,
-  'chown-names': COPY_FLAGS_HISTORY,
-  'copy-from-chown-chmod': COPY_FLAGS_HISTORY,
-  'copy-link': COPY_FLAGS_HISTORY,
-  'heredoc-copy': 'COPY heredoc history: BuildKit writes `<<EOT` without `-` or quotes, and the --chmod flag',
-  'empty-run': 'a RUN that changes nothing: Docker keeps an (empty) layer without empty_layer; we write empty_layer',
-  'env-expansion': 'later instructions expand B/D of `ENV A=one B=${A:-x} D=${A:+set}` as one/set; Docker (and our Env) say x/""',
-  'run-exec-form': 'RUN gets no HOME: Docker sets HOME=/root (from the user\'s passwd entry) when Env has none',
-  'dockerignore-dir-exception': '`dir` + `!dir/keep` + `!dir/sub/*.txt` in .dockerignore: our copy prunes dir/ and dir/sub/ instead of keeping the exceptions',
-};
+/** Differences found and not fixed yet: none. A fixture listed here runs as `todo` with its cause. */
+const KNOWN: Record<string, string> = {};
 
 for (const name of names) {
   test(name, { todo: KNOWN[name] }, async (t) => {

@@ -42,9 +42,9 @@ forBoth(
 );
 
 forBoth(
-  'ENV wins over an ARG of the same name',
-  'FROM x\nENV A=env\nARG A=arg\nWORKDIR /$A\n',
-  (t) => assert.equal(render(t, { buildArgs: { A: 'cli' } }), '1 FROM -> x\n2 ENV -> A=env\n4 WORKDIR -> /env'),
+  'ENV after an ARG overrides it; an ARG with a value after an ENV overrides that (BuildKit adds it to the state)',
+  'FROM x\nARG B=arg\nENV B=env\nWORKDIR /$B\nENV A=env\nARG A=arg\nARG C\nWORKDIR /$A/$C\n',
+  (t) => assert.equal(render(t, { buildArgs: { B: 'cli' } }), '1 FROM -> x\n3 ENV -> B=env\n4 WORKDIR -> /env\n5 ENV -> A=env\n8 WORKDIR -> /arg/ ?C'),
 );
 
 forBoth(
