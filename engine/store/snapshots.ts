@@ -5,9 +5,9 @@
  * into place, so a snapshot directory is complete or absent. `meta.json` records a digest of the unpacked tree
  * (paths, types, modes, sizes, link targets and file contents) that fsck recomputes.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { LayerwiseError } from '../errors';
 import { chainIds } from '../image/chain';
 import { digestHex, newHash } from '../image/digest';
@@ -30,27 +30,41 @@ export function defaultWhiteoutMode(): SnapshotInfo['whiteoutMode'] {
   return typeof process.getuid === 'function' && process.getuid() === 0 ? 'overlay' : 'overlay-userxattr';
 }
 
-/** A digest of a directory tree's content and metadata (not mtimes), and the bytes of its files. */
+/**
+ * A digest of a directory tree's content and metadata (not mtimes), and the bytes of its files.
+ * Synchronous reads, one buffer for all files: a snapshot of thousands of small files is read several times faster
+ * than through a stream per file, and the event loop gets a turn between directories.
+ */
 export async function treeDigest(dir: string): Promise<{ digest: string; size: number }> {
   const h = newHash();
   let size = 0;
+  const buf = Buffer.allocUnsafe(1 << 20);
+
   async function walk(rel: string): Promise<void> {
-    const names = (await fsp.readdir(join(dir, rel))).sort();
+    const names = fs.readdirSync(join(dir, rel)).sort();
     for (const n of names) {
       const r = rel ? `${rel}/${n}` : n;
       const p = join(dir, r);
-      const st = await fsp.lstat(p);
+      const st = fs.lstatSync(p);
       const mode = (st.mode & 0o170000).toString(8) + ':' + (st.mode & 0o7777).toString(8);
       if (st.isDirectory()) {
         h.update(`d ${r} ${mode}\n`);
+        await new Promise<void>((res) => setImmediate(res));
         await walk(r);
       } else if (st.isSymbolicLink()) {
-        h.update(`l ${r} ${mode} ${await fsp.readlink(p)}\n`);
+        h.update(`l ${r} ${mode} ${fs.readlinkSync(p)}\n`);
       } else if (st.isFile()) {
         const fh = newHash();
-        await pipeline(createReadStream(p), async function* (src: AsyncIterable<Buffer>) {
-          for await (const c of src) fh.update(c);
-        });
+        const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        try {
+          for (;;) {
+            const n2 = fs.readSync(fd, buf, 0, buf.length, null);
+            if (n2 === 0) break;
+            fh.update(buf.subarray(0, n2));
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
         size += st.size;
         h.update(`f ${r} ${mode} ${st.size} ${fh.digest('hex')}\n`);
       } else {
