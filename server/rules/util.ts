@@ -103,20 +103,8 @@ export function firstLineRange(file: Dockerfile, ins: Instruction): Range {
   return { start: ins.range.start, end: positionOf(file, e) };
 }
 
-/** Levenshtein distance (small strings). */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[n]!;
-}
+import { editDistance } from '../../engine/dockerfile/flags';
+export { editDistance };
 
 /** The closest candidate within distance max(2, len/3), or undefined. */
 export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
