@@ -10,7 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
+import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { findExecutable, hostPath } from './host-tools';
@@ -84,8 +85,47 @@ async function probe(): Promise<OverlaySupport> {
 
 /** What overlayfs allows here; probed once per process by mounting a throw-away overlay in a private namespace. */
 export function overlaySupport(): Promise<OverlaySupport> {
-  cached ??= probe();
+  cached ??= rememberedProbe();
   return cached;
+}
+
+const WANTED_EXTRA = new Set(['redirect_dir=off', 'metacopy=off', 'index=off']);
+
+/** Where a successful probe is remembered across processes (each CLI run would otherwise mount twice more). */
+function probeFile(): string {
+  return join(tmpdir(), `layerwise-overlay-probe-${process.geteuid?.() ?? 0}.json`);
+}
+
+/** A probe result from an earlier process of the same user on the same kernel, trusted only if it is ours. */
+function readRemembered(): OverlaySupport | undefined {
+  try {
+    const f = probeFile();
+    const st = lstatSync(f);
+    if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o022) !== 0) return undefined;
+    const v = JSON.parse(readFileSync(f, 'utf8')) as { kernel?: string; result?: OverlaySupport };
+    const r = v.result;
+    if (v.kernel !== release() || !r || r.overlay !== true || typeof r.userxattr !== 'boolean' || !Array.isArray(r.extraOptions)) return undefined;
+    if (!r.extraOptions.every((o) => typeof o === 'string' && WANTED_EXTRA.has(o))) return undefined;
+    return { overlay: true, userxattr: r.userxattr, extraOptions: [...r.extraOptions] };
+  } catch {
+    return undefined;
+  }
+}
+
+async function rememberedProbe(): Promise<OverlaySupport> {
+  const known = readRemembered();
+  if (known) return known;
+  const r = await probe();
+  if (r.overlay) {
+    try {
+      const tmp = `${probeFile()}.${process.pid}`;
+      writeFileSync(tmp, JSON.stringify({ kernel: release(), result: r }), { mode: 0o644, flag: 'wx' });
+      renameSync(tmp, probeFile());
+    } catch {
+      /* not remembered: the next process probes again */
+    }
+  }
+  return r;
 }
 
 /** The xattr prefix overlay metadata (opaque dirs, redirects) uses in upper dirs made by this process. */
