@@ -25,7 +25,15 @@ export const FLAG_SPECS: Record<string, Record<string, FlagType>> = {
 /** Instructions whose flags BuildKit never looks at (it accepts and ignores any). */
 const IGNORES_FLAGS = new Set(['ARG', 'STOPSIGNAL']);
 
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+/**
+ * The candidate closest to `word` (case-insensitive edit distance) when it is within `maxDistance(word.length)`
+ * (default `max(2, ⌊0.4 × len⌋)`); `differentOnly` refuses an exact (distance 0) match.
+ */
+export function nearest(
+  word: string,
+  candidates: Iterable<string>,
+  opts: { maxDistance?: (len: number) => number; differentOnly?: boolean } = {},
+): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
@@ -35,7 +43,9 @@ export function nearest(word: string, candidates: readonly string[]): string | u
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length * 0.4)) ? best : undefined;
+  if (best === undefined || (opts.differentOnly && bestD === 0)) return undefined;
+  const max = opts.maxDistance ? opts.maxDistance(word.length) : Math.max(2, Math.floor(word.length * 0.4));
+  return bestD <= max ? best : undefined;
 }
 
 export function editDistance(a: string, b: string): number {

@@ -15,6 +15,21 @@ import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
 export * from './types';
 export { dumpBuildKit, dumpInstruction } from './dump';
 export { positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts } from './text';
+
+/** The top-level instruction whose lines include `line` (0-based), by binary search: instructions are in order. */
+export function instructionAt(df: Dockerfile, line: number): Instruction | undefined {
+  const list = df.instructions;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const ins = list[mid]!;
+    if (line < ins.startLine) hi = mid - 1;
+    else if (line > ins.endLine) lo = mid + 1;
+    else return ins;
+  }
+  return undefined;
+}
 export { KNOWN_KEYWORDS, isKnownKeyword } from './nodes';
 export { FLAG_SPECS } from './flags';
 

@@ -1,28 +1,13 @@
 /** Where a position falls in the tree: the instruction, the flag, the word being typed. Shared by features. */
 import { offsetAt } from '../../engine/dockerfile/text';
+import { containsPosition, instructionAt } from '../../engine/dockerfile';
 import type { Dockerfile, Flag, Heredoc, Instruction, Position, Range } from '../../engine/dockerfile/types';
 
-export function contains(r: Range, p: Position): boolean {
-  if (p.line < r.start.line || p.line > r.end.line) return false;
-  if (p.line === r.start.line && p.character < r.start.character) return false;
-  if (p.line === r.end.line && p.character > r.end.character) return false;
-  return true;
-}
+/** Is `p` inside `r` (ends included)? */
+export const contains: (r: Range, p: Position) => boolean = containsPosition;
 
-/** The top-level instruction whose lines include `line` (binary search: instructions are in order). */
-export function instructionAtLine(df: Dockerfile, line: number): Instruction | undefined {
-  const list = df.instructions;
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const ins = list[mid]!;
-    if (line < ins.startLine) hi = mid - 1;
-    else if (line > ins.endLine) lo = mid + 1;
-    else return ins;
-  }
-  return undefined;
-}
+/** The top-level instruction whose lines include `line`. */
+export const instructionAtLine: (df: Dockerfile, line: number) => Instruction | undefined = instructionAt;
 
 /** Index of the last instruction starting at or before `line` (-1 when none). */
 export function lastInstructionBefore(df: Dockerfile, line: number): number {

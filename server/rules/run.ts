@@ -2,7 +2,8 @@
  * Runs rules over a parse tree: catches rules that throw, applies `# check=skip=…|all`, `# check=error=true`
  * and `# hadolint ignore=…` (the comment line directly above an instruction), and returns the findings.
  */
-import type { Dockerfile, Instruction } from '../../engine/dockerfile/types';
+import type { Dockerfile } from '../../engine/dockerfile/types';
+import { instructionAt } from '../../engine/dockerfile';
 import type { BuildContextView, Finding, Rule, RuleSeverity } from './types';
 
 export interface CheckDirective {
@@ -83,20 +84,6 @@ export interface RunResult {
   check: CheckDirective;
 }
 
-function instructionAt(file: Dockerfile, line: number): Instruction | undefined {
-  // binary search over top-level instructions by startLine/endLine
-  const list = file.instructions;
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const ins = list[mid]!;
-    if (line < ins.startLine) hi = mid - 1;
-    else if (line > ins.endLine) lo = mid + 1;
-    else return ins;
-  }
-  return undefined;
-}
 
 export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOptions): RunResult {
   const check = parseCheckDirective(file);

@@ -103,22 +103,12 @@ export function firstLineRange(file: Dockerfile, ins: Instruction): Range {
   return { start: ins.range.start, end: positionOf(file, e) };
 }
 
-import { editDistance } from '../../engine/dockerfile/flags';
+import { editDistance, nearest } from '../../engine/dockerfile/flags';
 export { editDistance };
 
-/** The closest candidate within distance max(2, len/3), or undefined. */
+/** The closest candidate within distance max(2, len/3), not the word itself, or undefined. */
 export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  if (best === undefined) return undefined;
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) && bestD > 0 ? best : undefined;
+  return nearest(word, candidates, { maxDistance: (len) => Math.max(2, Math.floor(len / 3)), differentOnly: true });
 }
 
 /** Is a RUN/COPY flag set (`--mount=type=cache,target=/var/cache/apt`)? */

@@ -205,3 +205,50 @@ export function tail(file: string, lines = 20): string {
     return '(no log)';
   }
 }
+
+/**
+ * Starts a server for a test in a session of its own (stopped as a process group), logging to `logFile`, and
+ * waits until `healthUrl` answers 200 (or the server exits: the error then shows the end of its log). `stop()`
+ * ends it and removes `dir`; it also runs when the test process exits.
+ */
+export async function startServerProcess(opts: {
+  name: string;
+  file: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  dir: string;
+  logFile: string;
+  healthUrl: string;
+  timeoutMs: number;
+}): Promise<{ stop: () => void }> {
+  const logFd = fs.openSync(opts.logFile, 'a');
+  const child = spawn(opts.file, opts.args, { detached: true, stdio: ['ignore', logFd, logFd], env: opts.env });
+  fs.closeSync(logFd);
+  child.unref();
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    exited = `${opts.name} exited (${signal ?? `code ${code}`}):\n${tail(opts.logFile)}`;
+  });
+  child.on('error', (e) => {
+    exited = `${opts.name} did not start: ${e.message}`;
+  });
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    if (child.pid !== undefined) killGroupSync(child.pid, 5000);
+    fs.rmSync(opts.dir, { recursive: true, force: true });
+  };
+  onProcessExit(stop);
+  try {
+    await pollUntil(
+      `${opts.name} at ${opts.healthUrl} (${opts.logFile})`,
+      async () => ((await httpGet({ url: opts.healthUrl }, 1000))?.status === 200 ? true : undefined),
+      { timeoutMs: opts.timeoutMs, abort: () => exited },
+    );
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { stop };
+}

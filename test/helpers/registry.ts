@@ -7,11 +7,10 @@
 //
 // Each call starts its own registry: a free port, storage in a fresh temp folder, deletes enabled, no auth.
 // Docker treats 127.0.0.0/8 registries as insecure (plain HTTP) by default; skopeo needs --tls-verify=false.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, httpGet, killGroupSync, onProcessExit, pollUntil, tail } from './peer-process';
+import { freePort, startServerProcess } from './peer-process';
 
 const REGISTRY_BIN = process.env.LAYERWISE_REGISTRY_BIN ?? '/usr/bin/docker-registry';
 
@@ -86,47 +85,20 @@ async function startOnce(port: number): Promise<RegistryPeer> {
       '',
     ].join('\n'),
   );
-  const log = path.join(dir, 'registry.log');
-  const logFd = fs.openSync(log, 'a');
-  // detached: own session (setsid), stopped as a process group.
-  const child = spawn(REGISTRY_BIN, ['serve', config], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-  });
-  fs.closeSync(logFd);
-  child.unref();
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => {
-    exited = `docker-registry exited (${signal ?? `code ${code}`}):\n${tail(log)}`;
-  });
-  child.on('error', (e) => {
-    exited = `docker-registry did not start: ${e.message}`;
-  });
-
-  let stopped = false;
-  const stopSync = (): void => {
-    if (stopped) return;
-    stopped = true;
-    if (child.pid !== undefined) killGroupSync(child.pid, 5000);
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  onProcessExit(stopSync);
-
   const url = `127.0.0.1:${port}`;
-  try {
-    await pollUntil(
-      `docker-registry on ${url} (${log})`,
-      async () => ((await httpGet({ url: `http://${url}/v2/` }, 1000))?.status === 200 ? true : undefined),
-      { timeoutMs: 30_000, abort: () => exited },
-    );
-  } catch (e) {
-    stopSync();
-    throw e;
-  }
+  const server = await startServerProcess({
+    name: 'docker-registry',
+    file: REGISTRY_BIN,
+    args: ['serve', config],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    dir,
+    logFile: path.join(dir, 'registry.log'),
+    healthUrl: `http://${url}/v2/`,
+    timeoutMs: 30_000,
+  });
   return {
     url,
     root,
-    stop: async () => stopSync(),
+    stop: async () => server.stop(),
   };
 }

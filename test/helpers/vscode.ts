@@ -9,13 +9,12 @@
 //
 // Each startCodeServer() call starts its own server (own port, user-data, extensions and XDG folders under a
 // temp dir), in its own session; stop() (or process exit) kills its process group, extension hosts included.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { PEERS_CACHE } from './docker';
-import { freePort, httpGet, killGroupSync, onProcessExit, pollUntil, runCommand, tail } from './peer-process';
+import { freePort, runCommand, startServerProcess, tail } from './peer-process';
 
 export const NODE24 = path.join(PEERS_CACHE, 'node24', 'bin', 'node');
 export const CODE_SERVER_ENTRY = path.join(PEERS_CACHE, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
@@ -126,7 +125,6 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   );
   const port = await freePort();
   const logFile = path.join(dir, 'code-server.log');
-  const logFd = fs.openSync(logFile, 'a');
   const args = [
     CODE_SERVER_ENTRY,
     '--bind-addr', `127.0.0.1:${port}`,
@@ -138,36 +136,18 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
     '--extensions-dir', extensionsDir,
     '--vscode-option', 'enable-smoke-test-driver', // honours the test payload in the page URL
   ];
-  const child = spawn(NODE24, args, { detached: true, stdio: ['ignore', logFd, logFd], env: codeServerEnv(dir) });
-  fs.closeSync(logFd);
-  child.unref();
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => {
-    exited = `code-server exited (${signal ?? `code ${code}`}):\n${tail(logFile)}`;
-  });
-  child.on('error', (e) => {
-    exited = `code-server did not start: ${e.message}`;
-  });
-  let stopped = false;
-  const stopSync = (): void => {
-    if (stopped) return;
-    stopped = true;
-    if (child.pid !== undefined) killGroupSync(child.pid, 5000);
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  onProcessExit(stopSync);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await pollUntil(
-      `code-server on ${url} (${logFile})`,
-      async () => ((await httpGet({ url: `${url}/healthz` }, 1000))?.status === 200 ? true : undefined),
-      { timeoutMs: 60_000, abort: () => exited },
-    );
-  } catch (e) {
-    stopSync();
-    throw e;
-  }
-  return { url, port, dir, userDataDir, extensionsDir, logFile, stop: async () => stopSync() };
+  const server = await startServerProcess({
+    name: 'code-server',
+    file: NODE24,
+    args,
+    env: codeServerEnv(dir),
+    dir,
+    logFile,
+    healthUrl: `${url}/healthz`,
+    timeoutMs: 60_000,
+  });
+  return { url, port, dir, userDataDir, extensionsDir, logFile, stop: async () => server.stop() };
 }
 
 /** Installs a .vsix into an extensions dir with code-server's CLI (offline). */

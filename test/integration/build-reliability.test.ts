@@ -18,21 +18,12 @@ import { buildUnavailableReason } from '../helpers/build';
 import { busyboxImageTar } from '../helpers/rootfs';
 import { openStore } from '../../engine/store/store';
 import { loadArchive } from '../../engine/store/load';
+import { prng } from '../helpers/prng';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const TRIALS = Number(process.env.LAYERWISE_CRASH_TRIALS ?? 20);
 const TOKEN = `lwrel${randomBytes(4).toString('hex')}`;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface StepEv {
   type: string;

@@ -16,22 +16,12 @@ import * as tar from 'tar-stream';
 import { openStore } from '../../engine/store/store';
 import { fsck } from '../../engine/store/fsck';
 import { cli } from '../helpers/store-cli';
+import { prng } from '../helpers/prng';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const noCli = existsSync(CLI) ? false : `${CLI} is missing: run \`npm run build\` first`;
 const TRIALS = Number(process.env.LAYERWISE_CRASH_TRIALS ?? 20);
 
-/** mulberry32: reproducible random kill points (the seed is printed) */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   killed: boolean;

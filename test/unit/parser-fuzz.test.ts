@@ -10,20 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type Dockerfile, type Range } from '../../engine/dockerfile';
 import { conformanceDir } from '../helpers/conformance';
+import { prng as rng } from '../helpers/prng';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 5000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const dir = join(conformanceDir(), 'buildkit-parser', 'testfiles');
 const corpus = readdirSync(dir).map((d) => readFileSync(join(dir, d, 'Dockerfile'), 'utf8'));
