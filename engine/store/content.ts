@@ -110,15 +110,35 @@ export class FileContentStore implements ContentStore {
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
     try {
+      // the write of a chunk (thread pool) overlaps the hashing of it (this thread); small chunks are gathered
+      // into bigger writes
+      let pending: Promise<unknown> = Promise.resolve();
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const flush = async () => {
+        const bufs = batch;
+        batch = [];
+        batchBytes = 0;
+        await pending;
+        pending = writeAll(fh, bufs);
+        // surface a failed write at the next await without an unhandled rejection in between
+        pending.catch(() => undefined);
+      };
       for await (const c of input as AsyncIterable<Buffer | string>) {
         const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-        hash.update(chunk);
+        if (chunk.length === 0) continue;
+        opts.onChunk?.(chunk);
         bytes += chunk.length;
         if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= WRITE_BATCH) await flush();
+        hash.update(chunk);
         opts.onProgress?.(bytes);
       }
+      if (batchBytes) await flush();
+      await pending;
+      opts.onEnd?.();
       await fh.sync();
     } catch (e) {
       await fh.close().catch(() => undefined);
@@ -181,6 +201,26 @@ export class FileContentStore implements ContentStore {
     });
     const actual = 'sha256:' + hash.digest('hex');
     return { ok: actual === digest, actual, size };
+  }
+}
+
+/** gather chunks up to this many bytes into one write */
+const WRITE_BATCH = 1 << 20;
+
+async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    const { bytesWritten } = await fh.writev(rest);
+    let left = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (left >= b.length) left -= b.length;
+      else {
+        next.push(left > 0 ? b.subarray(left) : b);
+        left = 0;
+      }
+    }
+    rest = next;
   }
 }
 

@@ -125,6 +125,9 @@ export async function collectGarbage(store: Store, opts: { wait?: boolean } = {}
         res.reclaimed += s.size;
       }
     }
+    const present = new Set<string>();
+    for await (const b of store.content.walk()) present.add(b.digest);
+    await store.layerInfo.prune(present);
     return res;
   } finally {
     await lock.release();

@@ -1,20 +1,19 @@
 /**
  * `import`: a root filesystem (a tar, plain or compressed, or a directory) becomes a one-layer image, like
- * `docker import`. The layer is stored gzip-compressed; its diff id is hashed from the plain tar on the way.
+ * `docker import`. The layer is stored as a plain tar (as Docker keeps it; `save` writes it as is, compression
+ * is for the wire): one pass that hashes once (the blob digest is the diff id) and writes at disk speed. On the
+ * way, a TarScanner checks that the input is a tar and sums its unpacked size (what `images` shows).
  * Everything is written under a write session (GC waits), blobs first and the name last, so an interrupted
  * import leaves at most unreferenced blobs.
  */
-import { Transform, type Readable } from 'node:stream';
-import { LayerwiseError } from '../errors';
+import type { Readable } from 'node:stream';
 import { applyChanges } from '../image/changes';
 import { hostPlatform } from '../image/chain';
-import { newHash } from '../image/digest';
 import { parseReference } from '../image/refs';
 import { MediaType } from '../image/mediatypes';
 import type { Descriptor, ImageConfig, Platform } from '../image/types';
 import { decompress, writeLayer } from '../layers';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { TarScanner } from '../layers/tarscan';
 import { writeImage } from './commit';
 import type { Store } from './store';
 
@@ -38,42 +37,6 @@ export interface ImportResult {
   diffId: string;
 }
 
-/** Hash the plain tar (the diff id), count it, and check that it is a tar at all. */
-class TarHasher extends Transform {
-  readonly hash = newHash();
-  bytes = 0;
-  private head = Buffer.alloc(0);
-  private checked = false;
-  constructor(private readonly onProgress?: (n: number) => void) {
-    super();
-  }
-  private check(final: boolean): Error | undefined {
-    if (this.checked || (!final && this.head.length < 512)) return undefined;
-    this.checked = true;
-    const h = this.head.subarray(0, 512);
-    if (h.length === 0) return undefined; // an empty tar stream: an empty layer
-    if (h.length < 512) return new LayerwiseError('invalid', 'the input is not a tar archive');
-    if (h.every((b) => b === 0)) return undefined;
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
-    const stored = parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
-    if (stored !== sum) return new LayerwiseError('invalid', 'the input is not a tar archive');
-    return undefined;
-  }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
-    if (!this.checked) this.head = Buffer.concat([this.head, chunk]);
-    const err = this.check(false);
-    if (err) return cb(err);
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    this.onProgress?.(this.bytes);
-    cb(null, chunk);
-  }
-  override _flush(cb: (e?: Error | null) => void): void {
-    cb(this.check(true));
-  }
-}
-
 export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableStream } | { dir: string }, opts: ImportOptions = {}): Promise<ImportResult> {
   // bad names and changes fail before anything is written
   if (opts.ref) parseReference(opts.ref);
@@ -89,13 +52,18 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
       plain = w.stream;
       written = w.done;
     }
-    const hasher = new TarHasher(opts.onProgress);
-    const gz = createGzip({ level: 1 });
-    // pipeline destroys every stage on the first error and rejects; ingest sees the error through gz
-    const piped = pipeline(plain, hasher, gz);
-    const [blob] = await Promise.all([store.content.ingest(gz), piped, written]);
-    const diffId = 'sha256:' + hasher.hash.digest('hex');
-    const layer: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size };
+    const scan = new TarScanner();
+    const ingesting = store.content.ingest(plain, {
+      onChunk: (c) => scan.update(c),
+      onEnd: () => scan.finish(),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    // a failed ingest (bad tar, disk full) must stop the producer too
+    ingesting.catch(() => plain.destroy());
+    const [blob] = await Promise.all([ingesting, written]);
+    const diffId = blob.digest;
+    await store.layerInfo.put(blob.digest, { diffId, unpackedSize: scan.unpackedSize });
+    const layer: Descriptor = { mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size };
     const p = opts.platform ?? hostPlatform();
     const created = new Date().toISOString();
     const config: ImageConfig = {

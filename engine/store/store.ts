@@ -4,6 +4,7 @@
  *   snapshots/<chain id hex>/{fs,meta.json}      unpacked layers (overlay lower dirs)
  *   cache/                                       build cache records (JSON; every `sha256:` digest in them is a GC root)
  *   containers/<id>/                             container records (JSON; every `sha256:` digest in them is a GC root)
+ *   layerinfo/<blob hex>.json                    diff id and unpacked size of a layer blob (a cache; see layerinfo.ts)
  *   locks/                                       cross-process locks
  *   tmp/                                         ingest and unpack work files, named `<pid>-…`; ones whose pid is
  *                                                dead are removed when the store is opened
@@ -14,6 +15,7 @@ import { LayerwiseError } from '../errors';
 import { exists, pidAlive, tempOwner, writeFileAtomic } from './fs-atomic';
 import { FileContentStore } from './content';
 import { LayoutImageStore, emptyIndex } from './images';
+import { LayerInfoStore } from './layerinfo';
 import { FileLocks } from './locks';
 import { DirSnapshotStore } from './snapshots';
 
@@ -24,6 +26,7 @@ export class Store {
   readonly images: LayoutImageStore;
   readonly snapshots: DirSnapshotStore;
   readonly locks: FileLocks;
+  readonly layerInfo: LayerInfoStore;
   readonly tmpDir: string;
   readonly cacheDir: string;
   readonly containersDir: string;
@@ -35,6 +38,7 @@ export class Store {
     this.locks = new FileLocks(join(root, 'locks'));
     this.content = new FileContentStore(root, this.tmpDir);
     this.images = new LayoutImageStore(root, this.content, this.locks, this.tmpDir);
+    this.layerInfo = new LayerInfoStore(join(root, 'layerinfo'), this.content, this.tmpDir);
     this.snapshots = new DirSnapshotStore(join(root, 'snapshots'), this.tmpDir, this.content);
   }
 

@@ -22,6 +22,10 @@ export interface IngestOptions {
   expected?: Expected;
   /** called with the running byte count as data arrives */
   onProgress?: (bytes: number) => void;
+  /** sees every chunk before it is written (e.g. to scan a layer on the way in); throwing aborts the ingest */
+  onChunk?: (chunk: Buffer) => void;
+  /** called after the last chunk, before the blob is committed; throwing aborts the ingest */
+  onEnd?: () => void;
 }
 
 /** Content-addressed blobs. Writes are atomic: a blob is visible only once complete and verified. */

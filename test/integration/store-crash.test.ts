@@ -18,7 +18,7 @@ import { fsck } from '../../engine/store/fsck';
 import { cli } from '../helpers/store-cli';
 import { prng } from '../helpers/prng';
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
+const CLI = process.env.LAYERWISE_TEST_CLI ?? resolve(__dirname, '../../dist/cli.js');
 const noCli = existsSync(CLI) ? false : `${CLI} is missing: run \`npm run build\` first`;
 const TRIALS = Number(process.env.LAYERWISE_CRASH_TRIALS ?? 20);
 
