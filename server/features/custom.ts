@@ -11,21 +11,14 @@ import {
   type RuleInfo,
 } from '../protocol';
 import { allRules } from '../rules/index';
-import { existsSync, mkdirSync, watch } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { predictCache } from '../../engine/build/predict';
-import { defaultRoot } from '../../engine/cli/context';
+import { storeRootFor } from '../storeWatch';
 import type { DiagnosticsService } from './diagnostics';
 
 const FS_KEYWORDS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
 import { ruleDocHref } from './diagnostics';
-
-/** Where the engine keeps its store for this document: `layerwise.storeRoot`, else the CLI's default. */
-function storeRootFor(raw: Record<string, unknown>): string {
-  const s = raw.storeRoot;
-  return typeof s === 'string' && s.trim() ? s.trim() : defaultRoot(process.env);
-}
 
 export function registerCustomMessages(ctx: ServerContext, diagnostics?: DiagnosticsService): void {
   ctx.connection.onRequest(PredictedCacheRequest, async (params: PredictedCacheParams): Promise<PredictedCacheResult | null> => {
@@ -47,7 +40,7 @@ export function registerCustomMessages(ctx: ServerContext, diagnostics?: Diagnos
     }
     const settings = await ctx.settings.get(params.uri);
     const buildArgs = settings.raw.buildArgs && typeof settings.raw.buildArgs === 'object' ? (settings.raw.buildArgs as Record<string, string>) : undefined;
-    watchStore(storeRootFor(settings.raw));
+    diagnostics?.watchStore(storeRootFor(settings.raw));
     // the same cache-key code as `layerwise build`, in predict mode: nothing runs, nothing is written
     const predictions = await predictCache({
       storeRoot: storeRootFor(settings.raw),
@@ -71,24 +64,7 @@ export function registerCustomMessages(ctx: ServerContext, diagnostics?: Diagnos
     for (const d of ctx.documents.all()) void ctx.connection.sendNotification(PredictedCacheChangedNotification, { uri: d.uri });
   };
   diagnostics?.onFilesChanged(() => notifyAll());
-  const watched = new Set<string>();
-  const watchStore = (root: string): void => {
-    if (watched.has(root) || !existsSync(join(root, 'oci-layout'))) return; // never create a store from the editor
-    watched.add(root);
-    const dir = join(root, 'cache', 'history');
-    try {
-      mkdirSync(dir, { recursive: true });
-      let timer: NodeJS.Timeout | undefined;
-      const w = watch(dir, () => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(notifyAll, 100);
-      });
-      w.on('error', () => undefined);
-      w.unref();
-    } catch {
-      /* a store we cannot watch: predictions refresh on edits only */
-    }
-  };
+  diagnostics?.onStoreChanged(() => notifyAll());
   ctx.connection.onRequest(RuleCatalogueRequest, (): RuleInfo[] =>
     allRules.map((r) => ({ code: r.id, description: r.description, severity: r.severity, group: r.group, url: ruleDocHref(r.id) })),
   );

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   DiagnosticSeverity,
   DiagnosticTag,
@@ -17,9 +17,12 @@ import type { ServerContext } from '../context';
 import { DIAGNOSTIC_SOURCE } from '../protocol';
 import { allRules } from '../rules/index';
 import { runRules } from '../rules/run';
-import type { BuildContextView, Finding, Rule, RuleSeverity } from '../rules/types';
+import type { BaseImageView, BuildContextView, BuildHistoryView, Finding, Rule, RuleSeverity } from '../rules/types';
 import type { LayerwiseSettings, RuleSeveritySetting } from '../settings';
 import { BuildContextCache } from '../rules/buildContext';
+import { BaseImageCache } from '../rules/baseImages';
+import { BuildHistoryLog } from '../rules/buildHistory';
+import { StoreWatcher, storeRootFor, type StoreChange } from '../storeWatch';
 
 export type SeverityFinding = Finding & { severity: RuleSeverity };
 
@@ -73,6 +76,8 @@ export interface ComputeOptions {
   uri: string;
   settings: LayerwiseSettings;
   context?: BuildContextView;
+  images?: BaseImageView;
+  history?: BuildHistoryView;
   rules?: readonly Rule[];
   onRuleError?: (rule: Rule, error: unknown) => void;
 }
@@ -80,7 +85,13 @@ export interface ComputeOptions {
 export function computeDiagnostics(file: Dockerfile, opts: ComputeOptions): DiagnosticsResult {
   const rules = opts.rules ?? allRules;
   if (!opts.settings.diagnosticsEnabled) return { diagnostics: [], findings: [] };
-  const { findings } = runRules(file, rules, { uri: opts.uri, context: opts.context, onRuleError: opts.onRuleError });
+  const { findings } = runRules(file, rules, {
+    uri: opts.uri,
+    context: opts.context,
+    images: opts.images,
+    history: opts.history,
+    onRuleError: opts.onRuleError,
+  });
   const byId = new Map(rules.map((r) => [r.id, r]));
   const outDiags: Diagnostic[] = [];
   const outFindings: SeverityFinding[] = [];
@@ -111,6 +122,19 @@ export interface DiagnosticsService {
   validate(uri: string): Promise<void>;
   /** called with the URIs of workspace files that changed (the context of a Dockerfile, .dockerignore) */
   onFilesChanged(cb: (uris: string[]) => void): void;
+  /** follow the engine store at `root` (images and build history); false when there is none there */
+  watchStore(root: string): boolean;
+  /** called when a watched store's images or build history changed (after the diagnostics were re-run) */
+  onStoreChanged(cb: (root: string, what: StoreChange) => void): void;
+}
+
+function filePath(uri: string): string | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
 }
 
 export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] = allRules): DiagnosticsService {
@@ -119,6 +143,10 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
   const pending = new Map<string, NodeJS.Immediate>();
   const contexts = new BuildContextCache();
   const reportedRules = new Set<string>();
+  const baseImages = new BaseImageCache();
+  const historyLog = new BuildHistoryLog();
+  const storeWatcher = new StoreWatcher();
+  const storeListeners: ((root: string, what: StoreChange) => void)[] = [];
 
   const onRuleError = (rule: Rule, error: unknown): void => {
     if (reportedRules.has(rule.id)) return;
@@ -138,12 +166,25 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     } catch (e) {
       ctx.logOnce(`context:${uri}`, `layerwise: cannot read the build context for ${uri}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    let images: BaseImageView | undefined;
+    let history: BuildHistoryView | undefined;
+    const path = filePath(uri);
+    if (path) {
+      const root = storeRootFor(s.raw);
+      storeWatcher.watch(root);
+      try {
+        images = await baseImages.viewFor(entry.parsed, root);
+        history = await historyLog.viewFor(root, path);
+      } catch (e) {
+        ctx.logOnce(`store:${root}`, `layerwise: cannot read the engine store at ${root}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     // a newer version arrived while settings were fetched: its own validation publishes
     const now = documents.getDocument(uri);
     if (!now || now.doc.version !== version) return;
     let result: DiagnosticsResult;
     try {
-      result = computeDiagnostics(now.parsed, { uri, settings: s, context, rules, onRuleError });
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError });
     } catch (e) {
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };
@@ -204,6 +245,12 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     revalidateAll();
     for (const l of filesListeners) l(uris);
   });
+  storeWatcher.onChange((root, what) => {
+    if (what === 'images') baseImages.changed(root);
+    else historyLog.changed(root);
+    revalidateAll();
+    for (const l of storeListeners) l(root, what);
+  });
   ctx.onInitialized(() => {
     const caps = ctx.clientCapabilities();
     if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
@@ -217,5 +264,7 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     findings: (uri) => published.get(uri),
     validate,
     onFilesChanged: (cb) => void filesListeners.push(cb),
+    watchStore: (root) => storeWatcher.watch(root),
+    onStoreChanged: (cb) => void storeListeners.push(cb),
   };
 }

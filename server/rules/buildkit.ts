@@ -1,7 +1,6 @@
 /**
  * Section B: BuildKit's build checks, under BuildKit's names, so `# check=skip=<name>` means the same here as
- * in `docker build`. (InvalidBaseImagePlatform needs the pulled image's config and is reported by the build,
- * not the editor.)
+ * in `docker build`. (InvalidBaseImagePlatform reads the local store's image config: storeRules.ts.)
  */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { contextRules } from './contextRules';

@@ -41,8 +41,11 @@ export function renderRulePage(rule: Rule, examples?: { bad: string[]; good: str
   if (rule.aliases?.length) lines.push(`- Also silenced by: ${rule.aliases.map((a) => `\`# hadolint ignore=${a}\``).join(', ')}`);
   if (rule.tags?.length) lines.push(`- Shown as: ${rule.tags.join(', ')}`);
   if (rule.needsContext) lines.push('- Reads the build context (the Dockerfile\'s folder, or `layerwise.buildContext`) and its `.dockerignore`; re-checked when they change.');
+  if (rule.needsImages) lines.push('- Reads the local Layerwise store (`layerwise.storeRoot`, else the engine\'s default); re-checked when it changes.');
+  if (rule.needsHistory) lines.push('- Reads the engine\'s build records for this Dockerfile; re-checked after each build.');
   lines.push(`- Quick fix: ${hasFix ? 'yes' : 'no'} (every finding also offers "ignore" and "turn off in settings")`);
   lines.push('', '## Why', '', g.why);
+  if (rule.notes) lines.push('', '## How it decides', '', rule.notes);
   if (examples?.bad.length) {
     lines.push('', '## Reported', '');
     for (const b of examples.bad.slice(0, 2)) lines.push(fence(b.replace(/\[\[|\]\]/g, '')), '');

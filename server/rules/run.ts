@@ -4,7 +4,7 @@
  */
 import type { Dockerfile } from '../../engine/dockerfile/types';
 import { instructionAt } from '../../engine/dockerfile';
-import type { BuildContextView, Finding, Rule, RuleSeverity } from './types';
+import type { BaseImageView, BuildContextView, BuildHistoryView, Finding, Rule, RuleSeverity } from './types';
 
 export interface CheckDirective {
   /** rule ids to skip (as written, compared case-insensitively) */
@@ -75,6 +75,8 @@ export function hadolintIgnores(file: Dockerfile): Map<number, Set<string>> {
 export interface RunOptions {
   uri: string;
   context?: BuildContextView;
+  images?: BaseImageView;
+  history?: BuildHistoryView;
   /** called once per rule that throws (the rule is then skipped for this run) */
   onRuleError?: (rule: Rule, error: unknown) => void;
 }
@@ -94,12 +96,16 @@ export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOpti
     if (rule.group !== 'syntax' && (check.skipAll || check.skip.has(id))) continue;
     if (rule.experimental && !(check.experimentalAll || check.experimental.has(id))) continue;
     if (rule.needsContext && !opts.context) continue;
+    if (rule.needsImages && !opts.images) continue;
+    if (rule.needsHistory && !opts.history) continue;
     const local: Finding[] = [];
     try {
       rule.check({
         file,
         uri: opts.uri,
         context: opts.context,
+        images: opts.images,
+        history: opts.history,
         report: (f) => void local.push({ code: rule.id, ...f }),
       });
     } catch (e) {

@@ -49,11 +49,56 @@ export interface BuildContextView {
   hasDockerignore: boolean;
 }
 
+/** A platform as OCI image configs and `--platform` spell it. */
+export interface PlatformLike {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/**
+ * What a rule may know about the images in the local engine store, read ahead of the (synchronous) rules:
+ * the platform of a base image as the builder would resolve it for an expected platform.
+ */
+export interface BaseImageView {
+  /** the platform of the local image `ref` (an expanded FROM reference) picked for `expected`; undefined when
+   *  the image is not in the store (or the store cannot be read) */
+  platformOf(ref: string, expected: PlatformLike): PlatformLike | undefined;
+}
+
+/** One step of a recorded build, as the rules see the engine's build history (oldest build first). */
+export interface HistoryStep {
+  stage: number;
+  /** the step's index in its stage (FROM is 0) */
+  index: number;
+  instruction: string;
+  cached: boolean;
+  /** ms; 0 for cached steps */
+  durationMs: number;
+  /** why it missed: the builder's reason kind and message (undefined when cached) */
+  miss?: { kind: string; message: string; files?: string[]; args?: string[] };
+}
+
+export interface HistoryBuild {
+  /** ms since the epoch */
+  time: number;
+  steps: HistoryStep[];
+}
+
+/** The engine's recent build records for this Dockerfile (oldest first). */
+export interface BuildHistoryView {
+  builds: HistoryBuild[];
+}
+
 export interface RuleContext {
   file: Dockerfile;
   uri: string;
   /** undefined when the document is not on disk (untitled) or the context could not be read */
   context?: BuildContextView;
+  /** the local store's base images (undefined when there is no store) */
+  images?: BaseImageView;
+  /** the engine's build history for this Dockerfile (undefined when none was recorded) */
+  history?: BuildHistoryView;
   report(finding: Omit<Finding, 'code'> & { code?: string }): void;
 }
 
@@ -74,6 +119,12 @@ export interface Rule {
   experimental?: boolean;
   /** needs the build context on disk */
   needsContext?: boolean;
+  /** needs the local store's base images */
+  needsImages?: boolean;
+  /** needs the engine's build history */
+  needsHistory?: boolean;
+  /** more words for the rule's docs page (how it decides) */
+  notes?: string;
   check(ctx: RuleContext): void;
 }
 
