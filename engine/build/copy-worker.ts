@@ -14,6 +14,7 @@ import { LayerwiseError } from '../errors';
 import { overlayOptions } from '../runtime/overlay';
 import { tempName } from '../store/fs-atomic';
 import { copyInto, type CopyRequest, type CopyResult } from './copy';
+import { trace } from './trace';
 
 const execFileP = promisify(execFile);
 
@@ -44,6 +45,7 @@ export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResu
   try {
     const specPath = join(dir, 'job.json');
     await writeFile(specPath, JSON.stringify(job));
+    trace('copy job spawn');
     const root = (process.geteuid?.() ?? 0) === 0;
     const unshare = root ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-Urm', '--propagation', 'private'];
     const [node, ...rest] = selfCli();
@@ -51,7 +53,10 @@ export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResu
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (process.env.LAYERWISE_TRACE) process.stderr.write(d);
+    });
     const code = await new Promise<number>((res, rej) => {
       child.on('error', rej);
       child.on('close', (c) => res(c ?? 1));
@@ -88,6 +93,7 @@ async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; work
 
 /** The worker side (`layerwise __copy JOB.json`): mount, copy, report one JSON line. */
 export async function copyWorkerMain(specPath: string): Promise<number> {
+  trace('worker start');
   const { readFile } = await import('node:fs/promises');
   const job = JSON.parse(await readFile(specPath, 'utf8')) as CopyJob;
   const base = join(specPath, '..');
@@ -102,7 +108,9 @@ export async function copyWorkerMain(specPath: string): Promise<number> {
       await mountOverlay(job.srcLowerDirs, undefined, srcRoot, job.emptyDir);
     }
     if (!srcRoot || !existsSync(srcRoot)) throw new LayerwiseError('internal', 'copy source root missing');
+    trace('worker mounted');
     const result = await copyInto({ ...job.request, srcRoot, dstRoot });
+    trace('worker copied');
     process.stdout.write(JSON.stringify({ ok: true, result }) + '\n');
     return 0;
   } catch (e) {

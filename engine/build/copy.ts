@@ -130,6 +130,12 @@ class Copier {
   /** dev:ino of a copied file with more than one link -> where its first copy went */
   private readonly links = new Map<string, string>();
   private mode?: number;
+  /** host dirs this copy created, with no set-gid bit: what is in them is only what this copy put there */
+  private readonly fresh = new Set<string>();
+  /** host paths this copy created inside fresh dirs */
+  private readonly made = new Set<string>();
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
   constructor(private readonly req: CopyRequest, private readonly owner: Owner | undefined) {
     if (req.srcIsContext && req.ignore?.length) this.ignore = new PatternMatcher(req.ignore);
     if (req.exclude?.length) this.exclude = new PatternMatcher(req.exclude);
@@ -180,6 +186,11 @@ class Copier {
     }
     const host = this.req.dstRoot + dst;
     const owner = await this.ownerFor(st.uid, st.gid);
+    // in a directory this copy created, a name it has not written yet does not exist, and what it creates there
+    // is already owned by us (no set-gid parent): two syscalls per file fewer
+    const inFresh = this.fresh.has(host.slice(0, host.lastIndexOf('/')));
+    const exists = (): fs.Stats | undefined => (inFresh && !this.made.has(host) ? undefined : fs.lstatSync(host, { throwIfNoEntry: false }));
+    const ownedAlready = inFresh && owner.uid === this.euid && owner.gid === this.egid;
     const chown = (p: string) => {
       try {
         fs.lchownSync(p, owner.uid, owner.gid);
@@ -188,12 +199,15 @@ class Copier {
       }
     };
     if (st.isDirectory()) {
-      const d = fs.lstatSync(host, { throwIfNoEntry: false });
+      const d = exists();
       if (d && !d.isDirectory()) fs.rmSync(host, { recursive: true, force: true });
       const created = !d?.isDirectory();
       if (created) fs.mkdirSync(host);
-      chown(host);
-      fs.chmodSync(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
+      if (inFresh) this.made.add(host);
+      if (!(created && ownedAlready)) chown(host);
+      const mode = this.mode ?? st.mode & 0o7777;
+      fs.chmodSync(host, mode); // after chown, which clears set-id bits
+      if (created && (mode & 0o2000) === 0) this.fresh.add(host);
       for (const name of fs.readdirSync(src).sort()) {
         await this.copyEntry(`${src}/${name}`, rel ? `${rel}/${name}` : name, dst === '/' ? `/${name}` : `${dst}/${name}`);
       }
@@ -208,10 +222,11 @@ class Copier {
       }
       return;
     }
-    if (fs.lstatSync(host, { throwIfNoEntry: false })) fs.rmSync(host, { recursive: true, force: true });
+    if (exists()) fs.rmSync(host, { recursive: true, force: true });
+    if (inFresh) this.made.add(host);
     if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(src), host);
-      chown(host);
+      if (!ownedAlready) chown(host);
       try {
         fs.lutimesSync(host, st.atime, st.mtime);
       } catch {
@@ -227,9 +242,10 @@ class Copier {
         return;
       }
       if (st.nlink > 1) this.links.set(inode, host);
-      fs.copyFileSync(src, host);
-      chown(host);
-      fs.chmodSync(host, this.mode ?? st.mode & 0o7777); // after chown, which clears set-id bits
+      fs.copyFileSync(src, host); // sets the source's mode on the copy
+      if (!ownedAlready) chown(host);
+      // after chown, which clears set-id bits
+      if (this.mode !== undefined || (!ownedAlready && st.mode & 0o6000)) fs.chmodSync(host, this.mode ?? st.mode & 0o7777);
       fs.utimesSync(host, st.atime, st.mtime);
       this.bytes += st.size;
     } else {

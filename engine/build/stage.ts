@@ -15,7 +15,7 @@ import { LayerwiseError } from '../errors';
 import { chainIds } from '../image/chain';
 import { ociLayerType } from '../image/mediatypes';
 import type { Descriptor, ImageConfig, Platform } from '../image/types';
-import { compress, writeLayer } from '../layers';
+import { writeLayer } from '../layers';
 import { hashPaths } from '../context/hash';
 import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
 import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
@@ -29,6 +29,7 @@ import { explainMiss, findPrevious } from './explain';
 import { pruneCopiedUpDirs } from './prune';
 import { planIdMap } from '../runtime/idmap';
 import type { MissReason } from './events';
+import { trace } from './trace';
 
 export interface StageResult {
   config: ImageConfig;
@@ -263,16 +264,20 @@ export class StageRunner {
   /** Turns an upper dir into a layer blob in the store, and the dir itself into the layer's snapshot (no second
    *  unpack); undefined when nothing changed. */
   private async commitUpper(upper: string, source: 'overlay' | 'dir', keepEmpty = false): Promise<CacheRecord['layer']> {
+    trace('commit start');
     const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
-    const gz = compress(w.stream, 'gzip', 1);
-    const blob = await this.ctx.store.content.ingest(gz);
+    // layers are stored uncompressed, as BuildKit keeps them until export: the blob's digest is the diff id,
+    // and no build pays for gzip (`save` writes them as they are, which `docker load` takes)
+    const blob = await this.ctx.store.content.ingest(w.stream);
     const done = await w.done;
+    trace('commit ingested');
     if (done.entries === 0 && !keepEmpty) return undefined;
     if (done.entries > 0 && source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
       const chains = chainIds([...this.diffIds, done.diffId]);
       await this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
+      trace("commit adopted");
     }
-    return { digest: blob.digest, diffId: done.diffId, size: blob.size, mediaType: ociLayerType('gzip') };
+    return { digest: blob.digest, diffId: done.diffId, size: blob.size, mediaType: ociLayerType('none') };
   }
 
   private async workDirs(): Promise<{ dir: string; upper: string; work: string; cleanup: () => Promise<void> }> {
@@ -669,7 +674,10 @@ export class StageRunner {
             },
             ctx.store.tmpDir,
           );
-          return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+          trace('copy job done');
+          const layer = await this.commitUpper(w.upper, 'overlay');
+          trace('copy committed');
+          return record(key, t0, layer, text);
         } finally {
           await w.cleanup();
         }
