@@ -80,40 +80,46 @@ export function validateFlags(keyword: string, flags: Flag[], healthType?: strin
   }
   let spec = FLAG_SPECS[keyword] ?? {};
   if (keyword === 'HEALTHCHECK' && healthType?.toUpperCase() !== 'CMD') spec = {};
-  const used = new Set<string>();
-  for (const f of flags) {
-    const flagName = '--' + f.name;
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i]!;
     const type = spec[f.name];
     if (!type) {
       const s = nearest(f.name, Object.keys(spec));
       problems.push({
         code: 'UnknownFlag',
-        message: `unknown flag: ${flagName}` + (s ? ` (did you mean --${s}?)` : ''),
+        message: `unknown flag: --${f.name}` + (s ? ` (did you mean --${s}?)` : ''),
         severity: 'error',
         range: f.nameRange,
         ...(s ? { suggestion: s } : {}),
       });
       continue;
     }
-    if (used.has(f.name) && type !== 'strings') {
-      problems.push({ code: 'DuplicateFlag', message: `duplicate flag specified: ${flagName}`, severity: 'error', range: f.range });
+    if (type !== 'strings' && seenBefore(flags, i, spec)) {
+      problems.push({ code: 'DuplicateFlag', message: `duplicate flag specified: --${f.name}`, severity: 'error', range: f.range });
       continue;
     }
-    used.add(f.name);
     if (type === 'bool') {
       if (f.value === '') {
-        problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: ${flagName}`, severity: 'error', range: f.range });
-      } else if (f.value !== undefined && !['true', 'false'].includes(f.value.toLowerCase())) {
+        problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: --${f.name}`, severity: 'error', range: f.range });
+      } else if (f.value !== undefined && f.value !== 'true' && f.value !== 'false' && !['true', 'false'].includes(f.value.toLowerCase())) {
         problems.push({
           code: 'FlagInvalidValue',
-          message: `expecting boolean value for flag ${flagName}, not: ${f.value}`,
+          message: `expecting boolean value for flag --${f.name}, not: ${f.value}`,
           severity: 'error',
           range: f.valueRange ?? f.range,
         });
       }
     } else if (f.value === undefined) {
-      problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: ${flagName}`, severity: 'error', range: f.range });
+      problems.push({ code: 'FlagMissingValue', message: `missing a value on flag: --${f.name}`, severity: 'error', range: f.range });
     }
   }
-  return problems;
+  return problems.length ? problems : NONE;
 }
+
+/** Whether a known flag of the same name came before flags[i] and was counted (not itself a duplicate). */
+function seenBefore(flags: Flag[], i: number, spec: Record<string, string>): boolean {
+  const name = flags[i]!.name;
+  for (let j = 0; j < i; j++) if (flags[j]!.name === name && spec[name]) return true;
+  return false;
+}
+

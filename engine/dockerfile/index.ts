@@ -8,7 +8,7 @@
 import { findHeredocs } from './heredoc';
 import { buildInstruction } from './instructions';
 import { scanLines } from './lines';
-import { parseNode } from './nodes';
+import { parseNode, type RawNode } from './nodes';
 import { computeLineStarts } from './text';
 import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
 
@@ -35,27 +35,21 @@ export { FLAG_SPECS } from './flags';
 
 const HEREDOC_KEYWORDS = new Set(['add', 'copy', 'run']);
 
-/** nodes the heredoc gate parsed during the current parse, so that their lines are not parsed twice */
-let gated: Map<string, ReturnType<typeof parseNode>> | undefined;
-
-/** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. */
-function heredocGate(logical: string, escape: '\\' | '`'): boolean {
-  let node = parseNode(logical, 0, escape);
-  gated?.set(logical, node);
-  if (node.cmd.value.toLowerCase() === 'onbuild' && node.child) node = node.child;
-  return HEREDOC_KEYWORDS.has(node.cmd.value.toLowerCase()) && !node.json;
+/** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. The node it parsed comes back
+ *  with the answer, so that the line is not parsed twice. */
+function heredocGate(logical: string, escape: '\\' | '`'): { carries: boolean; node: RawNode } {
+  const node = parseNode(logical, 0, escape);
+  const n = node.cmd.value.toLowerCase() === 'onbuild' && node.child ? node.child : node;
+  return { carries: HEREDOC_KEYWORDS.has(n.cmd.value.toLowerCase()) && !n.json, node };
 }
 
 export function parse(text: string): Dockerfile {
-  const seen = new Map<string, ReturnType<typeof parseNode>>();
-  gated = seen;
-  const scan = scanLines(text, heredocGate, findHeredocs);
-  gated = undefined;
+  const scan = scanLines<RawNode>(text, heredocGate, findHeredocs);
 
   const instructions: Instruction[] = [];
   const problems: ParseProblem[] = [...scan.problems];
   for (const ll of scan.logicalLines) {
-    const node = seen.get(ll.text) ?? parseNode(ll.text, 0, scan.escape);
+    const node = ll.parsed ?? parseNode(ll.text, 0, scan.escape);
     const ins = buildInstruction(node, ll);
     instructions.push(ins);
     if (ins.problems.length) problems.push(...ins.problems);
@@ -95,8 +89,11 @@ export function parse(text: string): Dockerfile {
     } else {
       const st = stages[stages.length - 1]!;
       st.instructions.push(ins);
-      st.range = { start: st.range.start, end: ins.range.end };
     }
+  }
+  for (const st of stages) {
+    const last = st.instructions[st.instructions.length - 1];
+    if (last) st.range = { start: st.range.start, end: last.range.end };
   }
 
   const lineStarts = computeLineStarts(text);

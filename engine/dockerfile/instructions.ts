@@ -3,55 +3,98 @@
  * with ranges, typed views (FROM, COPY, ENV, ARG, RUN mounts, …) and the errors BuildKit's instruction parser
  * gives (argument counts, flags, stage names, ONBUILD triggers, HEALTHCHECK options).
  */
-import type { LogicalLine } from './lines';
+import type { LineMap, LogicalLine, RawHeredoc } from './lines';
 import type { Piece, RawNode } from './nodes';
 import { isKnownKeyword, KNOWN_KEYWORDS } from './nodes';
 import { nearest, validateFlags } from './flags';
-import type { ArgDeclaration, Flag, Heredoc, Instruction, KeyValue, Mount, ParseProblem, Range, Token } from './types';
+import type { ArgDeclaration, Comment, Flag, Heredoc, Instruction, KeyValue, Mount, ParseProblem, Range, Token } from './types';
 
 const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
+function tok(map: LineMap, p: Piece): Token {
+  return { value: p.value, range: map.range(p.start, p.end) };
+}
+
+function toks(map: LineMap, ps: Piece[]): Token[] {
+  if (ps.length === 0) return NO_TOKENS;
+  const out: Token[] = new Array(ps.length);
+  for (let i = 0; i < ps.length; i++) out[i] = tok(map, ps[i]!);
+  return out;
+}
+
+function addProblem(problems: ParseProblem[], code: string, message: string, range: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void {
+  const p: ParseProblem = { code, message, severity, range };
+  if (suggestion) p.suggestion = suggestion;
+  problems.push(p);
+}
+
+function toFlag(map: LineMap, f: Piece): Flag {
+  const eq = f.value.indexOf('=');
+  const name = eq === -1 ? f.value.slice(2) : f.value.slice(2, eq);
+  const range = map.range(f.start, f.end);
+  const nameEnd = Math.min(f.end, f.start + 2 + name.length);
+  const flag: Flag = {
+    name,
+    value: eq === -1 ? undefined : f.value.slice(eq + 1),
+    raw: f.value,
+    range,
+    nameRange: { start: map.pos(f.start + 2), end: nameEnd === f.end ? range.end : map.pos(nameEnd, nameEnd > f.start + 2) },
+  };
+  // the value ends where the flag ends: the two ranges share that position
+  if (eq !== -1) {
+    const vs = f.start + eq + 1;
+    flag.valueRange = { start: vs >= f.end ? range.end : map.pos(vs), end: range.end };
+  }
+  return flag;
+}
+
+/** Empty lists shared by the instructions that have none; frozen, so that nothing can add to them by mistake. */
+const NO_FLAGS: Flag[] = Object.freeze([]) as unknown as Flag[];
+const NO_HEREDOCS: Heredoc[] = Object.freeze([]) as unknown as Heredoc[];
+const NO_COMMENTS: Comment[] = Object.freeze([]) as unknown as Comment[];
+const NO_TOKENS: Token[] = Object.freeze([]) as unknown as Token[];
+
+/** The upper-case keyword, one shared string per known keyword. */
+const UPPER = new Map(KNOWN_KEYWORDS.map((k) => [k.toLowerCase(), k]));
+function upperKeyword(cmd: string): string {
+  return UPPER.get(cmd) ?? UPPER.get(cmd.toLowerCase()) ?? cmd.toUpperCase();
+}
+
+function toHeredoc(map: LineMap, h: RawHeredoc): Heredoc {
+  const d: Heredoc = {
+    name: h.name,
+    fd: h.fd,
+    chomp: h.chomp,
+    expand: h.expand,
+    content: h.content,
+    delimiterRange: map.range(h.wordStart, h.wordStart + h.word.length),
+    bodyRange: h.bodyRange,
+  };
+  if (h.terminatorRange) d.terminatorRange = h.terminatorRange;
+  return d;
+}
+
 export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = false): Instruction {
   const map = ll.map;
-  const tok = (p: Piece): Token => ({ value: p.value, range: map.range(p.start, p.end) });
-  const keyword = node.cmd.value.toUpperCase();
+  const keyword = upperKeyword(node.cmd.value);
   const known = isKnownKeyword(keyword);
   const problems: ParseProblem[] = isTrigger || ll.problems.length === 0 ? [] : ll.problems.slice();
-  const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void => {
-    const p: ParseProblem = { code, message, severity, range: r };
-    if (suggestion) p.suggestion = suggestion;
-    problems.push(p);
-  };
-  const keywordToken = tok(node.cmd);
+  const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void =>
+    addProblem(problems, code, message, r, severity, suggestion);
+  const keywordToken = tok(map, node.cmd);
   const whole: Range = { start: keywordToken.range.start, end: ll.end };
 
-  const flags: Flag[] = node.flags.map((f) => {
-    const eq = f.value.indexOf('=');
-    const name = (eq === -1 ? f.value : f.value.slice(0, eq)).slice(2);
-    const flag: Flag = {
-      name,
-      value: eq === -1 ? undefined : f.value.slice(eq + 1),
-      raw: f.value,
-      range: map.range(f.start, f.end),
-      nameRange: map.range(f.start + 2, Math.min(f.end, f.start + 2 + name.length)),
-    };
-    if (eq !== -1) flag.valueRange = map.range(Math.min(f.end, f.start + eq + 1), f.end);
-    return flag;
-  });
-
-  const heredocs: Heredoc[] = ll.heredocs.map((h) => {
-    const d: Heredoc = {
-      name: h.name,
-      fd: h.fd,
-      chomp: h.chomp,
-      expand: h.expand,
-      content: h.content,
-      delimiterRange: map.range(h.wordStart, h.wordStart + h.word.length),
-      bodyRange: h.bodyRange,
-    };
-    if (h.terminatorRange) d.terminatorRange = h.terminatorRange;
-    return d;
-  });
+  let flags = NO_FLAGS;
+  if (node.flags.length) {
+    flags = new Array(node.flags.length);
+    for (let i = 0; i < node.flags.length; i++) flags[i] = toFlag(map, node.flags[i]!);
+  }
+  let heredocs = NO_HEREDOCS;
+  if (ll.heredocs.length) {
+    heredocs = new Array(ll.heredocs.length);
+    for (let i = 0; i < ll.heredocs.length; i++) heredocs[i] = toHeredoc(map, ll.heredocs[i]!);
+  }
+  const args = toks(map, node.args);
 
   const ins: Instruction = {
     keyword,
@@ -62,13 +105,18 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     endLine: ll.end.line,
     logical: ll.text,
     flags,
-    args: node.args.map(tok),
+    args,
     json: node.json,
     heredocs,
-    comments: ll.comments,
+    comments: ll.comments.length ? ll.comments : NO_COMMENTS,
     problems,
   };
-  if (node.rest.value.length) ins.argsToken = tok(node.rest);
+  const rest = node.rest;
+  if (rest.value.length) {
+    // one argument that is the whole rest (shell-form RUN, WORKDIR, USER, …): one token serves both
+    const a0 = node.args.length === 1 ? node.args[0]! : undefined;
+    ins.argsToken = a0 && a0.start === rest.start && a0.end === rest.end && a0.value === rest.value ? args[0]! : tok(map, rest);
+  }
   if (node.error) problem(errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
 
   if (!known) {
@@ -77,7 +125,6 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     return ins;
   }
 
-  const args = ins.args;
   const argsRange = ins.argsToken?.range ?? keywordToken.range;
   const need = (cond: boolean, message: string, code = 'MissingArguments'): boolean => {
     if (!cond) problem(code, message, argsRange);

@@ -8,34 +8,37 @@
 import type { Comment, Directive, ParseProblem, Position, Range } from './types';
 import { isGoSpaceCode } from './text';
 
-/** One piece of a logical line: `length` characters copied from `line`, starting at column `ch`. */
-interface Segment {
-  lo: number;
-  line: number;
-  ch: number;
-  length: number;
-}
-
-/** Maps offsets in a logical line to source positions. */
+/**
+ * Maps offsets in a logical line to source positions. The logical line is made of segments, each `length`
+ * characters copied from one source line starting at a column; they are kept flat, four numbers a segment
+ * (logical offset, line, column, length), so that a one-line instruction costs one small array.
+ */
 export class LineMap {
-  constructor(private readonly segments: Segment[], private readonly fallback: Position) {}
+  constructor(private readonly segs: number[], private readonly fallback: Position) {}
 
   /** The source position of logical offset `off`. With `asEnd`, an offset on a segment boundary maps to the
    *  end of the earlier segment (so that a token's end does not jump to the next line). */
   pos(off: number, asEnd = false): Position {
-    const segs = this.segments;
-    if (segs.length === 0) return this.fallback;
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (segs[mid]!.lo <= off) lo = mid;
-      else hi = mid - 1;
+    const segs = this.segs;
+    const n = segs.length >> 2;
+    if (n === 0) return this.fallback;
+    let k = 0;
+    if (n > 1) {
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (segs[mid << 2]! <= off) lo = mid;
+        else hi = mid - 1;
+      }
+      k = lo;
+      if (asEnd && off === segs[k << 2] && k > 0 && off > 0) k--;
     }
-    let s = segs[lo]!;
-    if (asEnd && off === s.lo && lo > 0 && off > 0) s = segs[lo - 1]!;
-    const within = Math.max(0, Math.min(off - s.lo, s.length));
-    return { line: s.line, character: s.ch + within };
+    const b = k << 2;
+    let within = off - segs[b]!;
+    if (within < 0) within = 0;
+    else if (within > segs[b + 3]!) within = segs[b + 3]!;
+    return { line: segs[b + 1]!, character: segs[b + 2]! + within };
   }
 
   range(start: number, end: number): Range {
@@ -56,8 +59,10 @@ export interface RawHeredoc {
   terminatorRange?: Range;
 }
 
-export interface LogicalLine {
+export interface LogicalLine<P = unknown> {
   text: string;
+  /** what the heredoc gate parsed of this line, when it looked at it */
+  parsed?: P;
   map: LineMap;
   /** 0-based physical lines: first, and last of the continuation (before heredoc bodies) */
   firstLine: number;
@@ -117,27 +122,31 @@ function leadingSpace(s: string): number {
   return i;
 }
 
-function isCommentLine(s: string): boolean {
-  const i = leadingSpace(s);
-  return i < s.length && s[i] === '#';
-}
-
-/** BuildKit's line-continuation rule: a trailing escape (plus spaces/tabs) not preceded by another escape. */
-export function trimContinuation(s: string, esc: string): { text: string; continued: boolean } {
+/**
+ * BuildKit's line-continuation rule on s[from..]: a trailing escape (plus spaces/tabs) not preceded by another
+ * escape. Returns where the text before the escape ends, or -1 when the line is not continued.
+ */
+export function continuationCut(s: string, from: number, esc: string): number {
   let j = s.length;
-  while (j > 0 && (s[j - 1] === ' ' || s[j - 1] === '\t')) j--;
-  if (j > 0 && s[j - 1] === esc) {
-    if (j === 1) return { text: '', continued: true };
-    if (s[j - 2] !== esc) return { text: s.slice(0, j - 1), continued: true };
+  let c = s.charCodeAt(j - 1);
+  while (j > from && (c === 0x20 || c === 0x09)) c = s.charCodeAt(--j - 1);
+  if (j > from && s[j - 1] === esc) {
+    if (j - 1 === from) return from;
+    if (s[j - 2] !== esc) return j - 1;
   }
-  return { text: s, continued: false };
+  return -1;
 }
 
-export interface LineScan {
+/** Shared empty lists for the logical lines that have none (never mutated: buildInstruction copies them). */
+const NO_HEREDOCS: RawHeredoc[] = [];
+const NO_PROBLEMS: ParseProblem[] = [];
+const NO_COMMENTS: Comment[] = [];
+
+export interface LineScan<P = unknown> {
   escape: '\\' | '`';
   directives: Directive[];
   comments: Comment[];
-  logicalLines: LogicalLine[];
+  logicalLines: LogicalLine<P>[];
   problems: ParseProblem[];
   lines: PhysicalLine[];
   bom: boolean;
@@ -147,16 +156,17 @@ export type HeredocFinder = (
   logical: string,
 ) => { heredocs: { name: string; fd: number; chomp: boolean; expand: boolean; word: string; wordStart: number }[]; error?: string };
 
-/** Whether a logical line may carry heredocs (RUN/COPY/ADD not in JSON form, also behind ONBUILD). */
-export type HeredocGate = (logical: string, escape: '\\' | '`') => boolean;
+/** Whether a logical line may carry heredocs (RUN/COPY/ADD not in JSON form, also behind ONBUILD), with what the
+ *  gate parsed of the line to decide it. */
+export type HeredocGate<P> = (logical: string, escape: '\\' | '`') => { carries: boolean; node: P };
 
 /**
  * Scans the text into logical lines. `gate` and `findHeredocs` come from the instruction layer (they need the
  * keyword dispatch and the shell lexer); they decide which lines carry heredocs and where their delimiters are.
  */
-export function scanLines(text: string, gate: HeredocGate, findHeredocs: HeredocFinder): LineScan {
+export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: HeredocFinder): LineScan<P> {
   const { lines, bom } = splitLines(text);
-  const out: LineScan = { escape: '\\', directives: [], comments: [], logicalLines: [], problems: [], lines, bom };
+  const out: LineScan<P> = { escape: '\\', directives: [], comments: [], logicalLines: [], problems: [], lines, bom };
   let directivesDone = false;
   const seen = new Set<string>();
 
@@ -228,65 +238,76 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
     });
   };
 
+  const esc = out.escape;
   let i = 0;
   while (i < lines.length) {
     const pl = lines[i]!;
-    const lead = leadingSpace(pl.text);
-    const stripped = pl.text.slice(lead);
-    const isDirective = directiveAt(i, stripped, lead);
-    if (isDirective) {
+    const plText = pl.text;
+    const lead = leadingSpace(plText);
+    if (!directivesDone && directiveAt(i, plText.slice(lead), lead)) {
       i++;
       continue;
     }
-    if (isCommentLine(pl.text)) {
+    if (plText.charCodeAt(lead) === 0x23 /* # */) {
       comment(i, false);
       i++;
       continue;
     }
-    const first = trimContinuation(stripped, out.escape);
-    if (!first.continued && first.text.length === 0) {
+    let cut = continuationCut(plText, lead, out.escape);
+    let continued = cut !== -1;
+    if (!continued && lead === plText.length) {
       i++;
       continue;
     }
-    const segments: Segment[] = [];
-    let logical = '';
-    const add = (line: number, ch: number, s: string): void => {
-      if (s.length === 0) return;
-      segments.push({ lo: logical.length, line, ch, length: s.length });
-      logical += s;
-    };
-    add(i, pl.col + lead, first.text);
+    const firstEnd = continued ? cut : plText.length;
+    // flat segments: logical offset, line, column, length (see LineMap)
+    const segs: number[] = firstEnd > lead ? [0, i, pl.col + lead, firstEnd - lead] : [];
+    let logical: string;
     const firstLine = i;
     let lastLine = i;
-    const comments: Comment[] = [];
-    const problems: ParseProblem[] = [];
-    let continued = first.continued;
-    let emptyLines: number[] = [];
+    let comments: Comment[] | undefined;
+    let problems: ParseProblem[] | undefined;
+    let emptyLines: number[] | undefined;
     i++;
-    while (continued && i < lines.length) {
-      const cl = lines[i]!;
-      lastLine = i;
-      if (isCommentLine(cl.text)) {
-        comment(i, true);
-        comments.push(out.comments[out.comments.length - 1]!);
+    if (!continued) {
+      logical = lead === 0 ? plText : plText.slice(lead);
+    } else {
+      const parts: string[] = [plText.slice(lead, firstEnd)];
+      let len = firstEnd - lead;
+      while (continued && i < lines.length) {
+        const cl = lines[i]!;
+        const t = cl.text;
+        lastLine = i;
+        const cLead = leadingSpace(t);
+        if (t.charCodeAt(cLead) === 0x23 /* # */) {
+          comment(i, true);
+          (comments ??= []).push(out.comments[out.comments.length - 1]!);
+          i++;
+          continue;
+        }
+        if (cLead === t.length) {
+          (emptyLines ??= []).push(i);
+          i++;
+          continue;
+        }
+        cut = continuationCut(t, 0, esc);
+        continued = cut !== -1;
+        const e = continued ? cut : t.length;
+        if (e > 0) {
+          segs.push(len, i, cl.col, e);
+          parts.push(e === t.length ? t : t.slice(0, e));
+          len += e;
+        }
         i++;
-        continue;
       }
-      if (leadingSpace(cl.text) === cl.text.length) {
-        emptyLines.push(i);
-        i++;
-        continue;
-      }
-      const t = trimContinuation(cl.text, out.escape);
-      add(i, cl.col, t.text);
-      continued = t.continued;
-      i++;
+      logical = parts.length === 1 ? parts[0]! : parts.join('');
     }
     const fallback = { line: firstLine, character: pl.col + lead };
-    const map = new LineMap(segments, fallback);
+    const map = new LineMap(segs, fallback);
     const lastPl = lines[lastLine]!;
     let end: Position = { line: lastLine, character: lastPl.col + lastPl.text.length };
-    if (emptyLines.length) {
+    if (emptyLines) {
+      problems = [];
       for (const el of emptyLines) {
         const e = lines[el]!;
         problems.push({
@@ -296,14 +317,21 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
           range: { start: { line: el, character: 0 }, end: { line: el, character: e.col + e.text.length } },
         });
       }
-      emptyLines = [];
     }
-    const heredocs: RawHeredoc[] = [];
-    if (logical.includes('<<') && gate(logical, out.escape)) {
+    let heredocs: RawHeredoc[] = NO_HEREDOCS;
+    let parsed: P | undefined;
+    let gated = false;
+    if (logical.includes('<<')) {
+      const g = gate(logical, out.escape);
+      parsed = g.node;
+      gated = g.carries;
+    }
+    if (gated) {
       const found = findHeredocs(logical);
       if (found.error) {
-        problems.push({ code: 'InvalidHeredoc', message: found.error, severity: 'error', range: map.range(0, logical.length) });
+        (problems ??= []).push({ code: 'InvalidHeredoc', message: found.error, severity: 'error', range: map.range(0, logical.length) });
       }
+      if (found.heredocs.length) heredocs = [];
       for (const h of found.heredocs) {
         let content = '';
         let terminated = false;
@@ -334,7 +362,7 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
         if (terminatorRange) rh.terminatorRange = terminatorRange;
         heredocs.push(rh);
         if (!terminated) {
-          problems.push({
+          (problems ??= []).push({
             code: 'UnterminatedHeredoc',
             message: `unterminated heredoc: no line "${h.name}" closes it`,
             severity: 'error',
@@ -344,7 +372,17 @@ export function scanLines(text: string, gate: HeredocGate, findHeredocs: Heredoc
         }
       }
     }
-    out.logicalLines.push({ text: logical, map, firstLine, lastLine, end, comments, heredocs, problems });
+    out.logicalLines.push({
+      text: logical,
+      parsed,
+      map,
+      firstLine,
+      lastLine,
+      end,
+      comments: comments ?? NO_COMMENTS,
+      heredocs,
+      problems: problems ?? NO_PROBLEMS,
+    });
   }
   return out;
 }

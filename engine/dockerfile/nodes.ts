@@ -3,7 +3,7 @@
  * `newNodeFromLine` and its dispatch table produce them (what `Node.Dump` prints). Every piece keeps its offsets
  * in the logical line. Never throws: a BuildKit parse error becomes `error` and the words found so far are kept.
  */
-import { goQuote, isGoSpace, isGoSpaceCode, isSplitSpace, trimSpaceBounds } from './text';
+import { goQuote, isGoSpace, isGoSpaceCode, isSplitSpace } from './text';
 
 export interface Piece {
   value: string;
@@ -23,6 +23,9 @@ export interface RawNode {
   child?: RawNode;
   error?: { message: string; start: number; end: number };
 }
+
+/** The empty list a node starts with (nodes are read only once built). */
+const NO_PIECES: Piece[] = Object.freeze([]) as unknown as Piece[];
 
 type LineParser = (rest: string, base: number, esc: string, node: RawNode) => void;
 
@@ -55,22 +58,24 @@ export function isKnownKeyword(k: string): boolean {
 
 /** BuildKit's newNodeFromLine on `line`, whose offset 0 is `base` in the logical line. */
 export function parseNode(line: string, base: number, esc: string): RawNode {
-  const [ts, te] = trimSpaceBounds(line);
+  const ts = trimStart(line, 0, line.length);
+  const te = trimEnd(line, ts, line.length);
   let ce = ts;
   while (ce < te && !isSplitSpace(line[ce]!)) ce++;
   let rs = ce;
   while (rs < te && isSplitSpace(line[rs]!)) rs++;
   const node: RawNode = {
     cmd: { value: line.slice(ts, ce), start: base + ts, end: base + ce },
-    flags: [],
+    flags: NO_PIECES,
     rest: { value: '', start: base + te, end: base + te },
-    args: [],
+    args: NO_PIECES,
     json: false,
   };
   if (rs < te) {
     const { argsStart, flags, error } = extractFlags(line, rs, te, esc, base);
     node.flags = flags;
-    const [as, ae] = trimSpaceBounds(line, argsStart, te);
+    const as = trimStart(line, argsStart, te);
+    const ae = trimEnd(line, as, te);
     node.rest = { value: line.slice(as, ae), start: base + as, end: base + ae };
     if (error) node.error = error;
   }
@@ -79,7 +84,20 @@ export function parseNode(line: string, base: number, esc: string): RawNode {
   return node;
 }
 
-/** BuildKit's extractBuilderFlags over line[from, to). */
+function trimStart(s: string, a: number, b: number): number {
+  while (a < b && isGoSpaceCode(s.charCodeAt(a))) a++;
+  return a;
+}
+
+function trimEnd(s: string, a: number, b: number): number {
+  while (b > a && isGoSpaceCode(s.charCodeAt(b - 1))) b--;
+  return b;
+}
+
+/**
+ * BuildKit's extractBuilderFlags over line[from, to). A flag word's value has its quotes and escapes processed;
+ * a word without either (nearly all) is sliced from the line instead of being built up character by character.
+ */
 function extractFlags(
   line: string,
   from: number,
@@ -88,66 +106,68 @@ function extractFlags(
   base: number,
 ): { argsStart: number; flags: Piece[]; error?: { message: string; start: number; end: number } } {
   const flags: Piece[] = [];
-  let inSpaces = true;
-  let quote = '';
-  let inQuote = false;
-  let word = '';
-  let wordStart = from;
-  let blankOK = false;
-  for (let pos = from; pos <= to; pos++) {
-    const atEnd = pos === to;
-    const ch = atEnd ? '' : line[pos]!;
-    if (inSpaces) {
-      if (atEnd) break;
-      if (isGoSpace(ch)) continue;
-      if (ch !== '-' || pos + 1 === to || line[pos + 1] !== '-') return { argsStart: pos, flags };
-      inSpaces = false;
-      wordStart = pos;
+  const escCode = esc.charCodeAt(0);
+  let pos = from;
+  for (;;) {
+    while (pos < to && isGoSpaceCode(line.charCodeAt(pos))) pos++;
+    if (pos >= to) return { argsStart: to, flags };
+    if (line.charCodeAt(pos) !== 0x2d || pos + 1 === to || line.charCodeAt(pos + 1) !== 0x2d) return { argsStart: pos, flags };
+    const wordStart = pos;
+    // the fast path: no quote and no escape before the next white space
+    let q = pos;
+    let c = 0;
+    while (q < to) {
+      c = line.charCodeAt(q);
+      if (isGoSpaceCode(c) || c === 0x27 || c === 0x22 || c === escCode) break;
+      q++;
     }
-    if (atEnd) {
-      if (word !== '--' && (blankOK || word.length > 0)) flags.push({ value: word, start: base + wordStart, end: base + pos });
-      break;
-    }
-    if (!inQuote) {
-      if (isGoSpace(ch)) {
-        inSpaces = true;
-        if (word === '--') return { argsStart: pos, flags };
-        if (blankOK || word.length > 0) flags.push({ value: word, start: base + wordStart, end: base + pos });
-        word = '';
-        blankOK = false;
-        continue;
-      }
-      if (ch === "'" || ch === '"') {
-        quote = ch;
-        blankOK = true;
-        inQuote = true;
-        continue;
-      }
-      if (ch === esc) {
-        if (pos + 1 === to) continue;
-        pos++;
+    let word: string;
+    let blankOK = false;
+    if (q === to || isGoSpaceCode(c)) {
+      word = line.slice(wordStart, q);
+      pos = q;
+    } else {
+      word = line.slice(wordStart, q);
+      pos = q;
+      let quote = 0;
+      for (; pos < to; pos++) {
+        const ch = line.charCodeAt(pos);
+        if (quote === 0) {
+          if (isGoSpaceCode(ch)) break;
+          if (ch === 0x27 || ch === 0x22) {
+            quote = ch;
+            blankOK = true;
+            continue;
+          }
+          if (ch === escCode) {
+            if (pos + 1 === to) continue;
+            pos++;
+            word += line[pos]!;
+            continue;
+          }
+          word += line[pos]!;
+          continue;
+        }
+        if (ch === quote) {
+          quote = 0;
+          continue;
+        }
+        if (ch === escCode) {
+          if (pos + 1 === to) {
+            quote = 0;
+            continue;
+          }
+          pos++;
+          word += line[pos]!;
+          continue;
+        }
         word += line[pos]!;
-        continue;
       }
-      word += ch;
-      continue;
     }
-    if (ch === quote) {
-      inQuote = false;
-      continue;
-    }
-    if (ch === esc) {
-      if (pos + 1 === to) {
-        inQuote = false;
-        continue;
-      }
-      pos++;
-      word += line[pos]!;
-      continue;
-    }
-    word += ch;
+    if (pos < to && word === '--') return { argsStart: pos, flags };
+    if (word !== '--' && (blankOK || word.length > 0)) flags.push({ value: word, start: base + wordStart, end: base + pos });
+    if (pos >= to) return { argsStart: to, flags };
   }
-  return { argsStart: to, flags };
 }
 
 /**
