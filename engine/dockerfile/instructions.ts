@@ -81,7 +81,11 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
   const problems: ParseProblem[] = isTrigger || ll.problems.length === 0 ? [] : ll.problems.slice();
   const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void =>
     addProblem(problems, code, message, r, severity, suggestion);
-  const keywordToken = tok(map, node.cmd);
+  // the keyword as written is nearly always the upper-case keyword: share that string
+  const keywordToken: Token = {
+    value: node.cmd.value === keyword ? keyword : node.cmd.value,
+    range: map.range(node.cmd.start, node.cmd.end),
+  };
   const whole: Range = { start: keywordToken.range.start, end: ll.end };
 
   let flags = NO_FLAGS;
