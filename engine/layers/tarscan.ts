@@ -1,10 +1,13 @@
 /**
  * TarScanner: a cheap pass over a plain tar stream that looks only at its header blocks (the file data is
  * skipped by arithmetic, never copied). It checks that the bytes are a tar (header checksums, sizes), and sums
- * the unpacked size of the layer the way Docker reports image sizes: the bytes the entries take once
- * extracted, i.e. regular file sizes plus symlink target lengths (a directory walk's `st_size` of every
- * non-directory, hard links counted once). Used where a layer passes through the store anyway (import, load),
- * so that `images` can show Docker's SIZE without unpacking anything again.
+ * the unpacked size of the layer the way Docker 26 (overlay2) counts a layer it loads or imports: a walk of the
+ * unpacked layer adding the `st_size` of everything but directories, hard links once — regular file sizes plus
+ * symlink target lengths (whiteouts are 0/0 devices: 0). Checked against the real Docker in
+ * test/integration/interop.test.ts. (Layers Docker builds itself with BuildKit are counted without their
+ * symlinks, so a built image can show a few bytes less there than once it is saved and loaded.) Used where a
+ * layer passes through the store anyway (import, load), so that `images` can show Docker's SIZE without
+ * unpacking anything again.
  */
 import { LayerwiseError } from '../errors';
 

@@ -12,7 +12,7 @@ import type { Descriptor } from '../image/types';
 import { decompress } from '../layers';
 import { TarScanner } from '../layers/tarscan';
 import type { FileContentStore } from './content';
-import { readJsonFile, writeFileAtomic } from './fs-atomic';
+import { readJsonFile, tempName } from './fs-atomic';
 
 export interface LayerInfo {
   /** sha256 of the plain tar */
@@ -47,10 +47,19 @@ export class LayerInfoStore {
     }
   }
 
+  /** Atomic (temp file + rename) but not fsynced: a record lost or torn by a crash reads as missing (see
+   *  valid()) and is computed again. */
   async put(digest: string, info: LayerInfo): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     await fsp.mkdir(this.tmpDir, { recursive: true });
-    await writeFileAtomic(this.path(digest), JSON.stringify({ diffId: info.diffId, unpackedSize: info.unpackedSize }) + '\n', { tmpDir: this.tmpDir });
+    const tmp = join(this.tmpDir, tempName('layerinfo'));
+    await fsp.writeFile(tmp, JSON.stringify({ diffId: info.diffId, unpackedSize: info.unpackedSize }) + '\n', { flag: 'wx' });
+    try {
+      await fsp.rename(tmp, this.path(digest));
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   /** Read the blob (verified), decompress it and scan it. */

@@ -20,6 +20,7 @@ import { decompress, detectCompression } from '../layers';
 import { readConfig, readJsonBlob, reachableFrom, resolveManifest, sniffMediaType } from './manifests';
 import type { Store } from './store';
 import type { BlobInfo } from './types';
+import { LayerSniffer, type LayerInfo } from './layerinfo';
 
 export interface LoadOptions {
   /** bytes of the (decompressed) archive read so far */
@@ -52,6 +53,8 @@ function normEntry(name: string): string {
 /** What an archive held: every file by path, as a blob in the store, plus its small JSON files. */
 interface ArchiveFiles {
   blobs: Map<string, BlobInfo>;
+  /** what scanning plain tar blobs on the way in found (recorded for the layers of the loaded images) */
+  layerInfo: Map<string, LayerInfo>;
   links: Map<string, string>;
   json: Map<string, Buffer>;
 }
@@ -66,7 +69,7 @@ function blobOf(files: ArchiveFiles, path: string, depth = 0): BlobInfo | undefi
 }
 
 async function readArchive(store: Store, input: NodeJS.ReadableStream, opts: LoadOptions): Promise<ArchiveFiles> {
-  const files: ArchiveFiles = { blobs: new Map(), links: new Map(), json: new Map() };
+  const files: ArchiveFiles = { blobs: new Map(), layerInfo: new Map(), links: new Map(), json: new Map() };
   const { stream } = decompress(input);
   const ex = tar.extract();
   let bytes = 0;
@@ -103,15 +106,24 @@ async function readArchive(store: Store, input: NodeJS.ReadableStream, opts: Loa
         files.json.set(name, Buffer.concat(chunks));
         continue;
       }
+      // a plain layer tar is scanned on the way in (its unpacked size, for `images`)
+      const sniff = new LayerSniffer();
+      let info: BlobInfo;
       if (size < 1 << 20) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         const buf = Buffer.concat(chunks);
-        files.blobs.set(name, await store.content.writeBlob(buf, m ? { digest: `sha256:${m[1]}`, size } : undefined));
-        continue;
+        sniff.update(buf);
+        info = await store.content.writeBlob(buf, m ? { digest: `sha256:${m[1]}`, size } : undefined);
+      } else {
+        info = await store.content.ingest(entry as unknown as NodeJS.ReadableStream, {
+          expected: m ? { digest: `sha256:${m[1]}`, size: h.size } : { size: h.size },
+          onChunk: (c) => sniff.update(c),
+        });
       }
-      const info = await store.content.ingest(entry as unknown as NodeJS.ReadableStream, { expected: m ? { digest: `sha256:${m[1]}`, size: h.size } : { size: h.size } });
       files.blobs.set(name, info);
+      const li = sniff.result(info.digest);
+      if (li) files.layerInfo.set(info.digest, li);
     }
   } catch (e) {
     if (e instanceof LayerwiseError) throw e;
@@ -230,7 +242,16 @@ async function loadLayoutIndex(store: Store, files: ArchiveFiles, idx: Index, do
   return out;
 }
 
-async function commit(store: Store, images: LoadedImage[]): Promise<void> {
+async function commit(store: Store, images: LoadedImage[], layerInfo?: Map<string, LayerInfo>): Promise<void> {
+  if (layerInfo?.size) {
+    for (const img of images) {
+      const { manifest } = await resolveManifest(store.content, img.manifest);
+      for (const l of manifest.layers) {
+        const li = layerInfo.get(l.digest);
+        if (li && !(await store.layerInfo.get(l.digest))) await store.layerInfo.put(l.digest, li);
+      }
+    }
+  }
   for (const img of images) {
     if (img.names.length === 0) await store.images.putDangling(img.manifest);
     for (const n of img.names) await store.images.put(n, img.manifest);
@@ -254,7 +275,7 @@ export async function loadArchive(store: Store, input: NodeJS.ReadableStream, op
       throw new LayerwiseError('invalid', 'the archive is neither `docker save` output (no manifest.json) nor an OCI layout (no index.json)');
     }
     if (images.length === 0) throw new LayerwiseError('invalid', 'the archive holds no image');
-    await commit(store, images);
+    await commit(store, images, files.layerInfo);
     return images;
   } finally {
     await session.release();
@@ -280,7 +301,7 @@ export async function loadLayoutDir(store: Store, dir: string, opts: LoadOptions
       const base = bytes;
       await store.content.ingest(src, { expected: size === undefined ? { digest } : { digest, size }, onProgress: (n) => opts.onProgress?.((bytes = base + n)) });
     };
-    const files: ArchiveFiles = { blobs: new Map(), links: new Map(), json: new Map() };
+    const files: ArchiveFiles = { blobs: new Map(), layerInfo: new Map(), links: new Map(), json: new Map() };
     for (const d of idx.manifests ?? []) {
       await copy(d.digest, d.size);
       const need = new Set<string>();

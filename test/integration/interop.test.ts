@@ -6,9 +6,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, promises as fsp, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, promises as fsp, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tar from 'tar-stream';
 import { cli } from '../helpers/store-cli';
 import { busyboxAvailable, busyboxImageTar, busyboxRootfsTar, busyboxUnavailableReason, BUSYBOX } from '../helpers/rootfs';
 import { dockerUnavailableReason, startDocker, type DockerPeer } from '../helpers/docker';
@@ -167,5 +169,99 @@ describe('interop with a real Docker daemon', { skip: noBusybox }, () => {
     assert.equal(mine[0]!.Id, did[0]!.Id);
     assert.deepEqual(mine[0]!.RootFS.Layers, did[0]!.RootFS.Layers);
     assert.ok(existsSync(join(fresh, 'index.json')));
+  });
+  it('images SIZE and inspect Size are what docker shows for the same images (loaded, imported)', async (t) => {
+    if (!docker) return t.skip(`no Docker daemon: ${dockerUnavailableReason()}`);
+    // a two-layer image new to the daemon (its content names this process): regular files, a hard link,
+    // symlinks (one with a long UTF-8 target, in PAX), an empty file, a long name, a fifo, then a whiteout and an
+    // opaque directory; in the legacy `docker save` form that both load
+    const built = `${tag}:size`;
+    const imported = `${tag}:imported`;
+    const layer = async (entries: Array<{ name: string; type?: 'file' | 'symlink' | 'link' | 'directory' | 'fifo'; data?: Buffer; linkname?: string }>) => {
+      const p = tar.pack();
+      const chunks: Buffer[] = [];
+      p.on('data', (c: unknown) => chunks.push(c as Buffer));
+      const ended = new Promise<void>((r) => p.on('end', () => r()));
+      for (const e of entries) {
+        const type = e.type ?? 'file';
+        const h = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, mtime: new Date(1_700_000_000_000), ...(e.linkname ? { linkname: e.linkname } : {}) };
+        if (type === 'file') p.entry({ ...h, size: e.data?.length ?? 0 }, e.data ?? Buffer.alloc(0));
+        else p.entry(h);
+      }
+      p.finalize();
+      await ended;
+      return Buffer.concat(chunks);
+    };
+    const uniq = Buffer.from(`${process.pid} ${Date.now()}\n`);
+    const l1 = await layer([
+      { name: 'd', type: 'directory' },
+      { name: 'd/id', data: uniq },
+      { name: 'd/big', data: Buffer.alloc(300_001, 7) },
+      { name: 'd/hard', type: 'link', linkname: 'd/big' },
+      { name: 'd/empty', data: Buffer.alloc(0) },
+      { name: 'd/sym', type: 'symlink', linkname: '/d/big' },
+      { name: 'd/long-sym', type: 'symlink', linkname: `/${'ü'.repeat(120)}/target` },
+      { name: `d/${'n'.repeat(150)}`, data: Buffer.alloc(1234, 1) },
+      { name: 'd/fifo', type: 'fifo' },
+      { name: 'd/e', type: 'directory' },
+      { name: 'd/e/old', data: Buffer.alloc(999, 2) },
+    ]);
+    const l2 = await layer([
+      { name: 'd', type: 'directory' },
+      { name: 'd/.wh.big' },
+      { name: 'd/e', type: 'directory' },
+      { name: 'd/e/.wh..wh..opq' },
+      { name: 'd/e/new', data: Buffer.alloc(4321, 3) },
+    ]);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const config = Buffer.from(JSON.stringify({
+      architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha(l1)}`, `sha256:${sha(l2)}`] },
+      history: [{ created: '2026-01-01T00:00:00Z', created_by: 'l1' }, { created: '2026-01-01T00:00:00Z', created_by: 'l2' }],
+    }));
+    const archive = join(dir, 'size.tar');
+    {
+      const p = tar.pack();
+      const out = createWriteStream(archive);
+      const written = new Promise<void>((r, j) => {
+        out.on('finish', () => r());
+        out.on('error', j);
+      });
+      p.pipe(out);
+      p.entry({ name: `${sha(config)}.json` }, config);
+      p.entry({ name: `${sha(l1)}/layer.tar` }, l1);
+      p.entry({ name: `${sha(l2)}/layer.tar` }, l2);
+      p.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${sha(config)}.json`, RepoTags: [built], Layers: [`${sha(l1)}/layer.tar`, `${sha(l2)}/layer.tar`] }]));
+      p.finalize();
+      await written;
+    }
+    const dl = await docker.run(['load', '-i', archive]);
+    assert.equal(dl.code, 0, dl.stderr);
+    const rootfs = (await busyboxRootfsTar())!;
+    assert.equal((await docker.run(['import', rootfs, imported])).code, 0);
+    const bbArchive = join(dir, 'size-bb.tar');
+    assert.equal((await docker.run(['save', '-o', bbArchive, 'busybox:latest'])).code, 0);
+    const fresh = join(dir, 'size-store');
+    assert.equal((await cli(fresh, ['load', '-i', archive])).code, 0);
+    assert.equal((await cli(fresh, ['load', '-i', bbArchive])).code, 0);
+    assert.equal((await cli(fresh, ['import', rootfs, imported])).code, 0);
+    try {
+      for (const ref of [built, 'busybox:latest', imported]) {
+        const dSize: number = Number((await docker.run(['image', 'inspect', '-f', '{{.Size}}', ref])).stdout.trim());
+        const oSize = Number((await cli(fresh, ['inspect', '-f', '{{.Size}}', ref])).stdout.trim());
+        assert.ok(dSize > 0, `docker reports a size for ${ref}`);
+        assert.equal(oSize, dSize, `inspect Size of ${ref}`);
+        const dText: string = (await docker.run(['images', '--format', '{{.Size}}', ref])).stdout.trim();
+        const oText = (await cli(fresh, ['images', '--format', '{{.Size}}', ref])).stdout.trim();
+        assert.match(dText, /^[0-9.]+[kMG]?B$/);
+        assert.equal(oText, dText, `images SIZE of ${ref}`);
+      }
+      // the records are a cache: without them the sizes are computed again from the blobs
+      await fsp.rm(join(fresh, 'layerinfo'), { recursive: true, force: true });
+      const again: number = Number((await docker.run(['image', 'inspect', '-f', '{{.Size}}', built])).stdout.trim());
+      assert.equal(Number((await cli(fresh, ['inspect', '-f', '{{.Size}}', built])).stdout.trim()), again);
+    } finally {
+      await docker.run(['rmi', '-f', built, imported]);
+    }
   });
 });

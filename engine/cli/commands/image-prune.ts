@@ -26,7 +26,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }
   const store = await openStore(ctx.root);
   const used = await digestsInUse(store);
-  const list = await summaries(store);
+  const list = await summaries(store, false);
   const byTarget = new Map<string, typeof list>();
   for (const s of list) byTarget.set(s.target.digest, [...(byTarget.get(s.target.digest) ?? []), s]);
   const lines: string[] = [];
@@ -44,7 +44,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     }
   }
   // an id still named by another manifest is not gone; report only ids no entry has any more
-  const remaining = new Set((await summaries(store)).map((s) => s.id));
+  const remaining = new Set((await summaries(store, false)).map((s) => s.id));
   const shown = lines.filter((l) => !l.startsWith('deleted: ') || !remaining.has(l.slice(9)));
   const gc = await collectGarbage(store);
   if (shown.length) ctx.stdout.write('Deleted Images:\n' + shown.join('\n') + '\n\n');

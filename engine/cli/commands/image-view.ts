@@ -1,7 +1,8 @@
 /**
  * The image views the CLI prints: one summary per store entry (for `images`, `system df`, `image prune`) and the
- * `docker inspect` JSON shape. Size is the bytes the image's layers take in the store (compressed as stored),
- * like the content size `docker images` shows with the containerd image store.
+ * `docker inspect` JSON shape. Size is what Docker shows: the unpacked size of the image's layers (file sizes
+ * and symlink lengths, see engine/layers/tarscan.ts), from the store's layer records, computed once for a layer
+ * that has none.
  */
 import { familiarRepository, parseReference } from '../../image/refs';
 import { resolveManifest, readConfig } from '../../store/manifests';
@@ -20,18 +21,22 @@ export interface ImageSummary {
   size: number;
 }
 
-export function imageSize(m: Manifest): number {
-  return m.layers.reduce((n, l) => n + l.size, 0);
+/** Docker's image size: the sum of the unpacked sizes of its layers. */
+export async function imageSize(store: Store, m: Manifest): Promise<number> {
+  let n = 0;
+  for (const l of m.layers) n += await store.layerInfo.unpackedSize(l);
+  return n;
 }
 
 /** Every entry of the store that resolves (entries whose blobs are broken are skipped: fsck reports them). */
-export async function summaries(store: Store): Promise<ImageSummary[]> {
+/** `withSizes: false` leaves `size` 0 (computing a layer's size the first time reads the whole layer). */
+export async function summaries(store: Store, withSizes = true): Promise<ImageSummary[]> {
   const out: ImageSummary[] = [];
   for (const r of await store.images.list()) {
     try {
       const { manifest } = await resolveManifest(store.content, r.target);
       const config = await readConfig(store.content, manifest);
-      const s: ImageSummary = { id: manifest.config.digest, name: r.name, target: r.target, manifest, config, size: imageSize(manifest) };
+      const s: ImageSummary = { id: manifest.config.digest, name: r.name, target: r.target, manifest, config, size: withSizes ? await imageSize(store, manifest) : 0 };
       if (config.created) s.created = config.created;
       out.push(s);
     } catch {
@@ -88,7 +93,8 @@ function dockerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
 }
 
 /** The object `docker image inspect` prints for an image. */
-export function inspectObject(img: ResolvedImage, root: string): Record<string, unknown> {
+/** `size`: imageSize() of the image */
+export function inspectObject(img: ResolvedImage, root: string, size: number): Record<string, unknown> {
   const repoTags: string[] = [];
   const repoDigests: string[] = [];
   for (const n of img.names) {
@@ -112,7 +118,7 @@ export function inspectObject(img: ResolvedImage, root: string): Record<string, 
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,
-    Size: imageSize(img.manifest),
+    Size: size,
     GraphDriver: { Data: { Root: root }, Name: 'layerwise' },
     RootFS: { Type: 'layers', Layers: [...c.rootfs.diff_ids] },
     Metadata: { LastTagTime: img.target.annotations?.['org.opencontainers.image.created'] ?? '0001-01-01T00:00:00Z' },

@@ -4,7 +4,7 @@ import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
 import { compileTemplate } from './go-template';
 import { parseFlags, usageError, showHelp } from './image-cli';
-import { inspectObject } from './image-view';
+import { imageSize, inspectObject } from './image-view';
 
 export const summary = 'Display detailed information on one or more images';
 
@@ -19,7 +19,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const errors: string[] = [];
   for (const a of f.args) {
     try {
-      found.push(inspectObject(await store.images.resolve(a), store.root));
+      const img = await store.images.resolve(a);
+      found.push(inspectObject(img, store.root, await imageSize(store, img.manifest)));
     } catch (e) {
       if (!isLayerwiseError(e) || (e.kind !== 'not-found' && e.kind !== 'invalid' && e.kind !== 'conflict')) throw e;
       errors.push(describeError(e));
