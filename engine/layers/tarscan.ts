@@ -87,6 +87,8 @@ export class TarScanner {
   /** saw the end-of-archive marker (a zero block) */
   ended = false;
 
+  /** header blocks seen, meta headers included */
+  private headers = 0;
   private head = Buffer.allocUnsafe(BLOCK);
   private headFill = 0;
   /** bytes of entry data (incl. padding) still to skip */
@@ -161,8 +163,9 @@ export class TarScanner {
       return;
     }
     if (!checksumOk(h)) {
-      throw invalid(this.entries === 0 ? 'the input is not a tar archive' : `the input is not a valid tar archive: bad header checksum at byte ${this.bytes}`);
+      throw invalid(this.headers === 0 ? 'the input is not a tar archive' : `the input is not a valid tar archive: bad header checksum at byte ${this.bytes}`);
     }
+    this.headers++;
     const type = h[156] === 0 ? '0' : String.fromCharCode(h[156]!);
     let size = parseNumber(h, 124, 12);
     if (size < 0) throw invalid('the input is not a valid tar archive: bad size field');
