@@ -1,128 +1,256 @@
 /**
- * Image import / save / load throughput and peak memory: ours (the built CLI, dist/cli.js) side by side with
- * `docker import` / `docker save` / `docker load` (a real dockerd from test/helpers/docker.ts, when it can run)
- * on the same root filesystem, plus a plain `cp` of the tar as the disk-speed reference.
+ * Image import / save / load of a big root filesystem (default 500 MB in 20,000 files): ours (the built CLI)
+ * side by side with a real Docker 26 (`docker import` / `save` / `load`, the daemon of test/helpers/docker.ts)
+ * on the same files, against the disk speed measured here first.
  *
  *   npm run build && npx tsx bench/store/images.ts
  *
- * Env: STORE_BENCH_MB (default 500), STORE_BENCH_FILES (default 20000), STORE_BENCH_DIR (default the OS tmp dir).
- * Each of our steps is its own process, which reports its peak RSS at exit; docker's memory is the daemon's and
- * is not shown. Prints; asserts nothing.
+ * Env: STORE_BENCH_MB (500), STORE_BENCH_FILES (20000), STORE_BENCH_RUNS (3), STORE_BENCH_DIR (the OS tmp
+ * dir), LAYERWISE_CLI (default dist/cli.js).
+ *
+ * Disk speed: a sequential write of a file as big as the rootfs tar, in 1 MiB writes, then fsync (the write
+ * figure), and a sequential read of it back (page cache, as the inputs of the steps are). The goal is
+ * throughput >= disk/2 where disk = the write+fsync figure (the slower of the two), and peak RSS <= 150 MB.
+ * Every step runs after `sync`, in a fresh store (ours) or after `docker rmi` (docker), and is repeated
+ * STORE_BENCH_RUNS times; the table shows the median run and the load average when it ran.
+ * Ours: wall time, CPU (user+sys) and peak RSS of the CLI process. Docker: wall time, CPU of the CLI plus the
+ * daemon's CPU during the step, and peak RSS of the daemon during the step (VmHWM after resetting it through
+ * /proc/<pid>/clear_refs) — the daemon does the work. Prints; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const MB = Number(process.env.STORE_BENCH_MB ?? 500);
 const FILES = Number(process.env.STORE_BENCH_FILES ?? 20000);
-const CLI = resolve(__dirname, '../../dist/cli.js');
+const RUNS = Math.max(1, Number(process.env.STORE_BENCH_RUNS ?? 3));
+const CLI = resolve(process.env.LAYERWISE_CLI ?? join(__dirname, '../../dist/cli.js'));
+const MiB = 1 << 20;
 
 interface Step {
   seconds: number;
-  maxRssMB: number | null;
+  /** user+sys CPU seconds (for docker: CLI + daemon) */
+  cpu: number | null;
+  rssMB: number | null;
   ok: boolean;
+  load: number;
   note?: string;
 }
 
-/** Run a command (a peer tool), timing it; its memory is not ours to report. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Step {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env, maxBuffer: 1 << 26 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { seconds, maxRssMB: null, ok: r.status === 0, note: r.status === 0 ? undefined : String(r.stderr ?? r.error).slice(-300) };
+function clockTicks(): number {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout.trim()) || 100;
+}
+const TICKS = clockTicks();
+
+/** utime+stime of a process and its reaped children, in seconds */
+function procCpu(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+  } catch {
+    return null;
+  }
 }
 
-/** Our CLI under a node that reports its own peak RSS at exit. */
-function ours(args: string[]): Step {
-  const pre = join(tmpdir(), `lw-rss-${process.pid}.js`);
-  writeFileSync(pre, "process.on('exit', () => { try { require('fs').writeSync(2, '\\n@@RSS ' + process.resourceUsage().maxRSS + '\\n'); } catch {} });\n");
+function resetPeak(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakMB(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Run a command under /usr/bin/time; returns wall, cpu and peak RSS of the command itself. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Step & { stderr: string } {
+  spawnSync('sync');
+  const load = loadavg()[0]!;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--require', pre, CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '@@TIME %M %U %S', cmd, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /@@RSS (\d+)/.exec(r.stderr);
-  return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : null, ok: r.status === 0, note: r.status === 0 ? undefined : r.stderr.slice(-300) };
+  const m = /@@TIME (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
+  const ok = r.status === 0;
+  return {
+    seconds,
+    cpu: m ? Number(m[2]) + Number(m[3]) : null,
+    rssMB: m ? Number(m[1]) / 1024 : null,
+    ok,
+    load,
+    stderr: r.stderr ?? '',
+    ...(ok ? {} : { note: String(r.stderr ?? r.error).replace(/@@TIME.*/, '').trim().slice(-300) }),
+  };
+}
+
+function ours(args: string[]): Step {
+  return timed(process.execPath, [CLI, ...args]);
+}
+
+/** A docker CLI step: adds the daemon's CPU and peak RSS during the step. */
+function dockerStep(env: NodeJS.ProcessEnv, daemonPid: number | null, args: string[]): Step {
+  const canPeak = daemonPid !== null && resetPeak(daemonPid);
+  const c0 = daemonPid !== null ? procCpu(daemonPid) : null;
+  const s = timed('docker', args, env);
+  const c1 = daemonPid !== null ? procCpu(daemonPid) : null;
+  const daemonCpu = c0 !== null && c1 !== null ? c1 - c0 : null;
+  return {
+    ...s,
+    cpu: s.cpu !== null && daemonCpu !== null ? s.cpu + daemonCpu : s.cpu,
+    rssMB: canPeak && daemonPid !== null ? peakMB(daemonPid) : null,
+  };
 }
 
 function makeTree(dir: string): number {
-  const per = Math.max(1, Math.floor((MB << 20) / FILES));
+  const per = Math.max(1, Math.floor((MB * MiB) / FILES));
   let total = 0;
-  // one shared random pool, sliced per file (incompressible enough, cheap to make)
-  const pool = randomBytes(Math.min(per * 64, 64 << 20));
+  // one shared random pool, sliced per file (incompressible, cheap to make)
+  const pool = randomBytes(Math.min(per * 64, 64 * MiB));
   for (let i = 0; i < FILES; i++) {
     const d = join(dir, `d${Math.floor(i / 200)}`);
-    if (i % 200 === 0) mkdirSync(d, { recursive: true });
+    if (i % 200 === 0) fs.mkdirSync(d, { recursive: true });
     const off = (i * 7919) % Math.max(1, pool.length - per);
-    writeFileSync(join(d, `f${i}.bin`), pool.subarray(off, off + per));
+    fs.writeFileSync(join(d, `f${i}.bin`), pool.subarray(off, off + per));
     total += per;
   }
   return total;
 }
 
-function row(name: string, s: Step, bytes: number): string {
-  const tput = s.ok ? `${(bytes / (1 << 20) / s.seconds).toFixed(0)} MB/s` : 'failed';
-  const rss = s.maxRssMB === null ? 'n/a' : `${s.maxRssMB.toFixed(0)} MB`;
-  return `${name.padEnd(34)} ${s.seconds.toFixed(2).padStart(8)} s ${tput.padStart(10)} ${rss.padStart(9)}${s.note ? '  ' + s.note.replace(/\s+/g, ' ') : ''}`;
+/** Sequential write (1 MiB writes) + fsync, then sequential read, of `bytes` bytes. MB/s each. */
+function diskSpeed(path: string, bytes: number): { write: number; read: number } {
+  spawnSync('sync');
+  const buf = randomBytes(MiB);
+  const t0 = process.hrtime.bigint();
+  const fd = fs.openSync(path, 'w');
+  for (let left = bytes; left > 0; left -= MiB) fs.writeSync(fd, buf, 0, Math.min(MiB, left));
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  const tw = Number(process.hrtime.bigint() - t0) / 1e9;
+  const t1 = process.hrtime.bigint();
+  const rfd = fs.openSync(path, 'r');
+  while (fs.readSync(rfd, buf, 0, MiB, null) > 0) {
+    /* read it all */
+  }
+  fs.closeSync(rfd);
+  const tr = Number(process.hrtime.bigint() - t1) / 1e9;
+  fs.rmSync(path, { force: true });
+  return { write: bytes / MiB / tw, read: bytes / MiB / tr };
+}
+
+function median(steps: Step[]): Step {
+  const ok = steps.filter((s) => s.ok);
+  if (ok.length === 0) return steps[0]!;
+  const sorted = [...ok].sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+function row(name: string, steps: Step[], bytes: number, disk: number): string {
+  const s = median(steps);
+  const mbs = bytes / MiB / s.seconds;
+  const tput = s.ok ? `${mbs.toFixed(0)} MB/s` : 'failed';
+  const vsDisk = s.ok ? `${(mbs / disk).toFixed(2)}x` : '';
+  const cpu = s.cpu === null ? 'n/a' : `${s.cpu.toFixed(2)} s`;
+  const rss = s.rssMB === null ? 'n/a' : `${s.rssMB.toFixed(0)} MB`;
+  const all = steps.map((x) => (x.ok ? x.seconds.toFixed(2) : 'fail')).join('/');
+  return `${name.padEnd(36)} ${s.seconds.toFixed(2).padStart(7)} s ${tput.padStart(10)} ${vsDisk.padStart(6)} ${cpu.padStart(8)} ${rss.padStart(8)}   load ${s.load.toFixed(1)}  runs ${all}${s.note ? '  ' + s.note.replace(/\s+/g, ' ') : ''}`;
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(CLI)) {
+  if (!fs.existsSync(CLI)) {
     console.log(`${CLI} is missing: run \`npm run build\` first`);
     return;
   }
-  const base = mkdtempSync(join(process.env.STORE_BENCH_DIR ?? tmpdir(), 'lw-store-bench-'));
+  const base = fs.mkdtempSync(join(process.env.STORE_BENCH_DIR ?? tmpdir(), 'lw-store-bench-'));
+  let stopDocker: (() => Promise<void>) | undefined;
   try {
     const tree = join(base, 'rootfs');
-    mkdirSync(tree);
+    fs.mkdirSync(tree);
     const bytes = makeTree(tree);
     const tarFile = join(base, 'rootfs.tar');
     spawnSync('tar', ['-C', tree, '-cf', tarFile, '.']);
-    const tarBytes = statSync(tarFile).size;
-    console.log(`store bench: ${FILES} files, ${(bytes / (1 << 20)).toFixed(0)} MB (tar ${(tarBytes / (1 << 20)).toFixed(0)} MB); ${cpus().length} cpus, load ${loadavg()[0]!.toFixed(1)}`);
-    console.log(`${'step'.padEnd(34)} ${'time'.padStart(10)} ${'throughput'.padStart(10)} ${'peak RSS'.padStart(9)}`);
-    const cp = timed('cp', [tarFile, join(base, 'copy.tar')]);
-    console.log(row('disk: cp rootfs.tar', cp, tarBytes));
-    rmSync(join(base, 'copy.tar'), { force: true });
-    const root = join(base, 'store');
-    const imp = ours(['--root', root, 'import', tree, 'bench:dir']);
-    console.log(row('ours: import DIR', imp, bytes));
-    const impTar = ours(['--root', root, 'import', tarFile, 'bench:tar']);
-    console.log(row('ours: import rootfs.tar', impTar, tarBytes));
+    const tarBytes = fs.statSync(tarFile).size;
+    const disks = [diskSpeed(join(base, 'disk-test'), tarBytes), diskSpeed(join(base, 'disk-test'), tarBytes)];
+    const disk = { write: Math.max(...disks.map((d) => d.write)), read: Math.max(...disks.map((d) => d.read)) };
+    console.log(`store bench: ${FILES} files, ${(bytes / MiB).toFixed(0)} MiB of data (tar ${(tarBytes / MiB).toFixed(0)} MiB); ${cpus().length} CPUs; node ${process.version}; ${RUNS} runs each, median shown`);
+    console.log(`disk: sequential write+fsync ${disk.write.toFixed(0)} MB/s, read ${disk.read.toFixed(0)} MB/s (best of 2) -> disk speed ${disk.write.toFixed(0)} MB/s; goal >= ${(disk.write / 2).toFixed(0)} MB/s and <= 150 MB peak RSS`);
+    console.log(`(MB = MiB; throughput = tar bytes / wall time; "x disk" = throughput / disk speed)\n`);
+    console.log(`${'step'.padEnd(36)} ${'time'.padStart(9)} ${'throughput'.padStart(10)} ${'x disk'.padStart(6)} ${'cpu'.padStart(8)} ${'peak RSS'.padStart(8)}`);
+
+    const imp: Step[] = [];
+    const impDir: Step[] = [];
+    const save: Step[] = [];
+    const load: Step[] = [];
+    const loadDocker: Step[] = [];
     const saved = join(base, 'ours.tar');
-    const save = ours(['--root', root, 'save', '-o', saved, 'bench:tar']);
-    const savedBytes = existsSync(saved) ? statSync(saved).size : 0;
-    console.log(row('ours: save -o (gzip layer as stored)', save, savedBytes));
-    const load = ours(['--root', join(base, 'store2'), 'load', '-i', saved]);
-    console.log(row('ours: load -i (fresh store)', load, savedBytes));
-    const fsck = ours(['--root', root, 'fsck']);
-    console.log(row('ours: fsck (hash every blob)', fsck, savedBytes * 2));
+    for (let i = 0; i < RUNS; i++) {
+      const root = join(base, `store-${i}`);
+      imp.push(ours(['--root', root, 'import', tarFile, 'bench:tar']));
+      fs.rmSync(join(base, `store-dir-${i}`), { recursive: true, force: true });
+      impDir.push(ours(['--root', join(base, `store-dir-${i}`), 'import', tree, 'bench:dir']));
+      fs.rmSync(join(base, `store-dir-${i}`), { recursive: true, force: true });
+      fs.rmSync(saved, { force: true });
+      save.push(ours(['--root', root, 'save', '-o', saved, 'bench:tar']));
+      fs.rmSync(root, { recursive: true, force: true });
+      const root2 = join(base, `store-load-${i}`);
+      load.push(ours(['--root', root2, 'load', '-i', saved]));
+      fs.rmSync(root2, { recursive: true, force: true });
+    }
+    const savedBytes = fs.existsSync(saved) ? fs.statSync(saved).size : 0;
+    console.log(row('ours: import rootfs.tar', imp, tarBytes, disk.write));
+    console.log(row('ours: import DIR', impDir, tarBytes, disk.write));
+    console.log(row('ours: save -o', save, savedBytes, disk.write));
+    console.log(row('ours: load -i (our save, fresh store)', load, savedBytes, disk.write));
 
     let dockerEnv: NodeJS.ProcessEnv | undefined;
     try {
       const { startDocker, dockerUnavailableReason } = await import('../../test/helpers/docker');
       const d = await startDocker();
       if (!d) console.log(`docker: not run (${dockerUnavailableReason()})`);
-      else dockerEnv = { ...process.env, ...d.env };
-      if (d) {
-        const dbin = 'docker';
-        const di = timed(dbin, ['import', tarFile, `lw-bench-${process.pid}:tar`], dockerEnv);
-        console.log(row('docker: import rootfs.tar', di, tarBytes));
+      else {
+        stopDocker = () => d.stop();
+        dockerEnv = { ...process.env, ...d.env };
+        let daemonPid: number | null = Number(fs.readFileSync(join(dirname(d.dataRoot), 'dockerd.pid'), 'utf8').trim());
+        if (!Number.isInteger(daemonPid) || daemonPid <= 0) daemonPid = null;
+        const name = `lw-store-bench-${process.pid}:tar`;
+        const di: Step[] = [];
+        const ds: Step[] = [];
+        const dl: Step[] = [];
         const dsaved = join(base, 'docker.tar');
-        const ds = timed(dbin, ['save', '-o', dsaved, `lw-bench-${process.pid}:tar`], dockerEnv);
-        const dBytes = existsSync(dsaved) ? statSync(dsaved).size : 0;
-        console.log(row('docker: save -o', ds, dBytes));
-        spawnSync(dbin, ['rmi', `lw-bench-${process.pid}:tar`], { env: dockerEnv });
-        const dl = timed(dbin, ['load', '-i', dsaved], dockerEnv);
-        console.log(row('docker: load -i', dl, dBytes));
-        spawnSync(dbin, ['rmi', `lw-bench-${process.pid}:tar`], { env: dockerEnv });
-        await d.stop();
+        for (let i = 0; i < RUNS; i++) {
+          di.push(dockerStep(dockerEnv, daemonPid, ['import', tarFile, name]));
+          fs.rmSync(dsaved, { force: true });
+          ds.push(dockerStep(dockerEnv, daemonPid, ['save', '-o', dsaved, name]));
+          spawnSync('docker', ['rmi', name], { env: dockerEnv });
+          dl.push(dockerStep(dockerEnv, daemonPid, ['load', '-i', dsaved]));
+          spawnSync('docker', ['rmi', name], { env: dockerEnv });
+          const root3 = join(base, `store-ld-${i}`);
+          loadDocker.push(ours(['--root', root3, 'load', '-i', dsaved]));
+          fs.rmSync(root3, { recursive: true, force: true });
+        }
+        const dBytes = fs.existsSync(dsaved) ? fs.statSync(dsaved).size : 0;
+        console.log(row('docker: import rootfs.tar', di, tarBytes, disk.write));
+        console.log(row('docker: save -o', ds, dBytes, disk.write));
+        console.log(row('docker: load -i (after rmi)', dl, dBytes, disk.write));
+        console.log(row("ours: load -i (docker's save)", loadDocker, dBytes, disk.write));
+        if (daemonPid === null) console.log('(docker daemon pid unknown: its CPU and memory are not shown)');
       }
     } catch (e) {
       console.log(`docker: not run (${e instanceof Error ? e.message : String(e)})`);
     }
   } finally {
-    rmSync(base, { recursive: true, force: true });
+    await stopDocker?.().catch(() => undefined);
+    fs.rmSync(base, { recursive: true, force: true });
   }
 }
 
