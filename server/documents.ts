@@ -5,6 +5,7 @@
 import { TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Dockerfile } from '../engine/dockerfile/types';
+import { reparse } from './incrementalParse';
 import { parse } from './parser';
 
 export interface ParsedDocument {
@@ -29,11 +30,13 @@ export class DocumentStore {
     return { doc, parsed: this.parsedFor(doc) };
   }
 
-  /** The tree for any TextDocument (cached by URI + version). */
+  /** The tree for any TextDocument (cached by URI + version). After an edit, only the instructions the edit
+   *  touched are parsed again (server/incrementalParse.ts: the same tree as a full parse). */
   parsedFor(doc: TextDocument): Dockerfile {
     const hit = this.cache.get(doc.uri);
     if (hit && hit.version === doc.version) return hit.parsed;
-    const parsed = this.parseText(doc.getText());
+    const text = doc.getText();
+    const parsed = hit && this.parseText === parse ? reparse(hit.parsed, text) : this.parseText(text);
     this.cache.set(doc.uri, { version: doc.version, parsed });
     return parsed;
   }

@@ -3,7 +3,7 @@
  * A cache mount on the package cache (`RUN --mount=type=cache,target=/var/cache/apt ...`) silences the
  * cache-cleaning rules, as it should: nothing is left in the layer.
  */
-import { hasCacheMount } from './util';
+import { eolOf, hasCacheMount } from './util';
 import { rule, type Rule } from './types';
 import {
   appendToRun,
@@ -138,7 +138,7 @@ const dl3009 = rule({
 });
 
 function eol(ctx: import('./types').RuleContext): string {
-  return ctx.file.text.includes('\r\n') ? '\r\n' : '\n';
+  return eolOf(ctx.file);
 }
 
 const PIP = ['pip', 'pip3', 'pip2'];

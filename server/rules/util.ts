@@ -38,8 +38,15 @@ export function textOf(file: Dockerfile, r: Range): string {
 }
 
 /** The line end the document uses (for inserted lines). */
+const eols = new WeakMap<Dockerfile, string>();
+/** The document's line end for inserted lines: CRLF when any line ends so (one scan per tree). */
 export function eolOf(file: Dockerfile): string {
-  return file.text.includes('\r\n') ? '\r\n' : '\n';
+  let e = eols.get(file);
+  if (e === undefined) {
+    e = file.text.includes('\r\n') ? '\r\n' : '\n';
+    eols.set(file, e);
+  }
+  return e;
 }
 
 /**

@@ -1,0 +1,253 @@
+/**
+ * Re-parse after an edit without parsing the whole text again: the engine's parser (engine/dockerfile `parse`)
+ * parses only the instructions the edit touched, and the rest of the previous tree is kept (shifted when the line
+ * count changed). The result is the tree `parse(newText)` would give — `test/unit/incremental.test.ts` checks that
+ * over random edit sequences — and any edit this cannot place safely falls back to a full parse.
+ *
+ * Why a slice parses the same as in the whole file: at the first line of an instruction the line scanner is in its
+ * start state (not in a continuation, not in a heredoc body, past the directives), so the text from there on parses
+ * the same whether it follows the earlier lines or not. The slice starts at the last instruction entirely before the
+ * first changed character and ends with the first instruction entirely after the change (the "anchor"); when the
+ * slice's parse ends with the anchor again (same lines, same text), everything after it is unchanged too. Stages,
+ * global ARGs and the problems that depend on the whole file (InstructionBeforeFrom, NoInstructions) are then
+ * assembled over the whole instruction list as `parse` assembles them.
+ */
+import { computeLineStarts, parse } from '../engine/dockerfile/index';
+import type { Comment, Dockerfile, Instruction, ParseProblem, Stage } from '../engine/dockerfile/types';
+
+/** Problems `parse` adds while assembling the whole file (not the line parsers'). */
+const FILE_PROBLEMS = new Set(['InstructionBeforeFrom', 'NoInstructions']);
+
+export interface ReparseStats {
+  /** 'full' when the edit could not be placed and the whole text was parsed */
+  mode: 'incremental' | 'full';
+  /** instructions parsed again */
+  parsed: number;
+}
+
+/** Lines of `lineStarts` holding offset `off` (binary search). */
+function lineOf(lineStarts: readonly number[], off: number): number {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid]! <= off) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Shifts every position (`{line, character}`) and `startLine`/`endLine` in a fresh object graph, in place. */
+function shiftInPlace(root: unknown, delta: number, seen: Set<object>): void {
+  if (delta === 0 || root === null || typeof root !== 'object' || seen.has(root) || Object.isFrozen(root)) return;
+  seen.add(root);
+  if (Array.isArray(root)) {
+    for (const x of root) shiftInPlace(x, delta, seen);
+    return;
+  }
+  const o = root as Record<string, unknown>;
+  if (typeof o.line === 'number' && typeof o.character === 'number') {
+    o.line += delta;
+    return;
+  }
+  if (typeof o.startLine === 'number') o.startLine += delta;
+  if (typeof o.endLine === 'number') o.endLine += delta;
+  for (const k in o) {
+    const v = o[k];
+    if (v !== null && typeof v === 'object') shiftInPlace(v, delta, seen);
+  }
+}
+
+/** A copy of an object graph of the previous tree with positions shifted (shared objects stay shared). */
+function shiftedCopy<T>(root: T, delta: number, memo: Map<object, unknown>): T {
+  if (root === null || typeof root !== 'object') return root;
+  if (Object.isFrozen(root)) return root;
+  const hit = memo.get(root as object);
+  if (hit !== undefined) return hit as T;
+  if (Array.isArray(root)) {
+    const out: unknown[] = new Array(root.length);
+    memo.set(root, out);
+    for (let i = 0; i < root.length; i++) out[i] = shiftedCopy(root[i], delta, memo);
+    return out as T;
+  }
+  const o = root as Record<string, unknown>;
+  if (typeof o.line === 'number' && typeof o.character === 'number' && Object.keys(o).length === 2) {
+    const p = { line: o.line + delta, character: o.character };
+    memo.set(root as object, p);
+    return p as T;
+  }
+  const out: Record<string, unknown> = {};
+  memo.set(root as object, out);
+  for (const k in o) {
+    const v = o[k];
+    if ((k === 'startLine' || k === 'endLine') && typeof v === 'number') out[k] = v + delta;
+    else out[k] = v !== null && typeof v === 'object' ? shiftedCopy(v, delta, memo) : v;
+  }
+  return out as T;
+}
+
+function sameInstruction(a: Instruction, b: Instruction, delta: number): boolean {
+  if (a.logical !== b.logical || a.startLine + delta !== b.startLine || a.endLine + delta !== b.endLine) return false;
+  if (a.heredocs.length !== b.heredocs.length) return false;
+  for (let i = 0; i < a.heredocs.length; i++) if (a.heredocs[i]!.content !== b.heredocs[i]!.content) return false;
+  return true;
+}
+
+/** `parse`'s assembly: stages, global ARGs, InstructionBeforeFrom and NoInstructions, the sorted problem list. */
+function assemble(base: Omit<Dockerfile, 'stages' | 'globalArgs' | 'problems' | 'instructions'>, list: Instruction[], topProblems: ParseProblem[]): Dockerfile {
+  const instructions: Instruction[] = new Array(list.length);
+  const problems: ParseProblem[] = [...topProblems];
+  const stages: Stage[] = [];
+  const globalArgs: Instruction[] = [];
+  const byName = new Map<string, number>();
+  let seenFrom = false;
+  for (let k = 0; k < list.length; k++) {
+    let ins = list[k]!;
+    if (!seenFrom && ins.keyword === 'FROM') seenFrom = true;
+    const before = !seenFrom && ins.keyword !== 'ARG';
+    // InstructionBeforeFrom belongs to the whole file: take it off kept instructions, add it where it applies now
+    const had = ins.problems.some((p) => p.code === 'InstructionBeforeFrom');
+    if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
+    for (const p of ins.problems) problems.push(p);
+    if (before) {
+      const p: ParseProblem = {
+        code: 'InstructionBeforeFrom',
+        message: `${ins.keyword} cannot appear before the first FROM: no build stage in current context`,
+        severity: 'error',
+        range: ins.keywordToken.range,
+      };
+      if (!had) ins = { ...ins, problems: [...ins.problems] };
+      ins.problems.push(p);
+    }
+    instructions[k] = ins;
+  }
+  const late: ParseProblem[] = [];
+  for (const ins of instructions) {
+    if (ins.keyword === 'FROM') {
+      const image = ins.from?.image?.value ?? '';
+      const lower = image.toLowerCase();
+      let b: Stage['base'];
+      if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
+      else if (lower === 'scratch') b = { kind: 'scratch' };
+      else b = { kind: 'image', ref: image };
+      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base: b };
+      const nameTok = ins.from?.stageName;
+      if (nameTok) {
+        st.name = nameTok.value.toLowerCase();
+        st.nameToken = nameTok;
+        if (!byName.has(st.name)) byName.set(st.name, st.index);
+      }
+      stages.push(st);
+    } else if (stages.length === 0) {
+      if (ins.keyword === 'ARG') globalArgs.push(ins);
+      else late.push(ins.problems[ins.problems.length - 1]!);
+    } else {
+      const st = stages[stages.length - 1]!;
+      st.instructions.push(ins);
+      st.range = { start: st.range.start, end: ins.range.end };
+    }
+  }
+  // parse() pushes each InstructionBeforeFrom into the list after every instruction's own problems
+  for (const p of late) problems.push(p);
+  if (instructions.length === 0) {
+    const last = base.lineStarts.length - 1;
+    problems.push({
+      code: 'NoInstructions',
+      message: 'file with no instructions',
+      severity: 'error',
+      range: { start: { line: 0, character: 0 }, end: { line: last, character: base.text.length - base.lineStarts[last]! } },
+    });
+  }
+  problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  return { ...base, instructions, globalArgs, stages, problems };
+}
+
+/**
+ * The tree for `text`, reusing `prev` (the tree of the text before the edit) where the edit left it alone.
+ * `stats`, when given, says what was done.
+ */
+export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): Dockerfile {
+  const full = (): Dockerfile => {
+    const t = parse(text);
+    if (stats) {
+      stats.mode = 'full';
+      stats.parsed = t.instructions.length;
+    }
+    return t;
+  };
+  const old = prev.text;
+  if (old === text) {
+    if (stats) Object.assign(stats, { mode: 'incremental', parsed: 0 });
+    return prev;
+  }
+  // the escape directive and a byte order mark change how every line scans: keep it simple, parse it all
+  if (prev.bom || prev.escape !== '\\' || prev.instructions.length === 0 || text.charCodeAt(0) === 0xfeff) return full();
+  const min = Math.min(old.length, text.length);
+  let p = 0;
+  while (p < min && old.charCodeAt(p) === text.charCodeAt(p)) p++;
+  let s = 0;
+  while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
+  const oldStarts = prev.lineStarts;
+  const lineA = lineOf(oldStarts, p);
+  const lineB = lineOf(oldStarts, old.length - s);
+  const list = prev.instructions;
+  // X: the last instruction whose lines all come before the first changed line. The slice starts at X's first
+  // line, which the edit left as it was: an instruction line, so the slice's scan starts past any directive.
+  let xi = -1;
+  for (let lo = 0, hi = list.length - 1; lo <= hi; ) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.endLine < lineA) {
+      xi = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  // an edit in the first instruction or above it (directives): parse it all
+  if (xi < 0) return full();
+  const X = list[xi]!;
+  // Y: the first instruction starting after the last changed line (the anchor), if any
+  let yi = xi + 1;
+  while (yi < list.length && list[yi]!.startLine <= lineB) yi++;
+  const Y = yi < list.length ? list[yi] : undefined;
+  const newStarts = computeLineStarts(text);
+  const delta = newStarts.length - oldStarts.length;
+  const startLine = X.startLine;
+  const endOld = Y ? Y.endLine : oldStarts.length - 1;
+  const endNew = endOld + delta;
+  if (endNew < startLine) return full();
+  const from = newStarts[startLine]!;
+  const to = endNew + 1 < newStarts.length ? newStarts[endNew + 1]! : text.length;
+  const slice = parse(text.slice(from, to));
+  const fresh = slice.instructions;
+  const seen = new Set<object>();
+  shiftInPlace(fresh, startLine, seen);
+  shiftInPlace(slice.comments, startLine, seen);
+  if (Y) {
+    const last = fresh[fresh.length - 1];
+    if (!last || !sameInstruction(Y, last, delta)) return full();
+  }
+  // the region's instructions without the anchor (the previous tree's anchor object is kept, as all after it)
+  const region = Y ? fresh.slice(0, -1) : fresh;
+  const sliceProblems = new Set<ParseProblem>();
+  for (const ins of region) for (const pr of ins.problems) sliceProblems.add(pr);
+  // kept: before X (as they are) and from Y on (shifted when the line count changed)
+  const memo = new Map<object, unknown>();
+  const after = Y ? list.slice(yi) : [];
+  const kept = delta === 0 ? after : after.map((ins) => shiftedCopy(ins, delta, memo));
+  const instructions = [...list.slice(0, xi), ...region, ...kept];
+  // comments: before X, the region's, after the region (shifted)
+  const comments: Comment[] = [];
+  for (const c of prev.comments) if (c.range.start.line < startLine) comments.push(c);
+  for (const c of slice.comments) if (!Y || c.range.start.line < Y.startLine + delta) comments.push(c);
+  if (Y) {
+    for (const c of prev.comments) if (c.range.start.line >= Y.startLine) comments.push(delta === 0 ? c : shiftedCopy(c, delta, memo));
+  }
+  // problems that belong to no instruction (the directives'): as they were
+  const insProblems = new Set<ParseProblem>();
+  for (const ins of list) for (const pr of ins.problems) insProblems.add(pr);
+  const top = prev.problems.filter((pr) => !insProblems.has(pr) && !FILE_PROBLEMS.has(pr.code));
+  if (stats) {
+    stats.mode = 'incremental';
+    stats.parsed = fresh.length;
+  }
+  return assemble({ text, escape: prev.escape, directives: prev.directives, comments, bom: prev.bom, lineStarts: newStarts }, instructions, top);
+}
