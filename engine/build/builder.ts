@@ -18,6 +18,8 @@ import { readDockerignoreFor } from '../context/dockerignore';
 import { BuildCache, type BuildHistory, type StepInputs } from './cache';
 import type { BuildEvent, EventSink, StepEvent } from './events';
 import { StageRunner, type StageResult } from './stage';
+import { holdCopyWorkers } from './copy-worker';
+import { trace } from './trace';
 
 export interface BuildOptions {
   store: Store;
@@ -132,6 +134,7 @@ function failSyntax(df: Dockerfile, file: string): void {
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
+  trace('build start');
   const store = opts.store;
   if (!opts.predict) await store.cleanTemp().catch(() => undefined); // temp dirs of builds that were killed
   const contextDir = resolve(opts.contextDir);
@@ -148,6 +151,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       }
     }
     const df = parse(text);
+    trace('parsed');
     failSyntax(df, dockerfilePath);
     if (df.stages.length === 0) throw new LayerwiseError('syntax', 'the Dockerfile has no FROM');
 
@@ -200,6 +204,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         throw e;
       }
     }
+    trace('base images read');
     const scopes = resolveScopes(df, {
       ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
       baseImageEnv: (st: Stage) => baseEnv.get(st.index),
@@ -248,7 +253,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const predictions = ctx.predictions.sort((a, b) => a.range.start.line - b.range.start.line);
       return { predictions, imageId: '', manifest: { mediaType: '', digest: '', size: 0 }, tags: [], steps: counts };
     }
+    trace('context ready');
     const session = await store.writeSession();
+    const releaseWorkers = holdCopyWorkers();
     try {
       // every needed stage starts at once; each waits for the stages it reads from
       for (const i of [...needed].sort((a, b) => a - b)) {
@@ -261,6 +268,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const final = await results.get(target)!;
+      trace('stages done');
 
       const config: ImageConfig = final.config;
       config.rootfs = { type: 'layers', diff_ids: final.diffIds };
@@ -270,12 +278,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       else await store.images.putDangling(manifest);
       const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
       const id = imageId || final.configDigest;
+      trace('image written');
       await ctx.statCache.save();
       await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
       if (opts.iidfile) await writeFile(opts.iidfile, id);
       emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: id, duration: (Date.now() - t0) / 1000, steps: counts });
       return { imageId: id, manifest, tags, steps: counts };
     } finally {
+      releaseWorkers();
       await session.release();
     }
   } catch (e) {

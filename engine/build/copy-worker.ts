@@ -1,11 +1,11 @@
 /**
- * COPY/ADD run in a short-lived worker process of our own CLI (`layerwise __copy SPEC.json`) started in a private
- * mount namespace (`unshare -m`; rootless: `unshare -Urm`, a user namespace where we are root). The worker mounts
- * the stage's overlay (its snapshots under a fresh upper dir) and, for `--from`, the source stage's layers
- * read-only, copies, and exits: the kernel drops the mounts with the namespace, so nothing is left mounted even
- * when the engine is killed. What the copy wrote is the upper dir: the step's layer.
+ * COPY/ADD run in a worker process of our own CLI (`layerwise __copy --serve`) started in a private mount
+ * namespace (`unshare -m`; rootless: `unshare -Urm`, a user namespace where we are root). For each job the worker
+ * mounts the stage's overlay (its snapshots under a fresh upper dir) and, for `--from`, the source stage's layers
+ * read-only, copies, and unmounts; the kernel drops any mount left with the namespace when the worker exits, so
+ * nothing stays mounted even when the engine is killed. What the copy wrote is the upper dir: the step's layer.
  */
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +38,97 @@ function inUserNamespace(): boolean {
   return (process.geteuid?.() ?? 0) !== 0;
 }
 
+type Reply = { ok: boolean; result?: CopyResult; error?: string; kind?: string };
+
+/**
+ * A worker process serving copy jobs one at a time over stdin/stdout (one JSON line each way). A build starts
+ * one when its first COPY misses the cache and reuses it for the next (one node start per build instead of one
+ * per step); a second one only while the first is busy (parallel stages). Each job's mounts are unmounted before
+ * its reply; the worker exits when its stdin closes, so a killed build leaves none behind.
+ */
+class CopyWorker {
+  private readonly child: ChildProcess;
+  private buf = '';
+  private err = '';
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
+  exited = false;
+
+  constructor() {
+    const root = (process.geteuid?.() ?? 0) === 0;
+    const unshare = root ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-Urm', '--propagation', 'private'];
+    const [node, ...rest] = selfCli();
+    trace('copy worker spawn');
+    this.child = spawn(unshare[0]!, [...unshare.slice(1), '--', node!, ...rest, '__copy', '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => undefined);
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        const w = this.waiting;
+        if (!w) continue;
+        let parsed: Reply | undefined;
+        try {
+          parsed = JSON.parse(line) as Reply;
+        } catch {
+          continue; // not a reply (a stray line)
+        }
+        this.waiting = undefined;
+        this.err = '';
+        w.resolve(parsed);
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.err = (this.err + d.toString()).slice(-4000);
+      if (process.env.LAYERWISE_TRACE) process.stderr.write(d);
+    });
+    const gone = (e: Error) => {
+      this.exited = true;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.reject(e);
+    };
+    this.child.on('error', (e) => gone(e));
+    this.child.on('close', (code) => gone(new LayerwiseError('internal', this.err.trim() || `copy worker exited with ${code}`)));
+  }
+
+  run(specPath: string): Promise<Reply> {
+    if (this.exited) return Promise.reject(new LayerwiseError('internal', 'copy worker is gone'));
+    return new Promise<Reply>((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.child.stdin!.write(specPath + '\n');
+    });
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+const idle: CopyWorker[] = [];
+const all = new Set<CopyWorker>();
+
+let holders = 0;
+
+/** Ends every copy worker (they exit once their stdin closes, after the job at hand). */
+function closeCopyWorkers(): void {
+  for (const w of all) w.close();
+  all.clear();
+  idle.length = 0;
+}
+
+/** Keeps the workers for reuse until every holder (a build) has released them; then they end. */
+export function holdCopyWorkers(): () => void {
+  holders++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0) closeCopyWorkers();
+  };
+}
+
 /** Runs a copy job in a worker in its own mount namespace. */
 export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResult> {
   const dir = join(tmpDir, tempName('copyjob')); // a name Store.cleanTemp knows: swept once this pid is gone
@@ -45,32 +136,25 @@ export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResu
   try {
     const specPath = join(dir, 'job.json');
     await writeFile(specPath, JSON.stringify(job));
-    trace('copy job spawn');
-    const root = (process.geteuid?.() ?? 0) === 0;
-    const unshare = root ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-Urm', '--propagation', 'private'];
-    const [node, ...rest] = selfCli();
-    const child = spawn(unshare[0]!, [...unshare.slice(1), '--', node!, ...rest, '__copy', specPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (process.env.LAYERWISE_TRACE) process.stderr.write(d);
-    });
-    const code = await new Promise<number>((res, rej) => {
-      child.on('error', rej);
-      child.on('close', (c) => res(c ?? 1));
-    });
-    const last = out.trim().split('\n').pop() ?? '';
-    let parsed: { ok: boolean; result?: CopyResult; error?: string; kind?: string } | undefined;
-    try {
-      parsed = JSON.parse(last) as typeof parsed;
-    } catch {
-      parsed = undefined;
+    let w = idle.pop();
+    while (w?.exited) w = idle.pop();
+    if (!w) {
+      w = new CopyWorker();
+      all.add(w);
     }
-    if (code !== 0 || !parsed?.ok) {
-      const msg = parsed?.error ?? (err.trim() || `copy worker exited with ${code}`);
-      throw new LayerwiseError(parsed?.kind === 'build' || parsed?.kind === 'invalid' ? 'build' : 'internal', msg);
+    let parsed: Reply;
+    try {
+      parsed = await w.run(specPath);
+    } catch (e) {
+      all.delete(w);
+      throw e;
+    }
+    if (holders === 0) {
+      all.delete(w);
+      w.close();
+    } else if (all.has(w)) idle.push(w);
+    if (!parsed.ok) {
+      throw new LayerwiseError(parsed.kind === 'build' || parsed.kind === 'invalid' ? 'build' : 'internal', parsed.error ?? 'copy failed');
     }
     return parsed.result!;
   } finally {
@@ -91,32 +175,53 @@ async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; work
   }
 }
 
-/** The worker side (`layerwise __copy JOB.json`): mount, copy, report one JSON line. */
-export async function copyWorkerMain(specPath: string): Promise<number> {
-  trace('worker start');
+/** One job in the worker: mount, copy, unmount; the reply. */
+async function serveJob(specPath: string): Promise<Reply> {
   const { readFile } = await import('node:fs/promises');
-  const job = JSON.parse(await readFile(specPath, 'utf8')) as CopyJob;
-  const base = join(specPath, '..');
-  const dstRoot = join(base, 'dst');
-  await mkdir(dstRoot);
+  const mounted: string[] = [];
   try {
+    const job = JSON.parse(await readFile(specPath, 'utf8')) as CopyJob;
+    const base = join(specPath, '..');
+    const dstRoot = join(base, 'dst');
+    await mkdir(dstRoot);
     await mountOverlay(job.dst.lowerDirs, job.dst, dstRoot, job.emptyDir);
+    mounted.push(dstRoot);
     let srcRoot = job.request.srcRoot;
     if (job.srcLowerDirs) {
       srcRoot = join(base, 'src');
       await mkdir(srcRoot);
       await mountOverlay(job.srcLowerDirs, undefined, srcRoot, job.emptyDir);
+      mounted.push(srcRoot);
     }
-    if (!srcRoot || !existsSync(srcRoot)) throw new LayerwiseError('internal', 'copy source root missing');
     trace('worker mounted');
+    if (!srcRoot || !existsSync(srcRoot)) throw new LayerwiseError('internal', 'copy source root missing');
     const result = await copyInto({ ...job.request, srcRoot, dstRoot });
     trace('worker copied');
-    process.stdout.write(JSON.stringify({ ok: true, result }) + '\n');
-    return 0;
+    return { ok: true, result };
   } catch (e) {
     const kind = e instanceof LayerwiseError ? e.kind : 'internal';
     const message = e instanceof Error ? e.message : String(e);
-    process.stdout.write(JSON.stringify({ ok: false, error: message, kind }) + '\n');
-    return 1;
+    return { ok: false, error: message, kind };
+  } finally {
+    // the upper dir is the step's layer: it must not stay mounted once the builder reads it
+    for (const m of mounted.reverse()) await execFileP('umount', [m]).catch(() => execFileP('umount', ['-l', m]).catch(() => undefined));
   }
+}
+
+/** The worker side: `layerwise __copy JOB.json` runs one job; `layerwise __copy --serve` reads job paths from
+ *  stdin, one a line, and answers each with one JSON line, until stdin ends. */
+export async function copyWorkerMain(arg: string): Promise<number> {
+  trace('worker start');
+  if (arg !== '--serve') {
+    const r = await serveJob(arg);
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return r.ok ? 0 : 1;
+  }
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (!line.trim()) continue;
+    const r = await serveJob(line.trim());
+    process.stdout.write(JSON.stringify(r) + '\n');
+  }
+  return 0;
 }

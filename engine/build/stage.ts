@@ -179,9 +179,11 @@ export class StageRunner {
     const text = instructionText(ins);
     const ev = { id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: (fromOnbuild ? 'ONBUILD ' : '') + text, range: ins.range };
     ctx.emit(stepEvent({ ...ev, status: 'running' }));
+    trace(`step ${this.index} ${ins.keyword}`);
     ctx.counts.total++;
 
     const plan = await this.planStep(ins, vars, ex);
+    trace('planned');
     const inputs: StepInputs = {
       stage: this.stage.index,
       index: this.index,

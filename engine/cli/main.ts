@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { aliases, commands } from './commands';
 import { defaultRoot, type CliContext } from './context';
 import { describeError, isLayerwiseError } from '../errors';
+import { trace } from '../build/trace';
 
 const USAGE = `Usage:  layerwise [OPTIONS] COMMAND
 
@@ -18,12 +19,20 @@ Global options:
 `;
 
 export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Promise<number> {
+  trace('main');
   const env = ctx0.env ?? process.env;
+  let stdin = ctx0.stdin;
   const ctx: CliContext = {
     root: ctx0.root ?? defaultRoot(env),
     stdout: ctx0.stdout ?? process.stdout,
     stderr: ctx0.stderr ?? process.stderr,
-    stdin: ctx0.stdin ?? process.stdin,
+    // process.stdin is made on first use only: setting it up costs a few milliseconds most commands never use
+    get stdin() {
+      return (stdin ??= process.stdin);
+    },
+    set stdin(v) {
+      stdin = v;
+    },
     env,
     cwd: ctx0.cwd ?? process.cwd(),
   };
@@ -54,6 +63,7 @@ export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Prom
   if (!load) return usageError(ctx, `unknown command: "${name}"\nSee 'layerwise --help'.`);
   try {
     const mod = await load();
+    trace(`command ${name} loaded`);
     return await mod.run(args, ctx);
   } catch (e) {
     ctx.stderr.write(`Error: ${describeError(e)}\n`);

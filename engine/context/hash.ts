@@ -244,27 +244,42 @@ export async function hashPaths(contextDir: string, sources: readonly string[], 
   const nowMs = (opts.now ?? Date.now)();
   const stats: HashStats = { files: selected.length, filesRead: 0, bytesRead: 0, cacheHits: 0 };
   const files: HashedFile[] = new Array<HashedFile>(selected.length);
-  await runPool(
-    selected.map((e, i) => ({ e, i })),
-    Math.max(1, opts.concurrency ?? 8),
-    async ({ e, i }) => {
-      const base: Omit<HashedFile, 'digest'> = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid };
-      if (e.type === 'file') {
-        const abs = join(root, e.path);
-        let content = cache.get(abs, e.statKey);
-        if (content !== undefined) stats.cacheHits++;
-        else {
-          const read = await hashContent(abs, e.size, stats, opts.onRead);
-          content = read.digest;
-          cache.set(abs, read.statKey, content, nowMs);
-        }
-        base.contentDigest = content;
-      } else if (e.type === 'symlink' && e.linkTarget !== undefined) {
-        base.linkTarget = e.linkTarget;
+  const prefix = root.endsWith('/') ? root : root + '/';
+  // files the stat cache knows are done at once, synchronously (an unchanged context costs one lstat a file);
+  // the rest are read, `concurrency` at a time
+  const toRead: { e: ContextEntry; i: number }[] = [];
+  for (let i = 0; i < selected.length; i++) {
+    const e = selected[i]!;
+    if (e.type === 'file') {
+      const hit = cache.getEntry(prefix + e.path, e.statKey);
+      if (hit === undefined) {
+        toRead.push({ e, i });
+        continue;
       }
+      stats.cacheHits++;
+      const f: HashedFile = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, contentDigest: hit[0], digest: '' };
+      // the stat key covers mode and owner too (a chmod or chown changes ctime): the entry digest is the same
+      if (hit[1] !== undefined) f.digest = hit[1];
+      else {
+        f.digest = entryDigest(f);
+        cache.setEntryDigest(prefix + e.path, e.statKey, f.digest);
+      }
+      files[i] = f;
+    } else {
+      const base: Omit<HashedFile, 'digest'> = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid };
+      if (e.type === 'symlink' && e.linkTarget !== undefined) base.linkTarget = e.linkTarget;
       files[i] = { ...base, digest: entryDigest(base) };
-    },
-  );
+    }
+  }
+  await runPool(toRead, Math.max(1, opts.concurrency ?? 8), async ({ e, i }) => {
+    const abs = prefix + e.path;
+    const read = await hashContent(abs, e.size, stats, opts.onRead);
+    const base: Omit<HashedFile, 'digest'> = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, contentDigest: read.digest };
+    const digest = entryDigest(base);
+    // cached under the key of what was read (a file changed since the walk is cached as it is now)
+    if (cache.set(abs, read.statKey, read.digest, nowMs) && read.statKey === e.statKey) cache.setEntryDigest(abs, e.statKey, digest);
+    files[i] = { ...base, digest };
+  });
   if (!opts.statCache) await cache.save();
 
   files.sort((a, b) => compareUtf8(a.path, b.path));

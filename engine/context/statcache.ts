@@ -17,14 +17,16 @@ const MAX_ENTRIES = 200_000;
 /** files whose mtime or ctime is this close to "now" are not cached */
 const RACY_WINDOW_MS = 1000;
 
+type Entry = [string, string, string?];
+
 interface CacheFile {
   version: number;
-  /** absolute path -> [statKey, content digest] */
-  entries: Record<string, [string, string]>;
+  /** absolute path -> [statKey, content digest, entry digest (optional)] */
+  entries: Record<string, Entry>;
 }
 
 export class StatCache {
-  private readonly entries = new Map<string, [string, string]>();
+  private readonly entries = new Map<string, Entry>();
   private dirty = false;
 
   private constructor(readonly file: string | undefined) {}
@@ -41,8 +43,8 @@ export class StatCache {
       const parsed = JSON.parse(await readFile(cache.file!, 'utf8')) as Partial<CacheFile>;
       if (parsed.version === VERSION && parsed.entries && typeof parsed.entries === 'object') {
         for (const [path, value] of Object.entries(parsed.entries)) {
-          if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
-            cache.entries.set(path, [value[0], value[1]]);
+          if (Array.isArray(value) && (value.length === 2 || value.length === 3) && value.every((v) => typeof v === 'string')) {
+            cache.entries.set(path, value.length === 3 ? [value[0], value[1], value[2]] : [value[0], value[1]]);
           }
         }
       }
@@ -60,6 +62,21 @@ export class StatCache {
   get(absPath: string, statKey: string): string | undefined {
     const e = this.entries.get(absPath);
     return e && e[0] === statKey ? e[1] : undefined;
+  }
+
+  /** The cached content digest and, when known, the digest of the whole hashed entry (content, mode, owner:
+   *  all covered by the stat key), if the stat key is unchanged. */
+  getEntry(absPath: string, statKey: string): [string, string | undefined] | undefined {
+    const e = this.entries.get(absPath);
+    return e && e[0] === statKey ? [e[1], e[2]] : undefined;
+  }
+
+  /** Remembers the entry digest next to a cached content digest with the same stat key. */
+  setEntryDigest(absPath: string, statKey: string, entryDigest: string): void {
+    const e = this.entries.get(absPath);
+    if (!e || e[0] !== statKey || e[2] === entryDigest) return;
+    e[2] = entryDigest;
+    this.dirty = true;
   }
 
   /**

@@ -8,7 +8,7 @@
  * Entries come out one by one (an async iterator) in byte order of their forward-slash relative paths. Memory
  * is bounded by the directory listings along the current path; file contents are never read.
  */
-import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
@@ -88,6 +88,19 @@ function ioError(what: string, path: string, e: unknown): LayerwiseError {
   return new LayerwiseError(kind, `${what} ${path}: ${err.code ?? err.message}`, { cause: e });
 }
 
+/** A directory entry's name; a name that does not survive decoding would be mis-named or silently lost: it is
+ *  refused instead. */
+function decodeName(b: Buffer, dirAbs: string): string {
+  const name = b.toString('utf8');
+  // only names with bytes above 0x7f can fail to round-trip
+  let ascii = true;
+  for (let i = 0; i < b.length; i++) if (b[i]! > 0x7f) ascii = false;
+  if (!ascii && (Buffer.byteLength(name) !== b.length || !Buffer.from(name).equals(b))) {
+    throw new LayerwiseError('invalid', `file name is not valid UTF-8 in ${dirAbs}: ${JSON.stringify(b.toString('latin1'))}`);
+  }
+  return name;
+}
+
 /** Per-directory state carried to children: the parent's match results. */
 interface DirState {
   abs: string;
@@ -147,6 +160,52 @@ class ContextWalker {
     }
   }
 
+  /** walkDir without a thread-pool hop or a promise per directory: the entries below `dir` appended to `out`. */
+  walkDirSync(dir: DirState, out: ContextEntry[]): void {
+    const children = this.listChildrenSync(dir);
+    const items: { key: string; child: Child; subtree: boolean }[] = [];
+    for (const child of children) {
+      items.push({ key: child.name, child, subtree: false });
+      if (child.descend) items.push({ key: child.name + '/', child, subtree: true });
+    }
+    items.sort((a, b) => compareUtf8(a.key, b.key));
+    // what hidden directories turned out to hold (nothing: they are left out whole)
+    const hidden = new Map<Child, ContextEntry[]>();
+    for (const item of items) {
+      const { child } = item;
+      if (item.subtree) {
+        const below = hidden.get(child);
+        if (below) out.push(...below);
+        else if (child.visible) this.walkDirSync(child.descend!, out);
+        continue;
+      }
+      if (child.visible) {
+        out.push(child.entry);
+      } else if (child.descend) {
+        const below: ContextEntry[] = [];
+        this.walkDirSync(child.descend, below);
+        hidden.set(child, below);
+        if (below.length) out.push(child.entry);
+      }
+    }
+  }
+
+  private listChildrenSync(dir: DirState): Child[] {
+    let raw: Buffer[];
+    this.onDir?.(dir.rel);
+    try {
+      raw = readdirSync(dir.abs, { encoding: 'buffer' });
+    } catch (e) {
+      throw ioError('cannot read directory', dir.abs, e);
+    }
+    const out: Child[] = [];
+    for (const b of raw) {
+      const r = this.examine(dir, decodeName(b, dir.abs));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
   private async hasVisible(dir: DirState): Promise<boolean> {
     for await (const _ of this.walkDir(dir)) return true;
     return false;
@@ -160,14 +219,7 @@ class ContextWalker {
     } catch (e) {
       throw ioError('cannot read directory', dir.abs, e);
     }
-    const names = raw.map((b) => {
-      const name = b.toString('utf8');
-      // a name that does not survive decoding would be mis-named or silently lost: refuse it instead
-      if (Buffer.byteLength(name) !== b.length || !Buffer.from(name).equals(b)) {
-        throw new LayerwiseError('invalid', `file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(b.toString('latin1'))}`);
-      }
-      return name;
-    });
+    const names = raw.map((b) => decodeName(b, dir.abs));
     // lstat is synchronous on purpose: one directory's worth of cheap syscalls is far faster than a promise and
     // a thread-pool hop per entry, and the walk still yields to the event loop at every directory
     const out: Child[] = [];
@@ -248,9 +300,10 @@ export async function* walkContext(contextDir: string, opts: WalkOptions = {}): 
   yield* walker.walkDir({ abs: root, rel: '', excludeInfo: NO_MATCH_INFO, includeInfo: NO_MATCH_INFO });
 }
 
-/** walkContext collected into an array (for small contexts and tests). */
+/** walkContext collected into an array: the same entries, listed synchronously (no promise per entry). */
 export async function listContext(contextDir: string, opts: WalkOptions = {}): Promise<ContextEntry[]> {
+  const root = await contextRoot(contextDir);
   const out: ContextEntry[] = [];
-  for await (const e of walkContext(contextDir, opts)) out.push(e);
+  new ContextWalker(opts).walkDirSync({ abs: root, rel: '', excludeInfo: NO_MATCH_INFO, includeInfo: NO_MATCH_INFO }, out);
   return out;
 }
