@@ -109,19 +109,30 @@ export class FileContentStore implements ContentStore {
     const hash = newHash();
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
+    // The write of a chunk (thread pool) overlaps the hashing of it (this thread); small chunks are gathered
+    // into bigger writes. Every SYNC_EVERY bytes a datasync starts in the background, so that the disk writes
+    // while more data arrives instead of all at the final fsync.
+    let pending: Promise<unknown> = Promise.resolve();
+    let syncing: Promise<unknown> | undefined;
+    let unsynced = 0;
     try {
-      // the write of a chunk (thread pool) overlaps the hashing of it (this thread); small chunks are gathered
-      // into bigger writes
-      let pending: Promise<unknown> = Promise.resolve();
       let batch: Buffer[] = [];
       let batchBytes = 0;
       const flush = async () => {
         const bufs = batch;
+        const n = batchBytes;
         batch = [];
         batchBytes = 0;
         await pending;
-        pending = writeAll(fh, bufs);
-        // surface a failed write at the next await without an unhandled rejection in between
+        pending = writeAll(fh, bufs).then(() => {
+          unsynced += n;
+          if (unsynced >= SYNC_EVERY && !syncing) {
+            unsynced = 0;
+            syncing = fh.datasync().finally(() => (syncing = undefined));
+            syncing.catch(() => undefined);
+          }
+        });
+        // a failed write surfaces at the next await of `pending`, without an unhandled rejection in between
         pending.catch(() => undefined);
       };
       for await (const c of input as AsyncIterable<Buffer | string>) {
@@ -139,8 +150,12 @@ export class FileContentStore implements ContentStore {
       if (batchBytes) await flush();
       await pending;
       opts.onEnd?.();
+      await syncing;
       await fh.sync();
     } catch (e) {
+      // nothing may still be writing to the file when it is closed and removed
+      await pending.catch(() => undefined);
+      await syncing?.catch(() => undefined);
       await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -206,6 +221,8 @@ export class FileContentStore implements ContentStore {
 
 /** gather chunks up to this many bytes into one write */
 const WRITE_BATCH = 1 << 20;
+/** start writing back to the disk every this many bytes */
+const SYNC_EVERY = 32 << 20;
 
 async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
   let rest = bufs;

@@ -255,6 +255,8 @@ describe('interop with a real Docker daemon', { skip: noBusybox }, () => {
         const oText = (await cli(fresh, ['images', '--format', '{{.Size}}', ref])).stdout.trim();
         assert.match(dText, /^[0-9.]+[kMG]?B$/);
         assert.equal(oText, dText, `images SIZE of ${ref}`);
+        const dHist: string = (await docker.run(['history', '--format', '{{.Size}}', ref])).stdout;
+        assert.equal((await cli(fresh, ['history', '--format', '{{.Size}}', ref])).stdout, dHist, `history SIZE of ${ref}`);
       }
       // the records are a cache: without them the sizes are computed again from the blobs
       await fsp.rm(join(fresh, 'layerinfo'), { recursive: true, force: true });

@@ -27,12 +27,16 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   // pair history entries with layers: non-empty entries consume layers in order
   let li = 0;
   const now = Date.now();
+  // docker's SIZE of a step: its layer unpacked (see store/layerinfo.ts)
+  const sizes: number[] = [];
+  for (const h of hist) {
+    const layer = h.empty_layer === true ? undefined : img.manifest.layers[li++];
+    sizes.push(layer ? await store.layerInfo.unpackedSize(layer) : 0);
+  }
   const rows = hist.map((h, i) => {
-    const empty = h.empty_layer === true;
-    const layer = empty ? undefined : img.manifest.layers[li++];
     const top = i === hist.length - 1;
     const id = top ? (noTrunc ? img.id : shortId(img.id)) : '<missing>';
-    const size = layer?.size ?? 0;
+    const size = sizes[i]!;
     return {
       ID: id,
       CreatedSince: human ? timeAgo(h.created, now) : h.created ?? '',
