@@ -162,11 +162,26 @@ export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResu
   }
 }
 
+let volatileOk: boolean | undefined;
+
 async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; workDir: string } | undefined, target: string, empty: string): Promise<void> {
   const lowers = lowerDirs.length ? [...lowerDirs] : [empty];
   const userns = inUserNamespace() || process.env.LAYERWISE_USERNS === '1';
   if (!upper && lowers.length === 1) lowers.push(empty);
   if (upper) {
+    // volatile: no sync of the upper file system when the overlay goes (60-300 ms a step on a busy disk); what
+    // is durable is decided by the store's commit of the layer, not by the upper dir
+    if (volatileOk !== false) {
+      const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, ['volatile']);
+      try {
+        await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', o.options, target], { cwd: o.cwd });
+        volatileOk = true;
+        return;
+      } catch (e) {
+        if (volatileOk) throw e;
+        volatileOk = false; // a kernel before 5.10
+      }
+    }
     const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, []);
     await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', o.options, target], { cwd: o.cwd });
   } else {
@@ -179,8 +194,10 @@ async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; work
 async function serveJob(specPath: string): Promise<Reply> {
   const { readFile } = await import('node:fs/promises');
   const mounted: string[] = [];
+  let workDir: string | undefined;
   try {
     const job = JSON.parse(await readFile(specPath, 'utf8')) as CopyJob;
+    workDir = job.dst.workDir;
     const base = join(specPath, '..');
     const dstRoot = join(base, 'dst');
     await mkdir(dstRoot);
@@ -205,6 +222,9 @@ async function serveJob(specPath: string): Promise<Reply> {
   } finally {
     // the upper dir is the step's layer: it must not stay mounted once the builder reads it
     for (const m of mounted.reverse()) await execFileP('umount', [m]).catch(() => execFileP('umount', ['-l', m]).catch(() => undefined));
+    // overlay's own dirs in the work dir are mode 000 (and `volatile` adds some): the builder, not root in a
+    // user namespace, could not remove them
+    if (workDir) await rm(join(workDir, 'work'), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -16,7 +16,7 @@ import { chainIds } from '../image/chain';
 import { ociLayerType } from '../image/mediatypes';
 import type { Descriptor, ImageConfig, Platform } from '../image/types';
 import { writeLayer } from '../layers';
-import { hashPaths } from '../context/hash';
+import { hashPaths, type HashResult } from '../context/hash';
 import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
 import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
 import { applyMetadata, envGet, envSet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
@@ -67,6 +67,44 @@ export class StageRunner {
     this.label = stage.name ?? `stage-${stage.index}`;
     const filter = ctx.opts.noCacheFilter ?? [];
     this.noCache = !!ctx.opts.noCache || filter.includes(stage.name ?? '') || filter.includes(String(stage.index));
+  }
+
+  /** context hashes of COPY/ADD steps, started when the stage starts (by instruction; the paths they hash) */
+  private readonly prehashed = new Map<Instruction, { paths: string; hash: Promise<HashResult> }>();
+
+  private prehashStarted = false;
+
+  /**
+   * Starts hashing the context sources of the COPY/ADD steps after `after`, one after another, while a RUN
+   * runs: the hashes depend on the context only, not on earlier steps. (Not earlier: the hashing is mostly
+   * synchronous, and would hold up the steps before.)
+   */
+  private prehash(after: Instruction): void {
+    const { ctx } = this;
+    if (this.prehashStarted) return;
+    this.prehashStarted = true;
+    let chain: Promise<unknown> = Promise.resolve();
+    const start = this.stage.instructions.indexOf(after);
+    if (start < 0) return;
+    for (const ins of this.stage.instructions.slice(start + 1)) {
+      if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
+      if (ins.flags.some((f) => f.name === 'from')) continue;
+      const ex = expandInstruction(ins, ctx.scopes.before.get(ins) ?? new Map(), ctx.df.escape);
+      if (ex.errors.length) continue;
+      const heredocs = new Set(ins.heredocs.map((h) => h.name));
+      const paths: string[] = [];
+      for (const w of ex.words.slice(0, -1)) {
+        const m = /^\d*<<-?\s*(.+)$/.exec(w.value);
+        if (m && heredocs.has(m[1]!.replace(/^["']|["']$/g, ''))) continue;
+        if (/^https?:\/\/|^git@/.test(w.value)) continue;
+        paths.push(w.value);
+      }
+      if (!paths.length) continue;
+      const hash = chain.then(() => hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache }));
+      hash.catch(() => undefined); // reported by the step that uses it
+      chain = hash.catch(() => undefined);
+      this.prehashed.set(ins, { paths: JSON.stringify(paths), hash });
+    }
   }
 
   async run(): Promise<StageResult> {
@@ -423,6 +461,7 @@ export class StageRunner {
             });
           const mounts: SandboxMount[] = [];
           for (const m of mountSpecs) mounts.push(await m.prepare());
+          this.prehash(ins);
           const res = await runSandboxed({
             lowerDirs: await this.lowerDirs(),
             upperDir: w.upper,
@@ -623,7 +662,8 @@ export class StageRunner {
       let digest = '';
       if (paths.length) {
         try {
-          const h = await hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache });
+          const pre = this.prehashed.get(ins);
+          const h = await (pre?.paths === JSON.stringify(paths) ? pre.hash : hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache }));
           digest = h.digest;
           files = h.files.map((f) => ({ path: f.path, digest: f.digest }));
         } catch (e) {

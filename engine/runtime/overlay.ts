@@ -71,8 +71,12 @@ async function probe(): Promise<OverlaySupport> {
         const r = await tryMount(dir, true, []);
         return { overlay: false, userxattr: false, extraOptions: [], reason: `overlay cannot be mounted in a user namespace (Linux >= 5.11 needed): ${r.err}` };
       }
-      return { overlay: true, userxattr, extraOptions: [] };
+      return { overlay: true, userxattr, extraOptions: (await tryMount(dir, true, ['volatile'])).ok ? ['volatile'] : [] };
     }
+    // volatile (Linux >= 5.10): no sync of the upper file system at unmount; a step's upper dir becomes durable
+    // through the store's commit of its layer
+    const fullVolatile = await tryMount(dir, false, [...wanted, 'volatile']);
+    if (fullVolatile.ok) return { overlay: true, userxattr, extraOptions: [...wanted, 'volatile'] };
     const full = await tryMount(dir, false, wanted);
     if (full.ok) return { overlay: true, userxattr, extraOptions: wanted };
     const plain = await tryMount(dir, false, []);
@@ -89,11 +93,11 @@ export function overlaySupport(): Promise<OverlaySupport> {
   return cached;
 }
 
-const WANTED_EXTRA = new Set(['redirect_dir=off', 'metacopy=off', 'index=off']);
+const WANTED_EXTRA = new Set(['redirect_dir=off', 'metacopy=off', 'index=off', 'volatile']);
 
 /** Where a successful probe is remembered across processes (each CLI run would otherwise mount twice more). */
 function probeFile(): string {
-  return join(tmpdir(), `layerwise-overlay-probe-${process.geteuid?.() ?? 0}.json`);
+  return join(tmpdir(), `layerwise-overlay-probe-v2-${process.geteuid?.() ?? 0}.json`);
 }
 
 /** A probe result from an earlier process of the same user on the same kernel, trusted only if it is ours. */

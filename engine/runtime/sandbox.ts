@@ -64,6 +64,12 @@ async function releaseWorkDir(workDir: string): Promise<void> {
   for (const name of await readdir(workDir).catch(() => [] as string[])) {
     await chmod(join(workDir, name), 0o700).catch(() => undefined);
   }
+  // a `volatile` mount leaves work/incompat/volatile (mode 000 too), which makes the next mount over this work
+  // dir fail
+  const incompat = join(workDir, 'work', 'incompat');
+  await chmod(incompat, 0o700).catch(() => undefined);
+  for (const name of await readdir(incompat).catch(() => [] as string[])) await chmod(join(incompat, name), 0o700).catch(() => undefined);
+  await rm(incompat, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /**
