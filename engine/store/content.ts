@@ -135,18 +135,55 @@ export class FileContentStore implements ContentStore {
         // a failed write surfaces at the next await of `pending`, without an unhandled rejection in between
         pending.catch(() => undefined);
       };
-      for await (const c of input as AsyncIterable<Buffer | string>) {
-        const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-        if (chunk.length === 0) continue;
-        opts.onChunk?.(chunk);
-        bytes += chunk.length;
-        if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= WRITE_BATCH) await flush();
-        hash.update(chunk);
-        opts.onProgress?.(bytes);
-      }
+      // 'data' events rather than an async iterator: the iterator's read() concatenates whatever is buffered
+      // (a copy of every byte when the producer pushes small chunks, like a layer's 512-byte headers)
+      await new Promise<void>((resolve, reject) => {
+        const src = input as Readable;
+        let failed = false;
+        const fail = (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          src.removeListener('data', onData);
+          src.destroy?.(); // like leaving a for-await loop: the producer stops
+          reject(e);
+        };
+        const onData = (c: Buffer | string) => {
+          if (failed) return;
+          const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+          if (chunk.length === 0) return;
+          try {
+            opts.onChunk?.(chunk);
+            bytes += chunk.length;
+            if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
+            hash.update(chunk);
+            batch.push(chunk);
+            batchBytes += chunk.length;
+            opts.onProgress?.(bytes);
+          } catch (e) {
+            fail(e);
+            return;
+          }
+          if (batchBytes >= WRITE_BATCH) {
+            src.pause();
+            flush().then(
+              () => {
+                if (!failed) src.resume();
+              },
+              (e: unknown) => fail(e),
+            );
+          }
+        };
+        let ended = false;
+        src.on('data', onData);
+        src.once('end', () => {
+          ended = true;
+          if (!failed) resolve();
+        });
+        src.once('error', (e: Error) => fail(e));
+        src.once('close', () => {
+          if (!ended) fail(new LayerwiseError('io', 'the input closed before its end'));
+        });
+      });
       if (batchBytes) await flush();
       await pending;
       opts.onEnd?.();

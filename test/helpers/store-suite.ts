@@ -16,6 +16,12 @@ import { isLayerwiseError } from '../../engine/errors';
 import { MediaType } from '../../engine/image/mediatypes';
 import type { Descriptor, ImageConfig } from '../../engine/image/types';
 
+async function streamBytes(r: NodeJS.ReadableStream): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of r as AsyncIterable<Buffer>) out.push(c);
+  return Buffer.concat(out);
+}
+
 export interface StoreUnderTest {
   content: ContentStore;
   images: ImageStore;
@@ -126,6 +132,38 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         assert.equal(info.digest, sha(all));
         assert.equal(seen[seen.length - 1], all.length);
         assert.ok(seen.every((n, i) => i === 0 || n > seen[i - 1]!), 'progress increases');
+      }));
+
+      it('ingests many MiB of tiny and odd-sized chunks byte for byte; a producer that quits early commits nothing', withStore(async ({ content }) => {
+        let seed = 42;
+        const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+        const parts: Buffer[] = [];
+        let total = 0;
+        while (total < 5 << 20) {
+          const n = rnd() < 0.7 ? 1 + Math.floor(rnd() * 600) : Math.floor(rnd() * 300_000);
+          const b = Buffer.alloc(n, Math.floor(rnd() * 256));
+          parts.push(b);
+          total += n;
+        }
+        const all = Buffer.concat(parts);
+        const seen: number[] = [];
+        const info = await content.ingest(Readable.from(parts), { onChunk: (c) => seen.push(c.length) });
+        assert.deepEqual(info, { digest: sha(all), size: all.length });
+        assert.equal(seen.reduce((a, b) => a + b, 0), all.length);
+        assert.deepEqual(await streamBytes(await content.readBlob(info.digest)), all);
+        // destroyed without an error before its end
+        const quitter = new Readable({
+          read() {
+            this.push(Buffer.alloc(3 << 20, 5));
+            setImmediate(() => this.destroy());
+          },
+        });
+        await rejectsKind(content.ingest(quitter), 'io', /closed before its end/);
+        // an observer that refuses the data stops the ingest
+        await assert.rejects(content.ingest(Readable.from(parts), { onChunk: () => { throw new Error('not this'); } }), /not this/);
+        const blobs: string[] = [];
+        for await (const b of content.walk()) blobs.push(b.digest);
+        assert.deepEqual(blobs, [info.digest]);
       }));
 
       it('refuses a blob whose digest does not match, and keeps nothing', withStore(async ({ content }) => {

@@ -52,7 +52,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     } catch {
       throw new LayerwiseError('not-found', `open ${src}: no such file or directory`);
     }
-    input = st.isDirectory() ? { dir: path } : { tar: createReadStream(path, { highWaterMark: 256 << 10 }) };
+    input = st.isDirectory() ? { dir: path } : { tar: createReadStream(path, { highWaterMark: 1 << 20 }) };
   }
   const r = await importRootfs(store, input, opts);
   ctx.stdout.write(r.id + '\n');

@@ -37,7 +37,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     }
     images = st.isDirectory()
       ? await loadLayoutDir(store, path, onProgress ? { onProgress } : {})
-      : await loadArchive(store, createReadStream(path, { highWaterMark: 256 << 10 }), onProgress ? { onProgress } : {});
+      : await loadArchive(store, createReadStream(path, { highWaterMark: 1 << 20 }), onProgress ? { onProgress } : {});
   } else {
     if ((ctx.stdin as { isTTY?: boolean }).isTTY) throw new LayerwiseError('usage', 'requested load from stdin, but stdin is empty', { exitCode: 1 });
     images = await loadArchive(store, ctx.stdin, onProgress ? { onProgress } : {});
