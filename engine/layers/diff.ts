@@ -132,13 +132,13 @@ export function writeDiffLayer(lower: string, upper: string, opts: LayerWriteOpt
     }
 
     for (const a of scan('')) {
-      if (a.t === 'whiteout') yield em.whiteout(a.rel, a.st);
+      if (a.t === 'whiteout') yield* em.whiteout(a.rel, a.st);
       else {
         yield* em.entry(a.rel, a.abs, a.st);
         if (a.t === 'added') yield* added(a.rel);
       }
     }
-    yield em.end();
+    yield* em.end();
     return em.result();
   });
 }

@@ -12,6 +12,7 @@ import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader, type TarType } f
 import { isOverlayPrivate, readTreeXattrs } from './xattrs';
 
 const CHUNK = 256 << 10;
+const OUT_CHUNK = 1 << 20;
 
 export function devMajor(rdev: number): number {
   return (Math.floor(rdev / 256) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
@@ -72,10 +73,14 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
 }
 
 /** Builds the tar bytes of a layer entry by entry, hashing and counting as it goes. Shared by writeLayer
- *  and writeDiffLayer. */
+ *  and writeDiffLayer. Everything goes through one staging buffer (file data is read straight into it) and
+ *  comes out in chunks of OUT_CHUNK bytes: a stream chunk, an allocation and a hash update per header or
+ *  small file made small-file layers slow. The generators yield only full chunks; `end()` yields the rest. */
 export class LayerEmitter {
   private readonly hash = createHash('sha256');
   private readonly links = new Map<string, string>();
+  private out = Buffer.allocUnsafe(OUT_CHUNK);
+  private len = 0;
   size = 0;
   entries = 0;
 
@@ -85,10 +90,25 @@ export class LayerEmitter {
     readonly xattrs: Map<string, Array<[string, Buffer]>> | null,
   ) {}
 
-  private emit(b: Buffer): Buffer {
-    this.hash.update(b);
-    this.size += b.length;
-    return b;
+  /** The staged bytes as a chunk (hashed and counted), and a fresh staging buffer. */
+  private flush(): Buffer {
+    const chunk = this.len === this.out.length ? this.out : this.out.subarray(0, this.len);
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    this.out = Buffer.allocUnsafe(OUT_CHUNK);
+    this.len = 0;
+    return chunk;
+  }
+
+  private *put(b: Buffer): Generator<Buffer> {
+    let off = 0;
+    while (off < b.length) {
+      const n = Math.min(b.length - off, this.out.length - this.len);
+      b.copy(this.out, this.len, off, off + n);
+      this.len += n;
+      off += n;
+      if (this.len === this.out.length) yield this.flush();
+    }
   }
 
   header(rel: string, st: Stats, type: TarType, extra: Partial<TarHeader> = {}): TarHeader {
@@ -106,17 +126,17 @@ export class LayerEmitter {
   }
 
   /** `.wh.<name>` for the removed path rel; st gives its mtime/owner (the whiteout's or the removed file's). */
-  whiteout(rel: string, st: Stats): Buffer {
+  *whiteout(rel: string, st: Stats): Generator<Buffer> {
     const slash = rel.lastIndexOf('/');
     const name = slash < 0 ? `.wh.${rel}` : `${rel.slice(0, slash)}/.wh.${rel.slice(slash + 1)}`;
     this.entries++;
-    return this.emit(encodeHeader(this.header(name, st, 'file', { mode: 0, xattrs: [] })));
+    yield* this.put(encodeHeader(this.header(name, st, 'file', { mode: 0, xattrs: [] })));
   }
 
   /** `<dir>/.wh..wh..opq` */
-  opaque(rel: string, st: Stats): Buffer {
+  *opaque(rel: string, st: Stats): Generator<Buffer> {
     this.entries++;
-    return this.emit(encodeHeader(this.header(`${rel}/.wh..wh..opq`, st, 'file', { mode: 0, xattrs: [] })));
+    yield* this.put(encodeHeader(this.header(`${rel}/.wh..wh..opq`, st, 'file', { mode: 0, xattrs: [] })));
   }
 
   /** Header and data of one file system object (sockets yield nothing). */
@@ -140,27 +160,29 @@ export class LayerEmitter {
       h = this.header(rel, st, 'fifo');
     } else return; // sockets have no place in a layer
     this.entries++;
-    yield this.emit(encodeHeader(h));
+    yield* this.put(encodeHeader(h));
     if (h.type !== 'file' || h.size === 0) return;
     const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       let left = h.size;
       while (left > 0) {
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-        const bytesRead = fs.readSync(fd, buf, 0, buf.length, null);
+        const bytesRead = fs.readSync(fd, this.out, this.len, Math.min(this.out.length - this.len, left), null);
         if (bytesRead === 0) throw new LayerwiseError('io', `${abs} shrank while it was being written to a layer`);
         left -= bytesRead;
-        yield this.emit(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+        this.len += bytesRead;
+        if (this.len === this.out.length) yield this.flush();
       }
     } finally {
       fs.closeSync(fd);
     }
     const pad = padding(h.size);
-    if (pad.length) yield this.emit(pad);
+    if (pad.length) yield* this.put(pad);
   }
 
-  end(): Buffer {
-    return this.emit(END_OF_ARCHIVE);
+  /** The end-of-archive marker and whatever is still staged. */
+  *end(): Generator<Buffer> {
+    yield* this.put(END_OF_ARCHIVE);
+    if (this.len) yield this.flush();
   }
 
   result(): LayerWriteResult {
@@ -236,14 +258,14 @@ export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Read
         }
         const x = em.xattrs?.get(rel);
         if ((st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && st.size === 0 && isWhiteoutXattr(x))) {
-          yield em.whiteout(rel, st);
+          yield* em.whiteout(rel, st);
           continue;
         }
         yield* em.entry(rel, abs, st);
-        if (st.isDirectory() && isOpaqueXattr(x)) yield em.opaque(rel, st);
+        if (st.isDirectory() && isOpaqueXattr(x)) yield* em.opaque(rel, st);
       } else yield* em.entry(rel, abs, st);
     }
-    yield em.end();
+    yield* em.end();
     return em.result();
   });
 }
