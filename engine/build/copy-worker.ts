@@ -232,6 +232,8 @@ async function serveJob(specPath: string): Promise<Reply> {
  *  stdin, one a line, and answers each with one JSON line, until stdin ends. */
 export async function copyWorkerMain(arg: string): Promise<number> {
   trace('worker start');
+  // modes are set as the layer needs them, not as a umask would leave them (and a new file needs no fchmod)
+  process.umask(0);
   if (arg !== '--serve') {
     const r = await serveJob(arg);
     process.stdout.write(JSON.stringify(r) + '\n');

@@ -308,15 +308,20 @@ export class StageRunner {
     const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
     // layers are stored uncompressed, as BuildKit keeps them until export: the blob's digest is the diff id,
     // and no build pays for gzip (`save` writes them as they are, which `docker load` takes)
-    const blob = await this.ctx.store.content.ingest(w.stream);
+    const ingested = this.ctx.store.content.ingest(w.stream);
+    ingested.catch(() => undefined); // awaited below
     const done = await w.done;
-    trace('commit ingested');
-    if (done.entries === 0 && !keepEmpty) return undefined;
+    // the upper dir has been read whole: it becomes the snapshot while the blob's last bytes are written and synced
+    let adopted: Promise<unknown> = Promise.resolve();
     if (done.entries > 0 && source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
       const chains = chainIds([...this.diffIds, done.diffId]);
-      await this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
-      trace("commit adopted");
+      adopted = this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
     }
+    const blob = await ingested;
+    trace('commit ingested');
+    await adopted;
+    trace('commit adopted');
+    if (done.entries === 0 && !keepEmpty) return undefined;
     return { digest: blob.digest, diffId: done.diffId, size: blob.size, mediaType: ociLayerType('none') };
   }
 
