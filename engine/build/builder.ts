@@ -274,13 +274,17 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       config.rootfs = { type: 'layers', diff_ids: final.diffIds };
       const { manifest } = await writeImage(store.content, { config, layers: final.layers });
       const tags = opts.tags ?? [];
-      if (tags.length) for (const t of tags) await store.images.put(t, manifest);
+      // a tag that already names this manifest is left as it is (a no-op build rewrites nothing)
+      if (tags.length) for (const t of tags) if ((await store.images.get(t).catch(() => undefined))?.target.digest !== manifest.digest) await store.images.put(t, manifest);
       else await store.images.putDangling(manifest);
       const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
       const id = imageId || final.configDigest;
       trace('image written');
       await ctx.statCache.save();
-      await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
+      // the same image from the same steps: the history on disk already says so
+      if (!(history && history.imageId === id && JSON.stringify(history.steps) === JSON.stringify(ctx.newHistory))) {
+        await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
+      }
       if (opts.iidfile) await writeFile(opts.iidfile, id);
       emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: id, duration: (Date.now() - t0) / 1000, steps: counts });
       return { imageId: id, manifest, tags, steps: counts };

@@ -230,12 +230,16 @@ export async function hashPaths(contextDir: string, sources: readonly string[], 
   if (!whole && cleaned.length > 0) walkOpts.include = cleaned;
   const walked = cleaned.length === 0 ? [] : await listContext(root, walkOpts);
   // parent directories of selected paths come out of the walk too; they are not part of the selection
-  const selected: ContextEntry[] = whole ? walked : walked.filter((e) => perSource.some((m) => m!.matchesOrParentMatches(e.path)));
+  // a literal source (no pattern characters) selects itself and what is below it: a string test is enough
+  const literal = cleaned.every((c) => !GLOB_CHARS.test(c));
+  const under = (path: string, c: string): boolean => path === c || (path.length > c.length && path.startsWith(c) && path.charCodeAt(c.length) === 0x2f);
+  const selects = (path: string, i: number): boolean => (literal ? under(path, cleaned[i]!) : perSource[i]!.matchesOrParentMatches(path));
+  const selected: ContextEntry[] = whole ? walked : walked.filter((e) => cleaned.some((_, i) => selects(e.path, i)));
 
   if (!opts.allowEmpty) {
     cleaned.forEach((c, i) => {
       const m = perSource[i];
-      const found = m === undefined ? true : selected.some((e) => m.matchesOrParentMatches(e.path));
+      const found = m === undefined ? true : selected.some((e) => selects(e.path, i));
       if (!found) throw new LayerwiseError('not-found', `"${sources[i]}": not found in the build context (or excluded by .dockerignore)`);
     });
   }
