@@ -20,6 +20,7 @@ import { runRules } from '../rules/run';
 import type { BaseImageView, BuildContextView, BuildHistoryView, Finding, Rule, RuleSeverity } from '../rules/types';
 import type { LayerwiseSettings, RuleSeveritySetting } from '../settings';
 import { BuildContextCache } from '../rules/buildContext';
+import { IncrementalRules } from '../rules/incremental';
 import { BaseImageCache } from '../rules/baseImages';
 import { BuildHistoryLog } from '../rules/buildHistory';
 import { StoreWatcher, storeRootFor, type StoreChange } from '../storeWatch';
@@ -80,19 +81,33 @@ export interface ComputeOptions {
   history?: BuildHistoryView;
   rules?: readonly Rule[];
   onRuleError?: (rule: Rule, error: unknown) => void;
+  /** this document's incremental runner (made with the same rules): reuses what the last run found where the
+   *  edit changed nothing; the result is the same as without it */
+  incremental?: IncrementalRules;
+}
+
+const byIdCache = new WeakMap<readonly Rule[], Map<string, Rule>>();
+function byIdOf(rules: readonly Rule[]): Map<string, Rule> {
+  let m = byIdCache.get(rules);
+  if (!m) {
+    m = new Map(rules.map((r) => [r.id, r]));
+    byIdCache.set(rules, m);
+  }
+  return m;
 }
 
 export function computeDiagnostics(file: Dockerfile, opts: ComputeOptions): DiagnosticsResult {
   const rules = opts.rules ?? allRules;
   if (!opts.settings.diagnosticsEnabled) return { diagnostics: [], findings: [] };
-  const { findings } = runRules(file, rules, {
+  const runOpts = {
     uri: opts.uri,
     context: opts.context,
     images: opts.images,
     history: opts.history,
     onRuleError: opts.onRuleError,
-  });
-  const byId = new Map(rules.map((r) => [r.id, r]));
+  };
+  const { findings } = opts.incremental ? opts.incremental.run(file, runOpts) : runRules(file, rules, runOpts);
+  const byId = byIdOf(rules);
   const outDiags: Diagnostic[] = [];
   const outFindings: SeverityFinding[] = [];
   for (const f of findings) {
@@ -147,6 +162,7 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
   const historyLog = new BuildHistoryLog();
   const storeWatcher = new StoreWatcher();
   const storeListeners: ((root: string, what: StoreChange) => void)[] = [];
+  const incrementals = new Map<string, IncrementalRules>();
 
   const onRuleError = (rule: Rule, error: unknown): void => {
     if (reportedRules.has(rule.id)) return;
@@ -184,7 +200,9 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     if (!now || now.doc.version !== version) return;
     let result: DiagnosticsResult;
     try {
-      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError });
+      let incremental = incrementals.get(uri);
+      if (!incremental) incrementals.set(uri, (incremental = new IncrementalRules(rules)));
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError, incremental });
     } catch (e) {
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };
@@ -233,6 +251,7 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     if (t) clearImmediate(t);
     pending.delete(e.document.uri);
     published.delete(e.document.uri);
+    incrementals.delete(e.document.uri);
     openedVersion.delete(e.document.uri);
     contexts.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });

@@ -8,6 +8,7 @@ import { eolOf, instructionsOf } from './util';
 
 const dl3001 = rule({
   id: 'DL3001',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'info',
   description: 'Commands like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig make no sense in a build.',
@@ -36,6 +37,7 @@ const dl3002 = rule({
 
 const dl3003 = rule({
   id: 'DL3003',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'warning',
   description: 'Use WORKDIR to switch to a directory, not `cd` in RUN.',
@@ -94,6 +96,7 @@ const dl3007 = rule({
 
 const dl3011 = rule({
   id: 'DL3011',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'error',
   description: 'EXPOSE ports must be valid UNIX ports (0 to 65535).',
@@ -122,6 +125,7 @@ const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|gz|
 
 const dl3020 = rule({
   id: 'DL3020',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'error',
   description: 'Use COPY for files and folders; ADD only for URLs and archives to extract.',
@@ -209,6 +213,7 @@ const dl3023 = rule({
 
 const dl3044 = rule({
   id: 'DL3044',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'error',
   description: 'Do not refer to an ENV variable in the same ENV statement that defines it: it is not set yet.',
@@ -249,6 +254,7 @@ const dl3045 = rule({
 
 const dl3046 = rule({
   id: 'DL3046',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'warning',
   description: '`useradd` with a high UID needs `-l` (`--no-log-init`), or the lastlog file bloats the image.',
@@ -268,6 +274,7 @@ const dl3046 = rule({
 
 const dl3047 = rule({
   id: 'DL3047',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'info',
   description: '`wget` without `--progress` floods the build log.',
@@ -284,6 +291,7 @@ const RESERVED_LABEL_NS = /^(com\.docker\.|io\.docker\.|org\.dockerproject\.)/;
 
 const dl3048 = rule({
   id: 'DL3048',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'info',
   description: 'Label keys: lowercase letters, digits, `.` and `-`, not in the reserved docker namespaces.',
@@ -309,6 +317,7 @@ function mergeable(ins: Instruction): boolean {
 
 const dl3059 = rule({
   id: 'DL3059',
+  scope: 'stage',
   group: 'bestpractice',
   severity: 'info',
   description: 'Consecutive RUN instructions could be one: fewer layers.',

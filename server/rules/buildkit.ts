@@ -175,6 +175,7 @@ const jsonArgsRecommended = rule({
 
 const maintainerDeprecated = rule({
   id: 'MaintainerDeprecated',
+  scope: 'instruction',
   group: 'buildkit',
   severity: 'warning',
   description: 'MAINTAINER is deprecated: use `LABEL org.opencontainers.image.authors=...`.',
@@ -222,6 +223,7 @@ const workdirRelativePath = rule({
 
 const multipleInstructionsDisallowed = rule({
   id: 'MultipleInstructionsDisallowed',
+  scope: 'stage',
   group: 'buildkit',
   severity: 'warning',
   description: 'Only the last CMD, ENTRYPOINT or HEALTHCHECK of a stage takes effect.',
@@ -245,6 +247,7 @@ const multipleInstructionsDisallowed = rule({
 
 const legacyKeyValueFormat = rule({
   id: 'LegacyKeyValueFormat',
+  scope: 'instruction',
   group: 'buildkit',
   severity: 'warning',
   description: '`ENV key value` / `LABEL key value`: use `key=value`.',
@@ -300,6 +303,7 @@ export function looksSecret(name: string): boolean {
 
 const secretsUsedInArgOrEnv = rule({
   id: 'SecretsUsedInArgOrEnv',
+  scope: 'instruction',
   group: 'buildkit',
   severity: 'warning',
   description: 'Secrets in ARG or ENV end up in the image metadata: use `RUN --mount=type=secret`.',
@@ -358,6 +362,7 @@ const invalidDefinitionDescription = rule({
 /** EXPOSE words: `80`, `80/tcp`, `8000-8010/udp`; `$PORT` skipped. */
 const exposeProtoCasing = rule({
   id: 'ExposeProtoCasing',
+  scope: 'instruction',
   group: 'buildkit',
   severity: 'warning',
   description: 'EXPOSE protocols should be lowercase.',
@@ -382,6 +387,7 @@ const exposeProtoCasing = rule({
 
 const exposeInvalidFormat = rule({
   id: 'ExposeInvalidFormat',
+  scope: 'instruction',
   group: 'buildkit',
   severity: 'warning',
   description: 'EXPOSE takes container ports only: no IP address, no host:container mapping.',

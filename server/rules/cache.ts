@@ -142,6 +142,7 @@ function isAptInstall(c: RunCommand): boolean {
 
 const aptUpdateSeparate = rule({
   id: 'AptUpdateSeparate',
+  scope: 'stage',
   group: 'cache',
   severity: 'warning',
   description: '`apt-get update` in a RUN of its own goes stale in the cache: run it in the same RUN as `apt-get install`.',
@@ -205,6 +206,7 @@ function moveBeforeFix(file: Dockerfile, ins: Instruction, target: Instruction |
 
 const volatileArgEarly = rule({
   id: 'VolatileArgEarly',
+  scope: 'stage',
   group: 'cache',
   severity: 'info',
   description: 'An ARG/ENV whose value changes per build (version, date, commit) declared before RUNs that do not use it: move it down to its first use.',
@@ -238,6 +240,7 @@ const VOLATILE_VALUE = /\b\d{4}-\d{2}-\d{2}\b|^[0-9a-f]{7,40}$|\$\{?[A-Za-z0-9_]
 
 const volatileLabelEarly = rule({
   id: 'VolatileLabelEarly',
+  scope: 'stage',
   group: 'cache',
   severity: 'info',
   description: 'LABEL with per-build values (dates, commit ids) early in a stage: put it at the end.',
@@ -271,6 +274,7 @@ function contextFree(c: RunCommand): boolean {
 
 const independentAfterVolatileCopy = rule({
   id: 'IndependentAfterVolatileCopy',
+  scope: 'stage',
   group: 'cache',
   severity: 'info',
   description: 'A RUN that does not need the copied sources comes after a COPY of the whole context: move it above.',

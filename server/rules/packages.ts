@@ -46,6 +46,8 @@ function commandRule(def: {
 }): Rule {
   return rule({
     id: def.id,
+    // a command's verdict reads only its own RUN
+    scope: 'instruction',
     group: 'bestpractice',
     severity: def.severity,
     description: def.description,
@@ -181,6 +183,7 @@ const pipPinned = (v: string): boolean =>
 
 const dl3013 = rule({
   id: 'DL3013',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'warning',
   description: 'Pin versions in pip: `pip install pkg==1.2` (or install from a requirements file).',
@@ -331,6 +334,7 @@ const dl3037 = commandRule({
 
 const dl3060 = rule({
   id: 'DL3060',
+  scope: 'instruction',
   group: 'bestpractice',
   severity: 'info',
   description: '`yarn cache clean` after `yarn install`, in the same RUN.',

@@ -87,37 +87,55 @@ export interface RunResult {
 }
 
 
-export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOptions): RunResult {
-  const check = parseCheckDirective(file);
-  const ignores = hadolintIgnores(file);
+/**
+ * One rule's raw findings (the rule's own, `code` filled in, before suppressions and severities); undefined when it
+ * is skipped here (`# check=skip`, experimental, needs what is missing) or throws (reported through `onRuleError`).
+ */
+export function runOneRule(file: Dockerfile, rule: Rule, check: CheckDirective, opts: RunOptions): Finding[] | undefined {
+  const id = rule.id.toLowerCase();
+  if (rule.group !== 'syntax' && (check.skipAll || check.skip.has(id))) return undefined;
+  if (rule.experimental && !(check.experimentalAll || check.experimental.has(id))) return undefined;
+  if (rule.needsContext && !opts.context) return undefined;
+  if (rule.needsImages && !opts.images) return undefined;
+  if (rule.needsHistory && !opts.history) return undefined;
+  const local: Finding[] = [];
+  try {
+    rule.check({
+      file,
+      uri: opts.uri,
+      context: opts.context,
+      images: opts.images,
+      history: opts.history,
+      report: (f) => void local.push({ code: rule.id, ...f }),
+    });
+  } catch (e) {
+    opts.onRuleError?.(rule, e);
+    return undefined;
+  }
+  return local;
+}
+
+/** Suppressions (`# check=skip`, `# hadolint ignore`), severities (`# check=error=true`) and the order, over the
+ *  raw findings of each rule (in rule order). */
+export function finishFindings(
+  file: Dockerfile,
+  rules: readonly Rule[],
+  raw: ReadonlyMap<Rule, Finding[]>,
+  check: CheckDirective,
+  ignores: Map<number, Set<string>>,
+): RunResult {
   const findings: RunResult['findings'] = [];
   for (const rule of rules) {
-    const id = rule.id.toLowerCase();
-    if (rule.group !== 'syntax' && (check.skipAll || check.skip.has(id))) continue;
-    if (rule.experimental && !(check.experimentalAll || check.experimental.has(id))) continue;
-    if (rule.needsContext && !opts.context) continue;
-    if (rule.needsImages && !opts.images) continue;
-    if (rule.needsHistory && !opts.history) continue;
-    const local: Finding[] = [];
-    try {
-      rule.check({
-        file,
-        uri: opts.uri,
-        context: opts.context,
-        images: opts.images,
-        history: opts.history,
-        report: (f) => void local.push({ code: rule.id, ...f }),
-      });
-    } catch (e) {
-      opts.onRuleError?.(rule, e);
-      continue;
-    }
+    const local = raw.get(rule);
+    if (!local) continue;
     for (const f of local) {
       if (f.code !== rule.id && rule.group !== 'syntax' && (check.skip.has(f.code.toLowerCase()))) continue;
-      const ins = f.instruction ?? instructionAt(file, f.range.start.line);
-      if (ins) {
-        const ign = ignores.get(ins.startLine);
-        if (ign && (ign.has(f.code.toUpperCase()) || rule.aliases?.some((a) => ign.has(a.toUpperCase())))) continue;
+      if (ignores.size) {
+        const ins = f.instruction ?? instructionAt(file, f.range.start.line);
+        if (ins) {
+          const ign = ignores.get(ins.startLine);
+          if (ign && (ign.has(f.code.toUpperCase()) || rule.aliases?.some((a) => ign.has(a.toUpperCase())))) continue;
+        }
       }
       let severity = f.severity ?? rule.severity;
       if (check.error && rule.group === 'buildkit') severity = 'error';
@@ -126,4 +144,15 @@ export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOpti
   }
   findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { findings, check };
+}
+
+export function runRules(file: Dockerfile, rules: readonly Rule[], opts: RunOptions): RunResult {
+  const check = parseCheckDirective(file);
+  const ignores = hadolintIgnores(file);
+  const raw = new Map<Rule, Finding[]>();
+  for (const rule of rules) {
+    const fs = runOneRule(file, rule, check, opts);
+    if (fs) raw.set(rule, fs);
+  }
+  return finishFindings(file, rules, raw, check, ignores);
 }

@@ -34,6 +34,24 @@ export function commandsOfRun(file: Dockerfile, ins: Instruction): RunCommand[] 
   return m.get(ins) ?? [];
 }
 
+/** The commands of one RUN without their stage (an instruction kept by an edit keeps them). */
+const perIns = new WeakMap<Instruction, Omit<RunCommand, 'stage'>[]>();
+function commandsOfIns(ins: Instruction): Omit<RunCommand, 'stage'>[] {
+  let l = perIns.get(ins);
+  if (l) return l;
+  l = [];
+  for (const { cmd, script } of runCommands(ins)) {
+    const ca = commandArgs(cmd);
+    if (!ca) continue;
+    const nameWord = cmd.words[cmd.words.length - ca.args.length - 1]!;
+    const rc: Omit<RunCommand, 'stage'> = { ins, cmd, script, name: ca.name, args: ca.args, nameWord };
+    if (ca.sub !== undefined) rc.sub = ca.sub;
+    l.push(rc);
+  }
+  perIns.set(ins, l);
+  return l;
+}
+
 /** Every simple command of every RUN in every stage. */
 export function allRunCommands(file: Dockerfile): RunCommand[] {
   const hit = cache.get(file);
@@ -42,12 +60,9 @@ export function allRunCommands(file: Dockerfile): RunCommand[] {
   for (const stage of file.stages) {
     for (const ins of stage.instructions) {
       if (ins.keyword !== 'RUN') continue;
-      for (const { cmd, script } of runCommands(ins)) {
-        const ca = commandArgs(cmd);
-        if (!ca) continue;
-        const nameWord = cmd.words[cmd.words.length - ca.args.length - 1]!;
-        const rc: RunCommand = { stage, ins, cmd, script, name: ca.name, args: ca.args, nameWord };
-        if (ca.sub !== undefined) rc.sub = ca.sub;
+      for (const c of commandsOfIns(ins)) {
+        const rc: RunCommand = { stage, ins: c.ins, cmd: c.cmd, script: c.script, name: c.name, args: c.args, nameWord: c.nameWord };
+        if (c.sub !== undefined) rc.sub = c.sub;
         out.push(rc);
       }
     }

@@ -1,5 +1,5 @@
 /** Variable scopes and expansions of a tree, computed once per tree and shared by the rules that need them. */
-import { expandInstruction, resolveScopes, type Expanded, type Scopes } from '../../engine/dockerfile/index';
+import { expandInstruction, resolveScopes, type Expanded, type Scopes, type Vars } from '../../engine/dockerfile/index';
 import type { Dockerfile, Instruction, Range } from '../../engine/dockerfile/types';
 
 export interface FileScopes {
@@ -10,6 +10,18 @@ export interface FileScopes {
 }
 
 const cache = new WeakMap<Dockerfile, FileScopes>();
+/** the last expansion of an instruction (kept by an edit elsewhere) and the variable values it was made with */
+const expansions = new WeakMap<Instruction, { vars: Vars; escape: string; e: Expanded }>();
+
+function sameValues(a: Vars, b: Vars): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (!w || w.value !== v.value) return false;
+  }
+  return true;
+}
 
 export function scopesOf(file: Dockerfile): FileScopes {
   const hit = cache.get(file);
@@ -24,7 +36,13 @@ export function scopesOf(file: Dockerfile): FileScopes {
       if (!vars) continue;
       // nothing to expand: no variable, no quote, no escape character (expansion would be the identity)
       if (!/[$"'\\`]/.test(ins.logical)) continue;
-      const e = expandInstruction(ins, vars, file.escape);
+      const prev = expansions.get(ins);
+      let e: Expanded;
+      if (prev && prev.escape === file.escape && sameValues(prev.vars, vars)) e = prev.e;
+      else {
+        e = expandInstruction(ins, vars, file.escape);
+        expansions.set(ins, { vars, escape: file.escape, e });
+      }
       expanded.set(ins, e);
       for (const err of e.errors) {
         const key = `${err.range.start.line}:${err.range.start.character}`;

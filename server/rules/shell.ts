@@ -162,6 +162,18 @@ export interface RunScript {
 }
 
 const cache = new WeakMap<Instruction, RunScript[]>();
+/** split scripts by text: the commands carry offsets into the text only, so any instruction with the same script
+ *  (this one after an edit elsewhere moved it) shares them */
+const byText = new Map<string, SimpleCommand[]>();
+function commandsOf(text: string): SimpleCommand[] {
+  let c = byText.get(text);
+  if (!c) {
+    if (byText.size > 50_000) byText.clear();
+    c = splitCommands(text);
+    byText.set(text, c);
+  }
+  return c;
+}
 
 /** The shell scripts of a RUN: its command line and heredoc bodies fed to the shell. */
 export function runScripts(ins: Instruction): RunScript[] {
@@ -176,18 +188,18 @@ export function runScripts(ins: Instruction): RunScript[] {
       const c = vals.indexOf('-c');
       if (c >= 1 && /(^|\/)(ba|da|a)?sh$/.test(vals[0]!) && vals[c + 1] !== undefined) {
         const text = vals[c + 1]!;
-        out.push({ text, commands: splitCommands(text), anchor: ins.range });
+        out.push({ text, commands: commandsOf(text), anchor: ins.range });
       } else {
         const text = vals.join(' ');
         out.push({ text, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range });
       }
     } else {
       const token = cmd.words[0]!;
-      out.push({ text: token.value, token, commands: splitCommands(token.value), anchor: ins.range });
+      out.push({ text: token.value, token, commands: commandsOf(token.value), anchor: ins.range });
     }
   }
   for (const h of ins.heredocs) {
-    out.push({ text: h.content, commands: splitCommands(h.content), anchor: h.bodyRange });
+    out.push({ text: h.content, commands: commandsOf(h.content), anchor: h.bodyRange });
   }
   cache.set(ins, out);
   return out;

@@ -95,6 +95,7 @@ const SIGNALS = new Set(
 
 const invalidStopSignal = rule({
   id: 'InvalidStopSignal',
+  scope: 'instruction',
   group: 'syntax',
   severity: 'error',
   description: 'STOPSIGNAL takes a signal name (`SIGTERM`) or number.',

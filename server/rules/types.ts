@@ -123,6 +123,12 @@ export interface Rule {
   needsImages?: boolean;
   /** needs the engine's build history */
   needsHistory?: boolean;
+  /**
+   * What its findings depend on, when less than the whole file: `instruction` — each instruction's findings only on
+   * that instruction's own lines; `stage` — each stage's only on that stage's lines. The server then re-runs it
+   * only on what an edit changed (rules/incremental.ts). Unset: the whole file.
+   */
+  scope?: 'instruction' | 'stage';
   /** more words for the rule's docs page (how it decides) */
   notes?: string;
   check(ctx: RuleContext): void;

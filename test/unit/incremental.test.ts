@@ -10,6 +10,10 @@ import type { Dockerfile } from '../../engine/dockerfile/types';
 import { generateDockerfile } from '../../bench/lsp/generate';
 import { reparse, type ReparseStats } from '../../server/incrementalParse';
 import { prng } from '../helpers/prng';
+import { computeDiagnostics, type DiagnosticsResult } from '../../server/features/diagnostics';
+import { IncrementalRules } from '../../server/rules/incremental';
+import { allRules } from '../../server/rules/index';
+import { defaultSettings } from '../../server/settings';
 
 const EDITS = Number(process.env.INC_EDITS ?? 200);
 const SEED = Number(process.env.INC_SEED ?? Date.now() % 1_000_000);
@@ -80,3 +84,66 @@ describe(`incremental re-parse equals a full parse (${EDITS} random edits per se
     assert.equal(stats.mode, 'incremental');
   });
 });
+
+/** Rule triggers, so that the instruction- and stage-scoped rules have findings to keep and move. */
+const RULE_SNIPPETS = [
+  'RUN apt-get install curl\n', 'RUN apt-get update\n', 'RUN apt install x\n', 'RUN pip install flask\n', 'RUN cd /x && make\n',
+  'EXPOSE 80:80/TCP\n', 'MAINTAINER me\n', 'ENV A 1\n', 'LABEL build_date=2024-01-01\n', 'ARG BUILD_NUMBER\n', 'CMD a\n', 'CMD b\n',
+  'COPY . .\n', 'RUN npm install\n', 'STOPSIGNAL FOO\n', 'ONBUILD RUN apt-get install x\n', 'RUN wget x\n', 'RUN useradd -u 123456 x\n',
+  'ADD a /b\n', 'RUN yarn install\n', 'ENV A=1 B=$A\n', 'LABEL Bad_Key=1\n', 'ARG SECRET_TOKEN\n', '# hadolint ignore=DL3008\n',
+  'RUN gem install x\n', 'RUN apk add y\n', 'HEALTHCHECK CMD a\n', 'HEALTHCHECK CMD b\n', 'FROM alpine AS s\n', 'RUN <<EOF\napt-get install z\nEOF\n',
+];
+
+/** Findings as comparable data: the instruction a finding points at by its first line. */
+function comparable(r: DiagnosticsResult): unknown {
+  return { diagnostics: r.diagnostics, findings: r.findings.map((f) => ({ ...f, instruction: f.instruction ? `${f.instruction.keyword}@${f.instruction.startLine}` : undefined })) };
+}
+
+describe(`incremental diagnostics equal a from-scratch run (${EDITS} random edits per seed text, seed ${SEED})`, () => {
+  const texts = [...SEEDS, '# check=skip=DL3059\nFROM a\nRUN a\nRUN b\n', 'FROM a\r\nRUN apt-get install x\r\nRUN b\r\nMAINTAINER x\r\n'];
+  texts.forEach((start, k) => {
+    it(`seed text #${k + 1}`, () => {
+      const random = prng(SEED + 100 + k);
+      const inc = new IncrementalRules(allRules);
+      let text = start;
+      let tree = parse(text);
+      let recomputed = 0;
+      for (let i = 0; i < EDITS; i++) {
+        const next = random() < 0.5 ? edit(text, random) : editWith(text, random, RULE_SNIPPETS);
+        tree = reparse(tree, next);
+        const got = computeDiagnostics(tree, { uri: 'file:///x/Dockerfile', settings: defaultSettings, incremental: inc });
+        const want = computeDiagnostics(parse(next), { uri: 'file:///x/Dockerfile', settings: defaultSettings });
+        assert.deepEqual(comparable(got), comparable(want), `edit ${i + 1} (seed ${SEED + 100 + k}):\n--- before\n${text}\n--- after\n${next}`);
+        recomputed += inc.lastRecomputed.instructions;
+        text = next;
+      }
+      // the point of it: most instructions are not recomputed
+      assert.ok(recomputed < EDITS * (tree.instructions.length / 2 + 5), `recomputed ${recomputed}`);
+    });
+  });
+
+  it('an edit in the middle of the 5,000-line file recomputes one instruction and one stage', () => {
+    const text = generateDockerfile(5000);
+    const inc = new IncrementalRules(allRules);
+    let tree = parse(text);
+    computeDiagnostics(tree, { uri: 'file:///x/Dockerfile', settings: defaultSettings, incremental: inc });
+    const lines = text.split('\n');
+    lines[2500] += ' ';
+    tree = reparse(tree, lines.join('\n'));
+    const got = computeDiagnostics(tree, { uri: 'file:///x/Dockerfile', settings: defaultSettings, incremental: inc });
+    assert.deepEqual(inc.lastRecomputed, { instructions: 1, stages: 1 });
+    assert.deepEqual(comparable(got), comparable(computeDiagnostics(parse(lines.join('\n')), { uri: 'file:///x/Dockerfile', settings: defaultSettings })));
+  });
+});
+
+function editWith(text: string, random: () => number, snippets: string[]): string {
+  // at a line start, so that whole instructions come and go
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  const at = starts[Math.floor(random() * starts.length)]!;
+  if (random() < 0.3) {
+    const end = text.indexOf('\n', at);
+    return text.slice(0, at) + (end < 0 ? '' : text.slice(end + 1));
+  }
+  return text.slice(0, at) + snippets[Math.floor(random() * snippets.length)]! + text.slice(at);
+}

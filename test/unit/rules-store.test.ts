@@ -243,7 +243,7 @@ describe('VolatileStepEarly from real builds (builder records, namespaces)', () 
       const log = new BuildHistoryLog();
       let view: BuildHistoryView | undefined;
       for (let n = 0; n < 4; n++) {
-        await writeContext(ctxDir, { Dockerfile: dockerfile, 'main.c': `int v = ${n};\n` });
+        await writeContext(ctxDir, { Dockerfile: dockerfile, 'main.c': `int v${'_'.repeat(n)} = ${n};\n` });
         const b = await runBuild(kit, ctxDir);
         assert.equal(b.error, undefined, String(b.error));
         log.changed(kit.root);
@@ -253,12 +253,14 @@ describe('VolatileStepEarly from real builds (builder records, namespaces)', () 
       const findings = await run('VolatileStepEarly', dockerfile, { history: view });
       assert.equal(drawFindings(dockerfile, findings), dockerfile.replace('COPY . /app', '[[COPY . /app]]'));
       assert.match(findings[0]!.message, /^COPY \. \/app missed the cache in 3 of the last 3 builds \(files changed: main\.c\), and the 1 step below it rebuilt each time: \d+\.\d s in all/);
-      // the same build again: everything cached, and no new record changes the verdict
+      // the same build again: everything cached, and the engine records nothing for a no-op build (51a6e40), so the
+      // log is unchanged
       const again = await runBuild(kit, ctxDir);
       assert.equal(again.error, undefined);
+      assert.ok(again.steps.filter((st) => st.cacheKey && !st.instruction.startsWith('FROM')).every((st) => st.status === 'cached'));
       log.changed(kit.root);
       view = await log.viewFor(kit.root, join(ctxDir, 'Dockerfile'));
-      assert.deepEqual(view!.builds[view!.builds.length - 1]!.steps.map((s) => s.cached), [true, true]);
+      assert.equal(view!.builds.length, 3);
     } finally {
       await kit.cleanup();
     }
