@@ -5,7 +5,8 @@
 import { TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Dockerfile } from '../engine/dockerfile/types';
-import { reparse } from './incrementalParse';
+import { reparse, type ReparseStats } from './incrementalParse';
+import { carryScopes } from './rules/scopes';
 import { parse } from './parser';
 
 export interface ParsedDocument {
@@ -36,7 +37,13 @@ export class DocumentStore {
     const hit = this.cache.get(doc.uri);
     if (hit && hit.version === doc.version) return hit.parsed;
     const text = doc.getText();
-    const parsed = hit && this.parseText === parse ? reparse(hit.parsed, text) : this.parseText(text);
+    let parsed: Dockerfile;
+    if (hit && this.parseText === parse) {
+      const stats: ReparseStats = { mode: 'full', parsed: 0 };
+      parsed = reparse(hit.parsed, text, stats);
+      // variable scopes an edit did not touch carry over (rules/scopes.ts says when)
+      if (stats.region) carryScopes(hit.parsed, parsed, stats.region);
+    } else parsed = this.parseText(text);
     this.cache.set(doc.uri, { version: doc.version, parsed });
     return parsed;
   }

@@ -23,6 +23,9 @@ export interface ReparseStats {
   mode: 'incremental' | 'full';
   /** instructions parsed again */
   parsed: number;
+  /** for an incremental re-parse: the instructions the edit replaced (previous tree) and the ones that replaced
+   *  them (new tree), and the change in line count after them */
+  region?: { old: Instruction[]; new: Instruction[]; delta: number };
 }
 
 /** Lines of `lineStarts` holding offset `off` (binary search). */
@@ -172,12 +175,13 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
     if (stats) {
       stats.mode = 'full';
       stats.parsed = t.instructions.length;
+      delete stats.region;
     }
     return t;
   };
   const old = prev.text;
   if (old === text) {
-    if (stats) Object.assign(stats, { mode: 'incremental', parsed: 0 });
+    if (stats) Object.assign(stats, { mode: 'incremental', parsed: 0, region: { old: [], new: [], delta: 0 } });
     return prev;
   }
   // the escape directive and a byte order mark change how every line scans: keep it simple, parse it all
@@ -245,9 +249,12 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   const insProblems = new Set<ParseProblem>();
   for (const ins of list) for (const pr of ins.problems) insProblems.add(pr);
   const top = prev.problems.filter((pr) => !insProblems.has(pr) && !FILE_PROBLEMS.has(pr.code));
+  const out = assemble({ text, escape: prev.escape, directives: prev.directives, comments, bom: prev.bom, lineStarts: newStarts }, instructions, top);
   if (stats) {
     stats.mode = 'incremental';
     stats.parsed = fresh.length;
+    // assemble() may have replaced an instruction (InstructionBeforeFrom moved): the region as the new tree has it
+    stats.region = { old: list.slice(xi, Y ? yi : list.length), new: out.instructions.slice(xi, xi + region.length), delta };
   }
-  return assemble({ text, escape: prev.escape, directives: prev.directives, comments, bom: prev.bom, lineStarts: newStarts }, instructions, top);
+  return out;
 }

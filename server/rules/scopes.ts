@@ -7,6 +7,8 @@ export interface FileScopes {
   /** expansions of the stage instructions BuildKit expands (absent when the text has nothing to expand) */
   expanded: Map<Instruction, Expanded>;
   expansionErrors: { message: string; range: Range }[];
+  /** made by carryScopes from the previous tree's */
+  carried?: boolean;
 }
 
 const cache = new WeakMap<Dockerfile, FileScopes>();
@@ -23,10 +25,27 @@ function sameValues(a: Vars, b: Vars): boolean {
   return true;
 }
 
-export function scopesOf(file: Dockerfile): FileScopes {
-  const hit = cache.get(file);
-  if (hit) return hit;
-  const scopes = resolveScopes(file);
+const SCOPE_KEYWORDS = new Set(['ARG', 'ENV', 'FROM']);
+
+/**
+ * After an edit that kept every other instruction object (same line count) and touched no ARG, ENV or FROM (before
+ * or after), the variables in effect everywhere are what they were: the next tree's scopes are the previous tree's,
+ * with the replaced instructions given the variables of the place they are in. Only when the previous tree's scopes
+ * were computed; otherwise (or when the edit does not qualify) scopesOf resolves them from scratch.
+ */
+export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: Instruction[]; new: Instruction[]; delta: number }): void {
+  const p = cache.get(prev);
+  if (!p || region.delta !== 0 || region.old.length === 0 || cache.has(next)) return;
+  if (region.old.some((i) => SCOPE_KEYWORDS.has(i.keyword)) || region.new.some((i) => SCOPE_KEYWORDS.has(i.keyword))) return;
+  if (next.escape !== prev.escape) return;
+  const vars = p.scopes.before.get(region.old[0]!);
+  const before = new Map(p.scopes.before);
+  for (const i of region.old) before.delete(i);
+  if (vars) for (const i of region.new) before.set(i, vars);
+  cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
+}
+
+function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
   const expanded = new Map<Instruction, Expanded>();
   const expansionErrors: FileScopes['expansionErrors'] = [];
   const seen = new Set<string>();
@@ -52,7 +71,13 @@ export function scopesOf(file: Dockerfile): FileScopes {
       }
     }
   }
-  const out = { scopes, expanded, expansionErrors };
+  return { scopes, expanded, expansionErrors };
+}
+
+export function scopesOf(file: Dockerfile): FileScopes {
+  const hit = cache.get(file);
+  if (hit) return hit;
+  const out = expandAll(file, resolveScopes(file));
   cache.set(file, out);
   return out;
 }

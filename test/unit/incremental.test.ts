@@ -12,6 +12,7 @@ import { reparse, type ReparseStats } from '../../server/incrementalParse';
 import { prng } from '../helpers/prng';
 import { computeDiagnostics, type DiagnosticsResult } from '../../server/features/diagnostics';
 import { IncrementalRules } from '../../server/rules/incremental';
+import { carryScopes, scopesOf } from '../../server/rules/scopes';
 import { allRules } from '../../server/rules/index';
 import { defaultSettings } from '../../server/settings';
 
@@ -108,17 +109,27 @@ describe(`incremental diagnostics equal a from-scratch run (${EDITS} random edit
       let text = start;
       let tree = parse(text);
       let recomputed = 0;
+      let sameLine = 0;
+      let carried = 0;
       for (let i = 0; i < EDITS; i++) {
-        const next = random() < 0.5 ? edit(text, random) : editWith(text, random, RULE_SNIPPETS);
-        tree = reparse(tree, next);
+        const r = random();
+        const next = r < 0.35 ? edit(text, random) : r < 0.7 ? editWith(text, random, RULE_SNIPPETS) : inLine(text, random);
+        const stats: ReparseStats = { mode: 'full', parsed: 0 };
+        const prevTree = tree;
+        tree = reparse(tree, next, stats);
+        if (stats.region) carryScopes(prevTree, tree, stats.region);
+        if (scopesOf(prevTree) && stats.region?.delta === 0) sameLine++;
         const got = computeDiagnostics(tree, { uri: 'file:///x/Dockerfile', settings: defaultSettings, incremental: inc });
         const want = computeDiagnostics(parse(next), { uri: 'file:///x/Dockerfile', settings: defaultSettings });
         assert.deepEqual(comparable(got), comparable(want), `edit ${i + 1} (seed ${SEED + 100 + k}):\n--- before\n${text}\n--- after\n${next}`);
         recomputed += inc.lastRecomputed.instructions;
+        if (scopesOf(tree).carried) carried++;
         text = next;
       }
       // the point of it: most instructions are not recomputed
       assert.ok(recomputed < EDITS * (tree.instructions.length / 2 + 5), `recomputed ${recomputed}`);
+      assert.ok(sameLine > EDITS / 10, `only ${sameLine} same-line edits`);
+      assert.ok(carried > 0, 'no edit carried the scopes over');
     });
   });
 
@@ -146,4 +157,14 @@ function editWith(text: string, random: () => number, snippets: string[]): strin
     return text.slice(0, at) + (end < 0 ? '' : text.slice(end + 1));
   }
   return text.slice(0, at) + snippets[Math.floor(random() * snippets.length)]! + text.slice(at);
+}
+
+/** An edit inside one line (the line count stays): what typing mostly is. */
+const IN_LINE = ['x', ' ', '$V', '${V}', '${A:-b}', '"', "'", ' && apt-get install y', ' | grep x', ' -y', '=1.2', '\\', '#', 'EOF', '<<EOF', 'é'];
+function inLine(text: string, random: () => number): string {
+  const at = Math.floor(random() * (text.length + 1));
+  if (text[at] === '\n' || text[at - 1] === '\n' || random() < 0.5) return text.slice(0, at) + IN_LINE[Math.floor(random() * IN_LINE.length)]! + text.slice(at);
+  const end = text.indexOf('\n', at);
+  const len = Math.floor(random() * Math.max(0, (end < 0 ? text.length : end) - at));
+  return text.slice(0, at) + text.slice(at + len);
 }
