@@ -174,6 +174,12 @@ export class FileContentStore implements ContentStore {
           }
         };
         let ended = false;
+        // a producer that failed or quit before we got here (while the temp file was being opened)
+        const r = src as Readable & { errored?: Error | null };
+        if (r.destroyed) {
+          fail(r.errored ?? new LayerwiseError('io', 'the input closed before its end'));
+          return;
+        }
         src.on('data', onData);
         src.once('end', () => {
           ended = true;
