@@ -159,6 +159,11 @@ export function storeConformance(name: string, factory: StoreFactory): void {
           },
         });
         await rejectsKind(content.ingest(quitter), 'io', /closed before its end/);
+        // one that failed before the ingest began
+        const early = new Readable({ read() {} });
+        early.on('error', () => undefined);
+        early.destroy(new Error('failed first'));
+        await assert.rejects(content.ingest(early), /failed first/);
         // an observer that refuses the data stops the ingest
         await assert.rejects(content.ingest(Readable.from(parts), { onChunk: () => { throw new Error('not this'); } }), /not this/);
         const blobs: string[] = [];
