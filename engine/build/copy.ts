@@ -164,6 +164,8 @@ class Copier {
   private readonly made = new Set<string>();
   private readonly euid = process.geteuid?.() ?? -1;
   private readonly umask = process.umask();
+  private readonly ppid = process.ppid;
+  private visited = 0;
   private readonly egid = process.getegid?.() ?? -1;
   constructor(private readonly req: CopyRequest, private readonly owner: Owner | undefined) {
     if (req.srcIsContext && req.ignore?.length) this.ignore = new PatternMatcher(req.ignore);
@@ -203,6 +205,8 @@ class Copier {
 
   /** Copies host path `src` (not following a final symlink) to container path `dst`. */
   async copyEntry(src: string, rel: string, dst: string): Promise<void> {
+    // a worker whose build was killed stops soon instead of copying on into a temp dir the next build sweeps
+    if (++this.visited % 256 === 0 && process.ppid !== this.ppid) throw new LayerwiseError('internal', 'the build that asked for this copy is gone');
     // Synchronous fs calls: this runs in a worker process of its own, and one syscall each (no thread-pool round
     // trip per call) makes a 2,000-file COPY several times faster.
     const st = fs.lstatSync(src);
