@@ -35,7 +35,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   if (f.args.length) throw usageError('"system df" accepts no arguments.', 'system df');
   const store = await openStore(ctx.root);
   const used = await digestsInUse(store);
-  const list = await summaries(store);
+  const list = await summaries(store, false);
   const idx: Index = await store.images.readIndex();
   const imageBlobs = new Set<string>();
   const activeBlobs = new Set<string>();
