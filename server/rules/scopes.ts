@@ -28,21 +28,40 @@ function sameValues(a: Vars, b: Vars): boolean {
 const SCOPE_KEYWORDS = new Set(['ARG', 'ENV', 'FROM']);
 
 /**
- * After an edit that kept every other instruction object (same line count) and touched no ARG, ENV or FROM (before
- * or after), the variables in effect everywhere are what they were: the next tree's scopes are the previous tree's,
+ * After an edit that kept every other instruction object (same line count) and changed no ARG, ENV or FROM (before
+ * or after; the unchanged ARG/ENV the re-parse starts with keep what they set), the variables in effect everywhere are what they were: the next tree's scopes are the previous tree's,
  * with the replaced instructions given the variables of the place they are in. Only when the previous tree's scopes
  * were computed; otherwise (or when the edit does not qualify) scopesOf resolves them from scratch.
  */
 export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: Instruction[]; new: Instruction[]; delta: number }): void {
   const p = cache.get(prev);
-  if (!p || region.delta !== 0 || region.old.length === 0 || cache.has(next)) return;
-  if (region.old.some((i) => SCOPE_KEYWORDS.has(i.keyword)) || region.new.some((i) => SCOPE_KEYWORDS.has(i.keyword))) return;
-  if (next.escape !== prev.escape) return;
-  const vars = p.scopes.before.get(region.old[0]!);
+  if (!p || region.delta !== 0 || cache.has(next) || next.escape !== prev.escape) return;
+  // the region starts with instructions the edit did not change (re-parsed, same text and lines): skip past them
+  const { old: o, new: n } = region;
+  let k = 0;
+  while (k < o.length && k < n.length && same(o[k]!, n[k]!)) k++;
+  if (k >= o.length) return;
+  for (let i = k; i < o.length; i++) if (SCOPE_KEYWORDS.has(o[i]!.keyword)) return;
+  for (let i = k; i < n.length; i++) if (SCOPE_KEYWORDS.has(n[i]!.keyword)) return;
   const before = new Map(p.scopes.before);
-  for (const i of region.old) before.delete(i);
-  if (vars) for (const i of region.new) before.set(i, vars);
+  for (let i = 0; i < k; i++) {
+    const v = before.get(o[i]!);
+    before.delete(o[i]!);
+    if (v) before.set(n[i]!, v);
+  }
+  // the changed instructions set nothing: each sees what the first one it replaced saw
+  const vars = before.get(o[k]!);
+  for (let i = k; i < o.length; i++) before.delete(o[i]!);
+  if (vars) for (let i = k; i < n.length; i++) before.set(n[i]!, vars);
   cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
+}
+
+/** Same text on the same lines: the same instruction, re-parsed. */
+function same(a: Instruction, b: Instruction): boolean {
+  if (a.keyword !== b.keyword || a.logical !== b.logical || a.startLine !== b.startLine || a.endLine !== b.endLine) return false;
+  if (a.heredocs.length !== b.heredocs.length) return false;
+  for (let i = 0; i < a.heredocs.length; i++) if (a.heredocs[i]!.content !== b.heredocs[i]!.content) return false;
+  return true;
 }
 
 function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
