@@ -121,6 +121,7 @@ async function main(): Promise<void> {
   };
   const tag = `lw-bench-${process.pid}`;
   for (let i = 0; i < RUNS; i++) {
+    console.log(`  round ${i + 1}/${RUNS}: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     // ours: a fresh store each round (cold), then a no-op and a one-file rebuild on it
     const root = await freshStore();
     rec('cold', 'ours', ours(root, ['build', '-q', '-t', 'bench', app]));
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
     }
   }
   if (docker) await docker.run(['rmi', tag]);
+  console.log(`  done: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const goals: Record<string, number> = { cold: 0.6, 'no-op': 0.25, 'one file': 0.5 };
   console.log('\nscenario     ours (median s)   docker (median s)   ratio   goal   ours peak RSS');
   for (const k of ['cold', 'no-op', 'one file']) {
