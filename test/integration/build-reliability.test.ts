@@ -173,7 +173,7 @@ const finished = (r: Run) => {
   return [...done.values()];
 };
 
-test(`kill -9 at random progress events (${TRIALS} trials): fsck passes, nothing is left behind, the next build reuses the cache`, async (t) => {
+test(`kill -9 at random progress events (${TRIALS} trials): fsck finds no damage, nothing stays mounted or running, the next build reuses the cache and sweeps the temp dirs`, async (t) => {
   if (skip) return t.skip(skip);
   const seed = Number(process.env.LAYERWISE_CRASH_SEED ?? Date.now() % 1e9);
   t.diagnostic(`seed ${seed}`);
