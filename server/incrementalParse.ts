@@ -15,6 +15,10 @@
 import { computeLineStarts, parse } from '../engine/dockerfile/index';
 import type { Comment, Dockerfile, Instruction, ParseProblem, Stage } from '../engine/dockerfile/types';
 
+/** For an instruction copied to new lines by a re-parse (the edit changed the line count above it): the instruction
+ *  of the previous tree it stands for. Caches keyed by instructions use it to follow their entries. */
+export const movedFrom = new WeakMap<Instruction, Instruction>();
+
 /** Problems `parse` adds while assembling the whole file (not the line parsers'). */
 const FILE_PROBLEMS = new Set(['InstructionBeforeFrom', 'NoInstructions']);
 
@@ -231,12 +235,29 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   }
   // the region's instructions without the anchor (the previous tree's anchor object is kept, as all after it)
   const region = Y ? fresh.slice(0, -1) : fresh;
+  // the slice had no FROM above it: InstructionBeforeFrom is assemble()'s to decide (fresh objects: fix in place)
+  for (const ins of region) {
+    if (ins.problems.some((p) => p.code === 'InstructionBeforeFrom')) ins.problems = ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom');
+  }
+  // re-parsed but unchanged (same text on the same lines, as X always is): say which instruction each stands for
+  const oldRegion = list.slice(xi, Y ? yi : list.length);
+  for (let i = 0; i < region.length && i < oldRegion.length && sameInstruction(oldRegion[i]!, region[i]!, 0); i++) movedFrom.set(region[i]!, oldRegion[i]!);
+  for (let i = 1; i <= region.length && i <= oldRegion.length; i++) {
+    const o = oldRegion[oldRegion.length - i]!;
+    const n = region[region.length - i]!;
+    if (!sameInstruction(o, n, delta)) break;
+    movedFrom.set(n, o);
+  }
   const sliceProblems = new Set<ParseProblem>();
   for (const ins of region) for (const pr of ins.problems) sliceProblems.add(pr);
   // kept: before X (as they are) and from Y on (shifted when the line count changed)
   const memo = new Map<object, unknown>();
   const after = Y ? list.slice(yi) : [];
-  const kept = delta === 0 ? after : after.map((ins) => shiftedCopy(ins, delta, memo));
+  const kept = delta === 0 ? after : after.map((ins) => {
+    const c = shiftedCopy(ins, delta, memo);
+    movedFrom.set(c, ins);
+    return c;
+  });
   const instructions = [...list.slice(0, xi), ...region, ...kept];
   // comments: before X, the region's, after the region (shifted)
   const comments: Comment[] = [];

@@ -172,29 +172,28 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
   };
 
   async function validate(uri: string): Promise<void> {
+    // ask the client for the settings first, and parse while it answers
+    const settingsP = settings.get(uri);
     const entry = documents.getDocument(uri);
     if (!entry) return;
     const version = entry.doc.version;
-    const s = await settings.get(uri);
-    let context: BuildContextView | undefined;
-    try {
-      context = await contexts.viewFor(uri, s.buildContext);
-    } catch (e) {
-      ctx.logOnce(`context:${uri}`, `layerwise: cannot read the build context for ${uri}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    let images: BaseImageView | undefined;
-    let history: BuildHistoryView | undefined;
+    const s = await settingsP;
     const path = filePath(uri);
-    if (path) {
-      const root = storeRootFor(s.raw);
-      storeWatcher.watch(root);
-      try {
-        images = await baseImages.viewFor(entry.parsed, root);
-        history = await historyLog.viewFor(root, path);
-      } catch (e) {
-        ctx.logOnce(`store:${root}`, `layerwise: cannot read the engine store at ${root}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    const root = path ? storeRootFor(s.raw) : undefined;
+    if (root) storeWatcher.watch(root);
+    const storeFailed = (e: unknown): undefined => {
+      ctx.logOnce(`store:${root}`, `layerwise: cannot read the engine store at ${root}: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    };
+    // the build context, the store's base images and the build history, read side by side (cached after the first)
+    const [context, images, history] = await Promise.all([
+      contexts.viewFor(uri, s.buildContext).catch((e: unknown) => {
+        ctx.logOnce(`context:${uri}`, `layerwise: cannot read the build context for ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }),
+      root ? baseImages.viewFor(entry.parsed, root).catch(storeFailed) : undefined,
+      root && path ? historyLog.viewFor(root, path).catch(storeFailed) : undefined,
+    ]);
     // a newer version arrived while settings were fetched: its own validation publishes
     const now = documents.getDocument(uri);
     if (!now || now.doc.version !== version) return;

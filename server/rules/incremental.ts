@@ -5,29 +5,34 @@
  * the unit is now. Every other rule runs on the whole tree as before. The result is exactly `runRules`'s (same
  * findings, same order): test/unit/incremental.test.ts compares both over random edit sequences.
  *
- * A unit is keyed by its text (its whole lines), whether it sits in a stage, and the file's escape character and
- * line end (fixes insert line ends); a stage also by its first line (stage hints name the lines of other
- * instructions in their messages). A unit that ends the file is never reused: some fixes there reach into the
- * line before it.
+ * Units are known by identity: server/incrementalParse.ts keeps the instruction objects an edit did not touch (and
+ * says which copy stands for which when lines moved: `movedFrom`), so an instruction unit is clean when its object
+ * (or the one it was copied from) was seen with the same escape character, line end and stage membership. A stage
+ * unit is clean when its FROM and all its instructions are the objects seen last time on the same first line (stage
+ * hints name other lines in their messages). A unit that ends the file is never reused: some fixes there reach into
+ * the line before it.
  */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
+import { movedFrom } from '../incrementalParse';
 import { finishFindings, hadolintIgnores, parseCheckDirective, runOneRule, type RunOptions, type RunResult } from './run';
 import type { Finding, Rule } from './types';
 import { eolOf } from './util';
 
-/** A finding kept for reuse: positions relative to the unit's first line. */
+/** One finding of a unit: its rule (index into the scoped rule list) and what `instruction` pointed at. */
 interface Kept {
-  finding: Finding;
-  /** what `finding.instruction` was: the unit's instruction, its ONBUILD trigger, another instruction, none */
+  k: number;
+  /** the unit's instruction (index in the unit's list), its ONBUILD trigger, or nothing */
   ref: 'self' | 'trigger' | 'none';
-  /** the instruction the finding pointed at, for `ref: 'self' | 'trigger'` in a stage unit (index in the stage) */
   at?: number;
 }
 
 interface Entry {
-  /** the unit's findings, each with its rule (index into the scoped rule list), in rule order then report order */
-  kept: (Kept & { k: number })[];
-  /** materialized findings by the unit's first line (identical units may sit on several lines) */
+  tag: string;
+  /** stage units: the instructions (FROM first) the findings were made for */
+  list?: Instruction[];
+  kept: Kept[];
+  /** findings by the unit's first line; `line0` is the line they were made on */
+  line0: number;
   made: Map<number, Finding[]>;
 }
 
@@ -46,26 +51,27 @@ function shiftLines<T>(v: T, delta: number): T {
 }
 
 interface Unit {
-  key: string;
   first: number;
   last: number;
   /** instructions of the unit in order (one for an instruction unit; FROM + the stage's for a stage unit) */
   list: Instruction[];
   stage?: Stage;
   cacheable: boolean;
+  tag: string;
+  /** the cached entry, when the unit is clean */
+  entry?: Entry;
 }
-
-const insKeys = new WeakMap<Instruction, { tag: string; key: string }>();
-const stageKeys = new WeakMap<Instruction, { tag: string; list: Instruction[]; key: string }>();
 
 export class IncrementalRules {
   private readonly insRules: Rule[];
   private readonly stageRules: Rule[];
-  private insEntries = new Map<string, Entry>();
-  private stageEntries = new Map<string, Entry>();
+  private insEntries = new WeakMap<Instruction, Entry>();
+  private stageEntries = new WeakMap<Instruction, Entry>();
   private sig = '';
   /** units made on the last run (for tests: how much was recomputed) */
   lastRecomputed = { instructions: 0, stages: 0 };
+  /** scoped rules that reported outside their unit on the last run (and so ran on the whole tree) */
+  lastFailed: string[] = [];
 
   constructor(private readonly rules: readonly Rule[]) {
     this.insRules = rules.filter((r) => r.scope === 'instruction');
@@ -88,51 +94,56 @@ export class IncrementalRules {
     const sig = [...insRules, ...stageRules].map((r) => r.id).join(',');
     if (sig !== this.sig) {
       this.sig = sig;
-      this.insEntries = new Map();
-      this.stageEntries = new Map();
+      this.insEntries = new WeakMap();
+      this.stageEntries = new WeakMap();
     }
-    const suffix = `\u0000${file.escape}\u0000${eolOf(file)}`;
+    const tag = `${file.escape}${eolOf(file)}`;
     const nLines = file.lineStarts.length;
-    const text = file.text;
-    const slice = (a: number, b: number): string => text.slice(file.lineStarts[a]!, file.lineStarts[b + 1] ?? text.length);
 
-    // instruction units
     const inStage = new Set<Instruction>();
     for (const st of file.stages) for (const ins of st.instructions) inStage.add(ins);
-    const insUnits: Unit[] = file.instructions.map((ins) => {
-      // an instruction the edit kept is the same object: its key string too (hashed once)
-      const tag = suffix + (inStage.has(ins) ? 's' : 'g');
-      let k = insKeys.get(ins);
-      if (!k || k.tag !== tag) {
-        k = { tag, key: slice(ins.startLine, ins.endLine) + tag };
-        insKeys.set(ins, k);
+    const insUnits: Unit[] = new Array(file.instructions.length);
+    file.instructions.forEach((ins, n) => {
+      const t = inStage.has(ins) ? tag + 's' : tag + 'g';
+      const u: Unit = { first: ins.startLine, last: ins.endLine, list: [ins], cacheable: ins.endLine + 1 < nLines, tag: t };
+      if (u.cacheable) {
+        let e = this.insEntries.get(ins);
+        if (!e) {
+          const from = movedFrom.get(ins);
+          e = from && this.insEntries.get(from);
+          if (e) this.insEntries.set(ins, e); // the copy carries the entry on
+        }
+        if (e && e.tag === t) u.entry = e;
       }
-      return { key: k.key, first: ins.startLine, last: ins.endLine, list: [ins], cacheable: ins.endLine + 1 < nLines };
+      insUnits[n] = u;
     });
     const stageUnits: Unit[] = file.stages.map((st) => {
       const lastIns = st.instructions[st.instructions.length - 1] ?? st.from;
       const list = [st.from, ...st.instructions];
-      let k = stageKeys.get(st.from);
-      if (!k || k.tag !== suffix || k.list.length !== list.length || k.list.some((x, i) => x !== list[i])) {
-        // stage hints name other lines in their messages ("the COPY at line 8"): a stage that moved is run again
-        k = { tag: suffix, list, key: slice(st.from.startLine, lastIns.endLine) + suffix + st.from.startLine };
-        stageKeys.set(st.from, k);
+      const u: Unit = { first: st.from.startLine, last: lastIns.endLine, list, stage: st, cacheable: lastIns.endLine + 1 < nLines, tag };
+      if (u.cacheable) {
+        const e = this.stageEntries.get(st.from);
+        if (e && e.tag === tag && e.line0 === u.first && e.list!.length === list.length && e.list!.every((x, i) => x === list[i])) u.entry = e;
       }
-      return { key: k.key, first: st.from.startLine, last: lastIns.endLine, list, stage: st, cacheable: lastIns.endLine + 1 < nLines };
+      return u;
     });
 
     const raw = new Map<Rule, Finding[]>();
     const failed = new Set<Rule>();
-    const insOut = this.scoped(file, insRules, insUnits, this.insEntries, opts, failed, (dirty) => subFileOfInstructions(file, dirty, inStage));
-    this.insEntries = insOut.entries;
-    const stOut = this.scoped(file, stageRules, stageUnits, this.stageEntries, opts, failed, (dirty) => subFileOfStages(file, dirty));
-    this.stageEntries = stOut.entries;
-    this.lastRecomputed = { instructions: insOut.dirty, stages: stOut.dirty };
-    for (const [r, fs] of [...insOut.raw, ...stOut.raw]) raw.set(r, fs);
+    const insDirty = this.scoped(file, insRules, insUnits, this.insEntries, opts, failed, (dirty) => subFileOfInstructions(file, dirty, inStage));
+    const stDirty = this.scoped(file, stageRules, stageUnits, this.stageEntries, opts, failed, (dirty) => subFileOfStages(file, dirty));
+    this.lastRecomputed = { instructions: insDirty.dirty, stages: stDirty.dirty };
+    this.lastFailed = [...failed].map((r) => r.id);
+    for (const [r, fs] of [...insDirty.raw, ...stDirty.raw]) raw.set(r, fs);
     for (const r of this.rules) {
       if (r.scope === 'instruction' || r.scope === 'stage') continue;
       const fs = runOneRule(file, r, check, opts);
       if (fs) raw.set(r, fs);
+    }
+    if (failed.size) {
+      // a rule broke its promise: nothing kept from this run is trusted
+      this.insEntries = new WeakMap();
+      this.stageEntries = new WeakMap();
     }
     return finishFindings(file, this.rules, raw, check, ignores);
   }
@@ -142,22 +153,15 @@ export class IncrementalRules {
     file: Dockerfile,
     rules: Rule[],
     units: Unit[],
-    entries: Map<string, Entry>,
+    entries: WeakMap<Instruction, Entry>,
     opts: RunOptions,
     failed: Set<Rule>,
     subFile: (dirty: Unit[]) => Dockerfile,
-  ): { raw: Map<Rule, Finding[]>; entries: Map<string, Entry>; dirty: number } {
+  ): { raw: Map<Rule, Finding[]>; dirty: number } {
     const raw = new Map<Rule, Finding[]>();
-    const next = new Map<string, Entry>();
-    if (rules.length === 0) return { raw, entries: next, dirty: 0 };
-    const dirty: Unit[] = [];
-    const found: (Entry | undefined)[] = units.map((u) => {
-      const e = u.cacheable ? entries.get(u.key) : undefined;
-      if (!e) dirty.push(u);
-      return e;
-    });
-    // the dirty units: every scoped rule on a tree that holds only them
-    const fresh = new Map<Unit, Entry>();
+    if (rules.length === 0) return { raw, dirty: 0 };
+    const dirty = units.filter((u) => !u.entry);
+    const check = parseCheckDirective(file);
     if (dirty.length) {
       const sub = subFile(dirty);
       const byLine = (line: number): Unit | undefined => {
@@ -172,50 +176,54 @@ export class IncrementalRules {
         }
         return undefined;
       };
-      for (const u of dirty) fresh.set(u, { kept: [], made: new Map() });
+      const made = new Map<Unit, Finding[]>();
+      for (const u of dirty) {
+        u.entry = { tag: u.tag, kept: [], line0: u.first, made: new Map() };
+        if (u.stage) u.entry.list = u.list;
+        made.set(u, []);
+      }
       rules.forEach((r, k) => {
-        const fs = runOneRule(sub, r, parseCheckDirective(file), opts);
+        const fs = runOneRule(sub, r, check, opts);
         if (!fs) {
           failed.add(r);
           return;
         }
         for (const f of fs) {
           const u = byLine(f.range.start.line);
-          if (!u) {
+          let ref: Kept['ref'] = 'none';
+          let at: number | undefined;
+          if (u && f.instruction) {
+            const i = u.list.indexOf(f.instruction);
+            if (i >= 0) [ref, at] = ['self', i];
+            else {
+              const t = u.list.findIndex((x) => x.trigger === f.instruction);
+              if (t >= 0) [ref, at] = ['trigger', t];
+              else ref = 'none';
+            }
+          }
+          if (!u || (f.instruction && ref === 'none')) {
             // a finding outside its unit: this rule is not as local as it says; run it on the whole tree instead
             failed.add(r);
             return;
           }
-          const e = fresh.get(u)!;
-          let ref: Kept['ref'] = 'none';
-          let at: number | undefined;
-          if (f.instruction) {
-            const i = u.list.indexOf(f.instruction);
-            const t = u.list.findIndex((x) => x.trigger === f.instruction);
-            if (i >= 0) [ref, at] = ['self', i];
-            else if (t >= 0) [ref, at] = ['trigger', t];
-            else {
-              failed.add(r);
-              return;
-            }
-          }
-          e.kept.push({ k, finding: shiftLines({ ...f, instruction: undefined }, -u.first), ref, ...(at !== undefined ? { at } : {}) });
+          u.entry!.kept.push({ k, ref, ...(at !== undefined ? { at } : {}) });
+          made.get(u)!.push(f);
         }
       });
+      for (const u of dirty) {
+        u.entry!.made.set(u.first, made.get(u)!);
+        if (u.cacheable) entries.set(u.list[0]!, u.entry!);
+      }
     }
-    // a rule that failed on the dirty units: whole-tree run (reported and skipped there if it throws again)
     const perRule: Finding[][] = rules.map(() => []);
-    const usedLines = new Map<Entry, number[]>();
-    units.forEach((u, n) => {
-      const e = found[n] ?? fresh.get(u)!;
-      if (u.cacheable && !failed.size) next.set(u.key, e);
-      if (e.kept.length === 0) return;
-      const ls = usedLines.get(e);
-      if (ls) ls.push(u.first);
-      else usedLines.set(e, [u.first]);
+    for (const u of units) {
+      const e = u.entry!;
+      if (e.kept.length === 0) continue;
       let made = e.made.get(u.first);
       if (!made) {
-        made = e.kept.map((kf) => shiftLines(kf.finding, u.first));
+        const base = e.made.get(e.line0)!;
+        made = shiftLines(base, u.first - e.line0);
+        if (e.made.size > 4) for (const line of [...e.made.keys()]) if (line !== e.line0) e.made.delete(line);
         e.made.set(u.first, made);
       }
       // point the findings at this tree's instructions
@@ -228,39 +236,34 @@ export class IncrementalRules {
         else delete f.instruction;
         perRule[kf.k]!.push(f);
       }
-    });
-    // identical units on several lines share an entry; keep at most the lines in use
-    for (const [e, lines] of usedLines) {
-      if (e.made.size <= lines.length + 4) continue;
-      const live = new Set(lines);
-      for (const line of [...e.made.keys()]) if (!live.has(line)) e.made.delete(line);
     }
     rules.forEach((r, k) => {
       if (failed.has(r)) {
-        const fs = runOneRule(file, r, parseCheckDirective(file), opts);
+        const fs = runOneRule(file, r, check, opts);
         if (fs) raw.set(r, fs);
       } else raw.set(r, perRule[k]!);
     });
-    return { raw, entries: failed.size ? new Map() : next, dirty: dirty.length };
+    return { raw, dirty: dirty.length };
   }
 }
 
 /** A tree holding only `dirty` instruction units (stages keep their FROM, hold only their dirty instructions). */
 function subFileOfInstructions(file: Dockerfile, dirty: Unit[], inStage: Set<Instruction>): Dockerfile {
-  const want = new Set(dirty.map((u) => u.list[0]!));
+  const instructions = dirty.map((u) => u.list[0]!);
+  if (dirty.length === file.instructions.length) return { ...file, problems: [], comments: [] };
+  const want = new Set(instructions);
   const stages: Stage[] = [];
   for (const st of file.stages) {
-    const instructions = st.instructions.filter((i) => want.has(i));
-    if (instructions.length) stages.push({ ...st, instructions });
+    const list = st.instructions.filter((i) => want.has(i));
+    if (list.length) stages.push({ ...st, instructions: list });
   }
-  const instructions = dirty.map((u) => u.list[0]!);
   return { ...file, instructions, stages, globalArgs: instructions.filter((i) => !inStage.has(i) && i.keyword === 'ARG'), problems: [], comments: [] };
 }
 
 /** A tree holding only the dirty stages, whole. */
 function subFileOfStages(file: Dockerfile, dirty: Unit[]): Dockerfile {
+  if (dirty.length === file.stages.length) return { ...file, problems: [], comments: [] };
   const stages = dirty.map((u) => u.stage!);
   const instructions = dirty.flatMap((u) => u.list);
   return { ...file, instructions, stages, globalArgs: [], problems: [], comments: [] };
 }
-

@@ -110,6 +110,7 @@ describe(`incremental diagnostics equal a from-scratch run (${EDITS} random edit
       let tree = parse(text);
       let recomputed = 0;
       let sameLine = 0;
+      let units = 0;
       let carried = 0;
       for (let i = 0; i < EDITS; i++) {
         const r = random();
@@ -123,11 +124,13 @@ describe(`incremental diagnostics equal a from-scratch run (${EDITS} random edit
         const want = computeDiagnostics(parse(next), { uri: 'file:///x/Dockerfile', settings: defaultSettings });
         assert.deepEqual(comparable(got), comparable(want), `edit ${i + 1} (seed ${SEED + 100 + k}):\n--- before\n${text}\n--- after\n${next}`);
         recomputed += inc.lastRecomputed.instructions;
+        units += tree.instructions.length;
         if (scopesOf(tree).carried) carried++;
         text = next;
       }
       // the point of it: most instructions are not recomputed
-      assert.ok(recomputed < EDITS * (tree.instructions.length / 2 + 5), `recomputed ${recomputed}`);
+      // on the larger text most instructions must be reused (small texts often take the full-parse path)
+      if (k === 0) assert.ok(recomputed < units / 2, `recomputed ${recomputed} of ${units}`);
       assert.ok(sameLine > EDITS / 10, `only ${sameLine} same-line edits`);
       assert.ok(carried > 0, 'no edit carried the scopes over');
     });
@@ -142,6 +145,7 @@ describe(`incremental diagnostics equal a from-scratch run (${EDITS} random edit
     lines[2500] += ' ';
     tree = reparse(tree, lines.join('\n'));
     const got = computeDiagnostics(tree, { uri: 'file:///x/Dockerfile', settings: defaultSettings, incremental: inc });
+    // the edited instruction (the one before it is parsed again too, but known to be the same)
     assert.deepEqual(inc.lastRecomputed, { instructions: 1, stages: 1 });
     assert.deepEqual(comparable(got), comparable(computeDiagnostics(parse(lines.join('\n')), { uri: 'file:///x/Dockerfile', settings: defaultSettings })));
   });
