@@ -213,7 +213,7 @@ async function serveJob(specPath: string): Promise<Reply> {
     trace('worker mounted');
     if (!srcRoot || !existsSync(srcRoot)) throw new LayerwiseError('internal', 'copy source root missing');
     const result = await copyInto({ ...job.request, srcRoot, dstRoot });
-    trace('worker copied');
+    trace(`worker copied ${result.files} files, ${result.reused ?? 0} linked from the last build`);
     return { ok: true, result };
   } catch (e) {
     const kind = e instanceof LayerwiseError ? e.kind : 'internal';

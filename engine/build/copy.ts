@@ -45,11 +45,20 @@ export interface CopyRequest {
   exclude?: string[];
   /** ADD: extract local tar archives (default true for ADD) */
   unpack?: boolean;
+  /**
+   * The snapshot the last build made for this step (same instruction, same parent): context files whose digest
+   * is unchanged (`unchanged`, context-relative) are hard-linked from it (`dir`) straight into the step's upper dir
+   * (`upper`) instead of copied, when the earlier copy's size, mode, owner and mtime are what a copy would get.
+   * Snapshots are never changed in place, so sharing their files is safe.
+   */
+  reuse?: { dir: string; upper: string; unchanged: string[] };
 }
 
 export interface CopyResult {
   files: number;
   bytes: number;
+  /** files hard-linked from the last build's snapshot (CopyRequest.reuse) */
+  reused?: number;
 }
 
 /** Go's filepath.Match for one path element. */
@@ -166,10 +175,15 @@ class Copier {
   private readonly umask = process.umask();
   private readonly ppid = process.ppid;
   private visited = 0;
+  private readonly reuse?: { dir: string; upper: string; unchanged: Set<string> };
+  private readonly reusedInodes = new Set<string>();
+  /** files hard-linked from the earlier snapshot */
+  reused = 0;
   private readonly egid = process.getegid?.() ?? -1;
   constructor(private readonly req: CopyRequest, private readonly owner: Owner | undefined) {
     if (req.srcIsContext && req.ignore?.length) this.ignore = new PatternMatcher(req.ignore);
     if (req.exclude?.length) this.exclude = new PatternMatcher(req.exclude);
+    if (req.reuse && req.srcIsContext) this.reuse = { dir: req.reuse.dir, upper: req.reuse.upper, unchanged: new Set(req.reuse.unchanged) };
     if (req.chmod) {
       if (!/^[0-7]{1,4}$/.test(req.chmod)) throw new LayerwiseError('invalid', `invalid chmod parameter: '${req.chmod}'. it should be octal string and between 0 and 07777`);
       this.mode = Number.parseInt(req.chmod, 8);
@@ -276,7 +290,9 @@ class Copier {
       }
       if (st.nlink > 1) this.links.set(inode, host);
       const mode = this.mode ?? st.mode & 0o7777;
-      if (st.size <= SMALL_FILE) {
+      if (st.nlink === 1 && inFresh && this.reuseFile(rel, dst, st, mode, owner)) {
+        // linked from the earlier snapshot: same content, mode, owner and times as a copy
+      } else if (st.size <= SMALL_FILE) {
         // read and write through one buffer: 8 syscalls a file where copyFile makes 12 (a copy_file_range that
         // fails across file systems, then sendfile, fstat, ftruncate, fchmod)
         copySmall(src, host, st, mode, this.umask);
@@ -296,6 +312,26 @@ class Copier {
       return; // sockets, fifos and devices are not copied from a context
     }
     this.files++;
+  }
+
+  /** Hard-links an unchanged file from the earlier snapshot into the upper dir (see CopyRequest.reuse). The
+   *  parent is a directory this copy made, so it is in the upper dir and the name is free there. */
+  private reuseFile(rel: string, dst: string, st: fs.Stats, mode: number, owner: Owner): boolean {
+    const r = this.reuse;
+    if (!r || !rel || !r.unchanged.has(rel)) return false;
+    try {
+      const old = fs.lstatSync(r.dir + dst, { throwIfNoEntry: false });
+      if (!old || !old.isFile() || old.size !== st.size || (old.mode & 0o7777) !== mode || old.uid !== owner.uid || old.gid !== owner.gid) return false;
+      if (Math.abs(old.mtimeMs - st.mtime.getTime()) >= 1) return false;
+      const inode = `${old.dev}:${old.ino}`;
+      if (this.reusedInodes.has(inode)) return false; // two paths of one inode would become a hard link in the layer
+      fs.linkSync(r.dir + dst, r.upper + dst);
+      this.reusedInodes.add(inode);
+      this.reused++;
+      return true;
+    } catch {
+      return false; // copied instead
+    }
   }
 
   async copyDownload(src: string, dst: string, mode: number, mtime?: number): Promise<void> {
@@ -474,7 +510,7 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
       await c.copyEntry(it.host, '', join2(dir, baseOf(destAbs)));
     }
   }
-  return { files: c.files, bytes: c.bytes };
+  return { files: c.files, bytes: c.bytes, reused: c.reused };
 }
 
 function join2(dir: string, name: string): string {

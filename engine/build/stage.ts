@@ -614,6 +614,26 @@ export class StageRunner {
     return { key, lowerDirs: await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!) };
   }
 
+  /**
+   * What an uncached COPY can take from the last build (CopyRequest.reuse): the snapshot that build made for the
+   * same instruction on the same parent, and the context files whose digests have not changed since.
+   */
+  private async reusable(text: string, files: { path: string; digest: string }[] | undefined): Promise<{ dir: string; unchanged: string[] } | undefined> {
+    const { ctx } = this;
+    if (!files?.length || !ctx.history) return undefined;
+    const steps = ctx.history.steps;
+    const prev = steps.find((s) => s.stage === this.stage.index && s.index === this.index && s.instruction === text) ?? steps.find((s) => s.stage === this.stage.index && s.instruction === text);
+    if (!prev?.files || prev.parentKey !== this.fsKey) return undefined;
+    const rec = await ctx.cache.get(prev.key).catch(() => undefined);
+    if (!rec?.layer) return undefined;
+    const chains = chainIds([...this.diffIds, rec.layer.diffId]);
+    const snap = await ctx.store.snapshots.get(chains[chains.length - 1]!).catch(() => undefined);
+    if (!snap) return undefined;
+    const before = new Map(prev.files.map((f) => [f.path, f.digest]));
+    const unchanged = files.filter((f) => before.get(f.path) === f.digest).map((f) => f.path);
+    return unchanged.length ? { dir: snap.dir, unchanged } : undefined;
+  }
+
   private async planCopy(
     ins: Instruction,
     ex: Expanded,
@@ -701,12 +721,14 @@ export class StageRunner {
         const t0 = Date.now();
         const w = await this.workDirs();
         try {
+          const reuse = from || link ? undefined : await this.reusable(text, files);
           await runCopyJob(
             {
               request: {
                 kind,
                 srcIsContext: !from,
                 ...(from ? {} : { srcRoot: this.ctxDir(), ignore: ctx.ignore }),
+                ...(reuse ? { reuse: { ...reuse, upper: w.upper } } : {}),
                 sources,
                 dest,
                 workdir,

@@ -78,6 +78,47 @@ test('editing a source file rebuilds from its COPY on, and says which file chang
   assert.equal((await sh(kit, 'app:2', 'cat /app/built.txt')).out, 'v1 two\n');
 });
 
+test('a rebuild after one file changed links the unchanged files from the last snapshot; its layer is what a fresh store builds', async (t) => {
+  if (skip) return t.skip(skip);
+  const files: Record<string, string> = { Dockerfile: 'FROM busybox\nWORKDIR /app\nCOPY src/ ./src/\n' };
+  for (let i = 0; i < 12; i++) files[`src/d${i % 3}/f${i}.txt`] = `file ${i}\n`.repeat(i + 1);
+  const c = await ctx(files);
+  await runBuild(kit, c);
+  await writeFile(join(c, 'src/d1/f4.txt'), 'changed\n');
+  const b = await runBuild(kit, c, { tags: ['reuse:1'] });
+  assert.deepEqual(b.summary, ['WORKDIR /app -> cached', 'COPY src/ ./src/ -> built (files-changed)']);
+  const { listLayer } = await import('../../engine/layers');
+  const { chainIds } = await import('../../engine/image/chain');
+  const { createReadStream } = await import('node:fs');
+  const { stat } = await import('node:fs/promises');
+  const img = await kit.store.images.resolve('reuse:1');
+  const diffIds = img.config.rootfs.diff_ids;
+  // the new snapshot shares the unchanged files' inodes with the last build's; the changed one is new
+  const snap = await kit.store.snapshots.get(chainIds(diffIds)[diffIds.length - 1]!);
+  assert.ok(snap, 'the COPY step has a snapshot');
+  assert.ok((await stat(join(snap.dir, 'app/src/d0/f3.txt'))).nlink >= 2, 'an unchanged file is linked');
+  assert.equal((await stat(join(snap.dir, 'app/src/d1/f4.txt'))).nlink, 1, 'the changed file is copied');
+  // the same layer entries as a fresh store's build of the same context (regular files, same modes, owners, times)
+  const entries = async (k: Kit, ref: string) => {
+    const r = await k.store.images.resolve(ref);
+    const top = r.manifest.layers[r.manifest.layers.length - 1]!;
+    const out: string[] = [];
+    for await (const e of listLayer(createReadStream(k.store.content.blobPath(top.digest)))) {
+      if (e.path.startsWith('app/src/')) out.push(`${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.size} ${e.mtime}${e.linkTarget ? ' -> ' + e.linkTarget : ''}`);
+    }
+    return out.sort();
+  };
+  const fresh = await newKit();
+  try {
+    const f = await runBuild(fresh, c, { tags: ['reuse:1'] });
+    assert.equal(f.error, undefined, f.error?.message);
+    assert.deepEqual(await entries(kit, 'reuse:1'), await entries(fresh, 'reuse:1'));
+  } finally {
+    await fresh.cleanup();
+  }
+  assert.equal((await sh(kit, 'reuse:1', 'cat /app/src/d1/f4.txt /app/src/d0/f3.txt')).out, 'changed\n' + 'file 3\n'.repeat(4));
+});
+
 test('a touched file (mtime only) keeps the cache; a chmod does not', async (t) => {
   if (skip) return t.skip(skip);
   const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'x' });
