@@ -116,14 +116,17 @@ export class FileContentStore implements ContentStore {
     try {
       let batch: Buffer[] = [];
       let batchBytes = 0;
-      const flush = async () => {
+      // writes are chained in order on `pending`; flush() queues the batch at once (so that `await pending` at
+      // the end covers every byte) and resolves when the previous write is done, which is when more data may come
+      const flush = (): Promise<unknown> => {
         const bufs = batch;
         batch = [];
         batchBytes = 0;
-        await pending;
-        pending = writeAll(fh, bufs);
+        const prev = pending;
+        pending = prev.then(() => writeAll(fh, bufs));
         // a failed write surfaces at the next await of `pending`, without an unhandled rejection in between
         pending.catch(() => undefined);
+        return prev;
       };
       // 'data' events rather than an async iterator: the iterator's read() concatenates whatever is buffered
       // (a copy of every byte when the producer pushes small chunks, like a layer's 512-byte headers)
@@ -180,7 +183,7 @@ export class FileContentStore implements ContentStore {
           if (!ended) fail(new LayerwiseError('io', 'the input closed before its end'));
         });
       });
-      if (batchBytes) await flush();
+      if (batchBytes) void flush();
       await pending;
       opts.onEnd?.();
       await fh.sync();
