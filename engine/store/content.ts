@@ -109,24 +109,39 @@ export class FileContentStore implements ContentStore {
     const hash = newHash();
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
-    // The write of a chunk (thread pool) overlaps the hashing of it (this thread); small chunks are gathered
-    // into bigger writes. One fsync at the end (datasyncs every 32 MiB in the background were measured slower:
-    // more system time, no earlier finish).
-    let pending: Promise<unknown> = Promise.resolve();
+    // The writes of full batches (thread pool, positional, up to WRITES_IN_FLIGHT at once) overlap the hashing of
+    // the next data (this thread). One fsync at the end (datasyncs every 32 MiB in the background were measured
+    // slower: more system time, no earlier finish).
+    const inflight = new Set<Promise<void>>();
+    let writeError: unknown;
+    const settle = async () => {
+      while (inflight.size) await Promise.allSettled([...inflight]);
+    };
     try {
       let batch: Buffer[] = [];
       let batchBytes = 0;
-      // writes are chained in order on `pending`; flush() queues the batch at once (so that `await pending` at
-      // the end covers every byte) and resolves when the previous write is done, which is when more data may come
-      const flush = (): Promise<unknown> => {
+      let position = 0;
+      // queues the batch at once (so that settle() at the end covers every byte); returns undefined when another
+      // write may start at once, else a promise of when one of the writes in flight is done
+      const flush = (): Promise<void> | undefined => {
+        if (writeError !== undefined) return Promise.reject(writeError);
         const bufs = batch;
+        const at = position;
+        position += batchBytes;
         batch = [];
         batchBytes = 0;
-        const prev = pending;
-        pending = prev.then(() => writeAll(fh, bufs));
-        // a failed write surfaces at the next await of `pending`, without an unhandled rejection in between
-        pending.catch(() => undefined);
-        return prev;
+        const w: Promise<void> = writeAllAt(fh, bufs, at).then(
+          () => void inflight.delete(w),
+          (e: unknown) => {
+            inflight.delete(w);
+            writeError ??= e;
+          },
+        );
+        inflight.add(w);
+        if (inflight.size < WRITES_IN_FLIGHT) return undefined;
+        return Promise.race(inflight).then(() => {
+          if (writeError !== undefined) throw writeError;
+        });
       };
       // 'data' events rather than an async iterator: the iterator's read() concatenates whatever is buffered
       // (a copy of every byte when the producer pushes small chunks, like a layer's 512-byte headers)
@@ -156,9 +171,10 @@ export class FileContentStore implements ContentStore {
             fail(e);
             return;
           }
-          if (batchBytes >= WRITE_BATCH) {
+          const gate = batchBytes >= WRITE_BATCH ? flush() : undefined;
+          if (gate) {
             src.pause();
-            flush().then(
+            gate.then(
               () => {
                 if (!failed) src.resume();
               },
@@ -184,12 +200,13 @@ export class FileContentStore implements ContentStore {
         });
       });
       if (batchBytes) void flush();
-      await pending;
+      await settle();
+      if (writeError !== undefined) throw writeError;
       opts.onEnd?.();
       await fh.sync();
     } catch (e) {
       // nothing may still be writing to the file when it is closed and removed
-      await pending.catch(() => undefined);
+      await settle();
       await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -256,10 +273,15 @@ export class FileContentStore implements ContentStore {
 /** gather chunks up to this many bytes into one write */
 const WRITE_BATCH = 1 << 20;
 
-async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
+/** how many batch writes may be in flight at once (positional writes: their order does not matter) */
+const WRITES_IN_FLIGHT = 3;
+
+async function writeAllAt(fh: fsp.FileHandle, bufs: Buffer[], position: number): Promise<void> {
   let rest = bufs;
+  let at = position;
   while (rest.length) {
-    const { bytesWritten } = await fh.writev(rest);
+    const { bytesWritten } = await fh.writev(rest, at);
+    at += bytesWritten;
     let left = bytesWritten;
     const next: Buffer[] = [];
     for (const b of rest) {
