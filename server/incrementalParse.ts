@@ -239,13 +239,16 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   for (const ins of region) {
     if (ins.problems.some((p) => p.code === 'InstructionBeforeFrom')) ins.problems = ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom');
   }
-  // re-parsed but unchanged (same text on the same lines, as X always is): say which instruction each stands for
+  // re-parsed but unchanged (the very same lines, as X always is): say which instruction each stands for
   const oldRegion = list.slice(xi, Y ? yi : list.length);
-  for (let i = 0; i < region.length && i < oldRegion.length && sameInstruction(oldRegion[i]!, region[i]!, 0); i++) movedFrom.set(region[i]!, oldRegion[i]!);
+  const rawOld = (i: Instruction): string => old.slice(oldStarts[i.startLine]!, oldStarts[i.endLine + 1] ?? old.length);
+  const rawNew = (i: Instruction): string => text.slice(newStarts[i.startLine]!, newStarts[i.endLine + 1] ?? text.length);
+  const unchanged = (o: Instruction, n: Instruction, d: number): boolean => sameInstruction(o, n, d) && rawOld(o) === rawNew(n);
+  for (let i = 0; i < region.length && i < oldRegion.length && unchanged(oldRegion[i]!, region[i]!, 0); i++) movedFrom.set(region[i]!, oldRegion[i]!);
   for (let i = 1; i <= region.length && i <= oldRegion.length; i++) {
     const o = oldRegion[oldRegion.length - i]!;
     const n = region[region.length - i]!;
-    if (!sameInstruction(o, n, delta)) break;
+    if (movedFrom.has(n) || !unchanged(o, n, delta)) break;
     movedFrom.set(n, o);
   }
   const sliceProblems = new Set<ParseProblem>();

@@ -1,6 +1,7 @@
 /** Variable scopes and expansions of a tree, computed once per tree and shared by the rules that need them. */
 import { expandInstruction, resolveScopes, type Expanded, type Scopes, type Vars } from '../../engine/dockerfile/index';
 import type { Dockerfile, Instruction, Range } from '../../engine/dockerfile/types';
+import { movedFrom } from '../incrementalParse';
 
 export interface FileScopes {
   scopes: Scopes;
@@ -36,10 +37,10 @@ const SCOPE_KEYWORDS = new Set(['ARG', 'ENV', 'FROM']);
 export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: Instruction[]; new: Instruction[]; delta: number }): void {
   const p = cache.get(prev);
   if (!p || region.delta !== 0 || cache.has(next) || next.escape !== prev.escape) return;
-  // the region starts with instructions the edit did not change (re-parsed, same text and lines): skip past them
+  // the region starts with instructions the edit did not change (re-parsed, the very same lines): skip past them
   const { old: o, new: n } = region;
   let k = 0;
-  while (k < o.length && k < n.length && same(o[k]!, n[k]!)) k++;
+  while (k < o.length && k < n.length && movedFrom.get(n[k]!) === o[k]) k++;
   if (k >= o.length) return;
   for (let i = k; i < o.length; i++) if (SCOPE_KEYWORDS.has(o[i]!.keyword)) return;
   for (let i = k; i < n.length; i++) if (SCOPE_KEYWORDS.has(n[i]!.keyword)) return;
@@ -54,14 +55,6 @@ export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: I
   for (let i = k; i < o.length; i++) before.delete(o[i]!);
   if (vars) for (let i = k; i < n.length; i++) before.set(n[i]!, vars);
   cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
-}
-
-/** Same text on the same lines: the same instruction, re-parsed. */
-function same(a: Instruction, b: Instruction): boolean {
-  if (a.keyword !== b.keyword || a.logical !== b.logical || a.startLine !== b.startLine || a.endLine !== b.endLine) return false;
-  if (a.heredocs.length !== b.heredocs.length) return false;
-  for (let i = 0; i < a.heredocs.length; i++) if (a.heredocs[i]!.content !== b.heredocs[i]!.content) return false;
-  return true;
 }
 
 function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
