@@ -18,7 +18,7 @@ import { readDockerignoreFor } from '../context/dockerignore';
 import { BuildCache, type BuildHistory, type StepInputs } from './cache';
 import type { BuildEvent, EventSink, StepEvent } from './events';
 import { StageRunner, type StageResult } from './stage';
-import { holdCopyWorkers } from './copy-worker';
+import { holdCopyWorkers, warmCopyWorker } from './copy-worker';
 import { trace } from './trace';
 
 export interface BuildOptions {
@@ -256,6 +256,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     trace('context ready');
     const session = await store.writeSession();
     const releaseWorkers = holdCopyWorkers();
+    // the first build of this Dockerfile will run its COPY/WORKDIR steps: the copy worker starts now, beside the
+    // base image's unpacking (an all-cached build, which has a history, starts no process)
+    const copies = [...needed].some((i) => df.stages[i]!.instructions.some((ins) => ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'WORKDIR'));
+    if ((!history || opts.noCache) && copies) warmCopyWorker();
     try {
       // every needed stage starts at once; each waits for the stages it reads from
       for (const i of [...needed].sort((a, b) => a - b)) {

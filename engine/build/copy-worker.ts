@@ -129,6 +129,15 @@ export function holdCopyWorkers(): () => void {
   };
 }
 
+/** Starts a worker ahead of its first job (a first build, whose steps will run), so that its start overlaps the
+ *  base image's unpacking. Only while a build holds the workers. */
+export function warmCopyWorker(): void {
+  if (holders === 0 || all.size > 0) return;
+  const w = new CopyWorker();
+  all.add(w);
+  idle.push(w);
+}
+
 /** Runs a copy job in a worker in its own mount namespace. */
 export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResult> {
   const dir = join(tmpDir, tempName('copyjob')); // a name Store.cleanTemp knows: swept once this pid is gone

@@ -100,7 +100,12 @@ export class StageRunner {
         paths.push(w.value);
       }
       if (!paths.length) continue;
-      const hash = chain.then(() => hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache }));
+      const hash = chain.then(async () => {
+        trace(`prehash ${ins.keyword} start`);
+        const h = await hashPaths(this.ctxDir(), paths, { exclude: ctx.ignore, statCache: ctx.statCache });
+        trace(`prehash ${ins.keyword} done (${h.stats.filesRead} files read)`);
+        return h;
+      });
       hash.catch(() => undefined); // reported by the step that uses it
       chain = hash.catch(() => undefined);
       this.prehashed.set(ins, { paths: JSON.stringify(paths), hash });
@@ -467,6 +472,7 @@ export class StageRunner {
           const mounts: SandboxMount[] = [];
           for (const m of mountSpecs) mounts.push(await m.prepare());
           this.prehash(ins);
+          trace('run sandbox');
           const res = await runSandboxed({
             lowerDirs: await this.lowerDirs(),
             upperDir: w.upper,
@@ -482,8 +488,10 @@ export class StageRunner {
             stateParent: ctx.store.tmpDir,
             ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
           });
+          trace('run exited');
           if (res.cancelled) throw new LayerwiseError('build', 'build cancelled');
           if (res.exitCode === 0) await pruneCopiedUpDirs(w.upper, await this.lowerDirs());
+          trace('run pruned');
           if (res.exitCode !== 0) {
             const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
             throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });
