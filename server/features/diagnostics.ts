@@ -198,13 +198,27 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     const now = documents.getDocument(uri);
     if (!now || now.doc.version !== version) return;
     let result: DiagnosticsResult;
+    let incremental = incrementals.get(uri);
+    if (!incremental) incrementals.set(uri, (incremental = new IncrementalRules(rules)));
+    // the first run over a document has nothing to reuse: plain, and the per-unit findings are made after publishing
+    const cold = !incremental.warm;
     try {
-      let incremental = incrementals.get(uri);
-      if (!incremental) incrementals.set(uri, (incremental = new IncrementalRules(rules)));
-      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError, incremental });
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError, ...(cold ? {} : { incremental }) });
     } catch (e) {
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };
+    }
+    if (cold) {
+      const inc = incremental;
+      const tree = now.parsed;
+      setImmediate(() => {
+        if (incrementals.get(uri) !== inc || inc.warm || documents.getDocument(uri)?.parsed !== tree) return;
+        try {
+          inc.prime(tree, { uri, context, images, history, onRuleError });
+        } catch {
+          /* a failing rule was reported by the run; the next edit starts cold again */
+        }
+      });
     }
     published.set(uri, { version, findings: result.findings });
     await connection.sendDiagnostics({ uri, version, diagnostics: result.diagnostics });

@@ -78,7 +78,23 @@ export class IncrementalRules {
     this.stageRules = rules.filter((r) => r.scope === 'stage');
   }
 
-  run(file: Dockerfile, opts: RunOptions): RunResult {
+  /** true once a run has filled the per-unit findings (the first run over a document has nothing to reuse) */
+  get warm(): boolean {
+    return this.runs > 0;
+  }
+  private runs = 0;
+
+  /**
+   * Fill the per-unit findings for `file` without computing the diagnostics (scoped rules only). The server calls it
+   * right after publishing a document's first diagnostics, computed the plain way: a first run through the units costs
+   * more than a plain one, and nothing is there to reuse yet.
+   */
+  prime(file: Dockerfile, opts: RunOptions): void {
+    this.run(file, opts, true);
+  }
+
+  run(file: Dockerfile, opts: RunOptions, scopedOnly = false): RunResult {
+    this.runs++;
     const check = parseCheckDirective(file);
     const ignores = hadolintIgnores(file);
     // rules `# check=` leaves on (the others are not run at all, as runRules does)
@@ -135,6 +151,7 @@ export class IncrementalRules {
     this.lastRecomputed = { instructions: insDirty.dirty, stages: stDirty.dirty };
     this.lastFailed = [...failed].map((r) => r.id);
     for (const [r, fs] of [...insDirty.raw, ...stDirty.raw]) raw.set(r, fs);
+    if (scopedOnly) return { findings: [], check };
     for (const r of this.rules) {
       if (r.scope === 'instruction' || r.scope === 'stage') continue;
       const fs = runOneRule(file, r, check, opts);
