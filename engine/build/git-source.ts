@@ -169,7 +169,8 @@ function gitEnv(o: GitOptions): NodeJS.ProcessEnv {
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '/bin/false',
     SSH_ASKPASS: '/bin/false',
-    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+    // as BuildKit without known hosts given: no prompts, no host-key files of the user read or written
+    GIT_SSH_COMMAND: 'ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     LC_ALL: 'C',
   };
@@ -230,6 +231,23 @@ export async function resolveGitCommit(ref: GitRef, o: GitOptions = {}): Promise
   if (ref.checksum && !commit.startsWith(ref.checksum)) {
     throw new LayerwiseError('build', `expected checksum to match ${ref.checksum}, got ${commit}`);
   }
+  return commit;
+}
+
+const recent = new Map<string, { at: number; commit: Promise<string> }>();
+
+/**
+ * resolveGitCommit for predictions made while a Dockerfile is edited: the answer for the same remote and ref is
+ * reused for a minute, so that typing does not ask the remote on every keystroke. Builds always ask.
+ */
+export function resolveGitCommitRecent(ref: GitRef, o: GitOptions = {}): Promise<string> {
+  const k = JSON.stringify([ref.remote, ref.ref ?? '', ref.checksum ?? '']);
+  const hit = recent.get(k);
+  if (hit && Date.now() - hit.at < 60_000) return hit.commit;
+  const commit = resolveGitCommit(ref, o);
+  recent.set(k, { at: Date.now(), commit });
+  commit.catch(() => recent.delete(k));
+  if (recent.size > 100) recent.delete(recent.keys().next().value!);
   return commit;
 }
 
