@@ -478,8 +478,11 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
 
   for (const it of items) {
     if ('tree' in it) {
-      const dir = await c.mkdirp(destAbs);
-      for (const name of (await readdir(it.tree.hostDir)).sort()) await c.copyEntry(`${it.tree.hostDir}/${name}`, '', join2(dir, name));
+      // the tree's root itself is copied onto the destination (BuildKit: Copy(src, "/", dest)), so that the
+      // destination directory takes the root's mode, or --chmod
+      const parent = await c.mkdirp(parentOf(destAbs));
+      const base = baseOf(destAbs);
+      await c.copyEntry(it.tree.hostDir, '', base ? join2(parent, base) : '/');
       continue;
     }
     if ('file' in it) {

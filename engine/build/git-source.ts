@@ -9,7 +9,7 @@
  * forwarded agent when one is given.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 
@@ -258,6 +258,7 @@ export function resolveGitCommitRecent(ref: GitRef, o: GitOptions = {}): Promise
 export async function checkoutGit(ref: GitRef, commit: string, parent: string, o: GitOptions = {}): Promise<{ dir: string; source: string }> {
   const dir = await mkdtemp(join(parent, 'git-'));
   try {
+    await chmod(dir, 0o755); // a checkout's root is an ordinary directory (mkdtemp makes it 0700)
     await git(['-c', 'init.defaultBranch=main', 'init', '-q', dir], o);
     await git(['remote', 'add', 'origin', ref.remote], o, dir);
     const fetchSpec = ref.ref && !FULL_SHA.test(ref.ref) ? ref.ref : commit;
