@@ -20,6 +20,7 @@ import type { BuildEvent, EventSink, StepEvent } from './events';
 import { StageRunner, type StageResult } from './stage';
 import { holdCopyWorkers, warmCopyWorker } from './copy-worker';
 import { trace } from './trace';
+import { SshForwarder, type SshSpec } from './ssh';
 
 export interface BuildOptions {
   store: Store;
@@ -36,6 +37,8 @@ export interface BuildOptions {
   noCacheFilter?: string[];
   /** secret id -> host file */
   secrets?: Record<string, string>;
+  /** `--ssh`: SSH agents (or keys) RUN --mount=type=ssh may use */
+  ssh?: SshSpec[];
   onEvent?: EventSink;
   signal?: AbortSignal;
   /** SOURCE_DATE_EPOCH: timestamps in history and layers are clamped to it */
@@ -90,6 +93,8 @@ export interface BuildContext {
   predictions: StepPrediction[];
   /** one stat cache for the whole build: context files unchanged since the last build are not read again */
   statCache: StatCache;
+  /** the build's SSH agent forwarding (RUN --mount=type=ssh) */
+  ssh: SshForwarder;
 }
 
 /** The stages `target` needs, in order, as indexes. */
@@ -141,6 +146,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
   const emit = (e: BuildEvent): void => opts.onEvent?.(e);
   const counts = { cached: 0, built: 0, total: 0 };
+  const ssh = new SshForwarder(opts.ssh ?? []);
   try {
     let text = opts.dockerfileText;
     if (text === undefined) {
@@ -240,6 +246,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       counts,
       predictions: [],
       statCache: await StatCache.load(join(store.cacheDir, 'stat')),
+      ssh,
     };
     if (opts.predict) {
       await Promise.allSettled(
@@ -308,6 +315,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       steps: counts,
     });
     throw err;
+  } finally {
+    await ssh.close();
   }
 }
 

@@ -40,6 +40,9 @@ export interface StepInputs {
   envDigest: string;
   /** COPY/ADD from the context: every selected file and its digest */
   files?: { path: string; digest: string }[];
+  /** ADD from outside the context (git repositories, URLs): each source as written and what it resolved to
+   *  (the commit, the content digest) */
+  remote?: { source: string; version: string }[];
   /** seconds it took when last built */
   duration?: number;
   range: Range;

@@ -26,6 +26,9 @@ export interface CopySource {
   heredoc?: { name: string; content: string };
   /** a downloaded file (ADD of a URL): host path, the name it gets, its mode and mtime (seconds) */
   file?: { hostPath: string; name: string; mode: number; mtime?: number };
+  /** a directory tree from outside the context (ADD of a git repository: its checkout): its content is copied
+   *  into the destination, which is a directory, as BuildKit copies a source's root; `name` is the source as written */
+  tree?: { hostDir: string; name: string };
 }
 
 export interface CopyRequest {
@@ -428,8 +431,12 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
   const destIsDirSyntax = req.dest.endsWith('/') || req.dest === '.' || req.dest.endsWith('/.');
 
   // expand every source first: Docker checks the destination rule against the number of matches
-  const items: ({ rel: string; host: string } | { heredoc: { name: string; content: string } } | { file: NonNullable<CopySource['file']> })[] = [];
+  const items: ({ rel: string; host: string } | { heredoc: { name: string; content: string } } | { file: NonNullable<CopySource['file']> } | { tree: NonNullable<CopySource['tree']> })[] = [];
   for (const s of req.sources) {
+    if (s.tree) {
+      items.push({ tree: s.tree });
+      continue;
+    }
     if (s.heredoc) {
       items.push({ heredoc: s.heredoc });
       continue;
@@ -470,6 +477,14 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
   const destIsDir = destIsDirSyntax || many || (destExisting?.missing.length === 0 && destExisting.kind === 'dir');
 
   for (const it of items) {
+    if ('tree' in it) {
+      // the tree's root itself is copied onto the destination (BuildKit: Copy(src, "/", dest)), so that the
+      // destination directory takes the root's mode, or --chmod
+      const parent = await c.mkdirp(parentOf(destAbs));
+      const base = baseOf(destAbs);
+      await c.copyEntry(it.tree.hostDir, '', base ? join2(parent, base) : '/');
+      continue;
+    }
     if ('file' in it) {
       const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
       const target = destIsDir ? join2(dir, it.file.name) : join2(dir, baseOf(destAbs));

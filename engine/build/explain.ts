@@ -32,6 +32,14 @@ export function explainMiss(
       return { kind: 'files-changed', detail: `files changed: ${describeFileSetDiff(d)}`, ...d };
     }
   }
+  if (cur.remote && p.remote) {
+    const before = new Map(p.remote.map((r) => [r.source, r.version]));
+    const moved = cur.remote.filter((r) => before.has(r.source) && before.get(r.source) !== r.version);
+    if (moved.length) {
+      const show = moved.map((r) => `${r.source} is now ${r.version.slice(0, 19)} (was ${before.get(r.source)!.slice(0, 19)})`).join(', ');
+      return { kind: 'files-changed', detail: `remote source changed: ${show}`, added: [], changed: moved.map((r) => r.source), removed: [] };
+    }
+  }
   const names = new Set([...Object.keys(p.args), ...Object.keys(cur.args)]);
   const changedArgs = [...names].filter((n) => p.args[n] !== cur.args[n]).sort();
   if (changedArgs.length) {

@@ -9,7 +9,7 @@
  * forwarded agent when one is given.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 
@@ -169,7 +169,8 @@ function gitEnv(o: GitOptions): NodeJS.ProcessEnv {
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '/bin/false',
     SSH_ASKPASS: '/bin/false',
-    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+    // as BuildKit without known hosts given: no prompts, no host-key files of the user read or written
+    GIT_SSH_COMMAND: 'ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     LC_ALL: 'C',
   };
@@ -233,6 +234,23 @@ export async function resolveGitCommit(ref: GitRef, o: GitOptions = {}): Promise
   return commit;
 }
 
+const recent = new Map<string, { at: number; commit: Promise<string> }>();
+
+/**
+ * resolveGitCommit for predictions made while a Dockerfile is edited: the answer for the same remote and ref is
+ * reused for a minute, so that typing does not ask the remote on every keystroke. Builds always ask.
+ */
+export function resolveGitCommitRecent(ref: GitRef, o: GitOptions = {}): Promise<string> {
+  const k = JSON.stringify([ref.remote, ref.ref ?? '', ref.checksum ?? '']);
+  const hit = recent.get(k);
+  if (hit && Date.now() - hit.at < 60_000) return hit.commit;
+  const commit = resolveGitCommit(ref, o);
+  recent.set(k, { at: Date.now(), commit });
+  commit.catch(() => recent.delete(k));
+  if (recent.size > 100) recent.delete(recent.keys().next().value!);
+  return commit;
+}
+
 /**
  * Checks `commit` of `ref` out into a new directory under `parent` and returns the directory to copy from (the
  * subdir when there is one). The caller removes `dir` when done.
@@ -240,6 +258,7 @@ export async function resolveGitCommit(ref: GitRef, o: GitOptions = {}): Promise
 export async function checkoutGit(ref: GitRef, commit: string, parent: string, o: GitOptions = {}): Promise<{ dir: string; source: string }> {
   const dir = await mkdtemp(join(parent, 'git-'));
   try {
+    await chmod(dir, 0o755); // a checkout's root is an ordinary directory (mkdtemp makes it 0700)
     await git(['-c', 'init.defaultBranch=main', 'init', '-q', dir], o);
     await git(['remote', 'add', 'origin', ref.remote], o, dir);
     const fetchSpec = ref.ref && !FULL_SHA.test(ref.ref) ? ref.ref : commit;

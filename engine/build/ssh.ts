@@ -71,6 +71,17 @@ export class SshForwarder {
     return this.specs.has(id);
   }
 
+  /** The agent socket on the host for `id` (for tools of ours such as git), or undefined when none is forwarded
+   *  or it cannot be set up. */
+  agentSocket(id: string): string | undefined {
+    if (!this.specs.has(id)) return undefined;
+    try {
+      return this.agent(id).socket;
+    } catch {
+      return undefined;
+    }
+  }
+
   private tmp(): string {
     // unix socket paths are limited to 107 bytes: keep them short, in a private directory
     this.dir ??= mkdtempSync(join(tmpdir(), 'lw-ssh-'));

@@ -3,7 +3,7 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { tempName } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,6 +23,7 @@ import { applyMetadata, envGet, envSet, historyEntry, shellOf, startConfig, type
 import { parsePasswd } from '../runtime/users';
 import { runCopyJob } from './copy-worker';
 import type { CopySource } from './copy';
+import { checkoutGit, gitCacheKey, parseGitRef, resolveGitCommit, resolveGitCommitRecent, type GitOptions, type GitRef } from './git-source';
 import type { BuildContext } from './builder';
 import { resolveStageRef, stepEvent } from './builder';
 import { explainMiss, findPrevious } from './explain';
@@ -237,6 +238,7 @@ export class StageRunner {
       envDigest: plan.envDigest,
       range: ins.range,
       ...(plan.files ? { files: plan.files } : {}),
+      ...(plan.remote?.length ? { remote: plan.remote } : {}),
     };
     let rec: CacheRecord | undefined = this.noCache ? undefined : await ctx.cache.get(plan.key);
     if (rec?.layer && !(await ctx.store.content.info(rec.layer.digest))) rec = undefined;
@@ -345,7 +347,16 @@ export class StageRunner {
     ins: Instruction,
     vars: Vars,
     ex: Expanded,
-  ): Promise<{ key: string; envDigest: string; files?: { path: string; digest: string }[]; link?: boolean; createdBy: string; after?: () => void; execute: (id: number) => Promise<CacheRecord> }> {
+  ): Promise<{
+    key: string;
+    envDigest: string;
+    files?: { path: string; digest: string }[];
+    remote?: { source: string; version: string }[];
+    link?: boolean;
+    createdBy: string;
+    after?: () => void;
+    execute: (id: number) => Promise<CacheRecord>;
+  }> {
     const cfg = this.st.config.config!;
     const workdir = cfg.WorkingDir || '/';
     const record = (key: string, t0: number, layer: CacheRecord['layer'], instruction: string): CacheRecord => ({
@@ -451,6 +462,9 @@ export class StageRunner {
     const network = (ins.flags.find((f) => f.name === 'network')?.value ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
     const mountSpecs = await this.planMounts(ins, ex);
+    // as BuildKit: with an ssh mount, SSH_AUTH_SOCK names the first one unless the environment sets it
+    const firstSsh = mountSpecs.find((m) => m.sshTarget);
+    if (firstSsh && envGet(env, 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.sshTarget}`);
     const keyMounts = mountSpecs.map((m) => m.key);
     const envDigest = sha256Hex(JSON.stringify({ env: [...env].sort(), user, cwd, mounts: keyMounts, network, security }));
     const key = cacheKey({ op: 'run', parent: this.fsKey, argv, env: [...env].sort(), user, cwd, network, security, mounts: keyMounts });
@@ -461,6 +475,7 @@ export class StageRunner {
       execute: async (id: number) => {
         const t0 = Date.now();
         const w = await this.workDirs();
+        const releases: (() => Promise<void>)[] = [];
         try {
           const log = (stream: 'stdout' | 'stderr') =>
             new Writable({
@@ -470,7 +485,14 @@ export class StageRunner {
               },
             });
           const mounts: SandboxMount[] = [];
-          for (const m of mountSpecs) mounts.push(await m.prepare());
+          for (const m of mountSpecs) {
+            if (!m.prepare) continue; // an optional ssh mount with no agent forwarded: nothing is mounted
+            const p = await m.prepare();
+            if ('mount' in p) {
+              mounts.push(p.mount);
+              releases.push(p.release);
+            } else mounts.push(p);
+          }
           this.prehash(ins);
           trace('run sandbox');
           const res = await runSandboxed({
@@ -498,6 +520,7 @@ export class StageRunner {
           }
           return record(key, t0, await this.commitUpper(w.upper, 'overlay', true), text);
         } finally {
+          for (const r of releases) await r();
           await w.cleanup();
         }
       },
@@ -505,10 +528,11 @@ export class StageRunner {
   }
 
   /** RUN --mount: the cache-key part of each mount and how to make it. */
-  private async planMounts(ins: Instruction, ex: Expanded): Promise<{ key: unknown; prepare: () => Promise<SandboxMount> }[]> {
+  private async planMounts(ins: Instruction, ex: Expanded): Promise<PlannedMount[]> {
     const { ctx } = this;
     const expanded = ex.flags.get('mount') ?? [];
-    const out: { key: unknown; prepare: () => Promise<SandboxMount> }[] = [];
+    const out: PlannedMount[] = [];
+    let sshCount = 0;
     for (const value of expanded) {
       const opts = new Map<string, string>();
       for (const field of value.split(',')) {
@@ -526,6 +550,36 @@ export class StageRunner {
         const required = opts.get('required') === 'true';
         if (!src && required) this.fail(ins, `secret ${sid} not found`);
         out.push({ key: { type, id: sid, target: tgt }, prepare: async () => (src ? { type: 'bind', source: src, target: tgt, readonly: true } : { type: 'tmpfs', target: '/run/secrets/.none', size: 4096 }) });
+      } else if (type === 'ssh') {
+        // BuildKit: id "default", target /run/buildkit/ssh_agent.N, owner 0:0, mode 0600; optional unless required
+        const sid = opts.get('id') || 'default';
+        const tgt = target ?? `/run/buildkit/ssh_agent.${sshCount}`;
+        sshCount++;
+        if (opts.get('source') ?? opts.get('src')) this.fail(ins, 'ssh does not support source');
+        const required = opts.get('required') === 'true';
+        const num = (k: string, d: number, base = 10): number => {
+          const v = opts.get(k);
+          const n = v === undefined ? d : Number.parseInt(v, base);
+          if (!Number.isInteger(n) || n < 0) this.fail(ins, `invalid value ${v} for ${k}`);
+          return n;
+        };
+        const uid = num('uid', 0);
+        const gid = num('gid', 0);
+        const mode = num('mode', 0o600, 8);
+        const forwarded = ctx.ssh.has(sid);
+        if (!forwarded && required) this.fail(ins, `no SSH key ${JSON.stringify(sid)} forwarded from the client`);
+        out.push({
+          key: { type, id: sid, target: tgt, uid, gid, mode },
+          sshTarget: tgt,
+          ...(forwarded
+            ? {
+                prepare: async () => {
+                  const sock = await ctx.ssh.socketFor(sid, { uid, gid, mode }, sshHostIds);
+                  return { mount: { type: 'bind', source: sock.path, target: tgt, readonly: true }, release: sock.close };
+                },
+              }
+            : {}),
+        });
       } else if (type === 'cache') {
         if (!target) this.fail(ins, 'mount type cache requires a target');
         const cid = opts.get('id') ?? target!;
@@ -560,6 +614,15 @@ export class StageRunner {
       }
     }
     return out;
+  }
+
+  /** git runs with the build's forwarded default SSH agent (for ssh remotes) and its cancellation */
+  private gitOptions(): GitOptions {
+    const o: GitOptions = {};
+    const agent = this.ctx.ssh.agentSocket('default');
+    if (agent) o.sshAuthSock = agent;
+    if (this.ctx.opts.signal) o.signal = this.ctx.opts.signal;
+    return o;
   }
 
   /** digests of downloaded files by their temp path */
@@ -663,6 +726,7 @@ export class StageRunner {
     const dest = words[words.length - 1]?.value ?? '';
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
     const sources: CopySource[] = [];
+    const gitSources: { ref: GitRef; commit: string; tree: NonNullable<CopySource['tree']> }[] = [];
     for (const w of words.slice(0, -1)) {
       const m = /^\d*<<-?\s*(.+)$/.exec(w.value);
       const name = m?.[1]?.replace(/^["']|["']$/g, '');
@@ -675,11 +739,38 @@ export class StageRunner {
         }
         sources.push({ heredoc: { name: h.name, content } });
       } else {
+        let gref: GitRef | undefined;
+        try {
+          gref = parseGitRef(w.value);
+        } catch (e) {
+          this.fail(ins, (e as Error).message);
+        }
+        if (gref) {
+          if (kind === 'COPY') this.fail(ins, "source can't be a git ref for COPY");
+          const keepFlag = ins.flags.find((f) => f.name === 'keep-git-dir');
+          if (keepFlag) {
+            const keep = keepFlag.value === undefined || /^(1|t|true)$/i.test(keepFlag.value);
+            if (gref.keepGitDir !== undefined && gref.keepGitDir !== keep) this.fail(ins, 'inconsistent keep-git-dir configuration');
+            gref.keepGitDir = keep;
+          }
+          const sum = ex.flags.get('checksum')?.[0];
+          if (sum && gref.checksum && sum !== gref.checksum) this.fail(ins, `checksum mismatch ${JSON.stringify(sum)} != ${JSON.stringify(gref.checksum)}`);
+          if (sum) gref.checksum = sum;
+          let commit: string;
+          try {
+            commit = await (ctx.opts.predict ? resolveGitCommitRecent : resolveGitCommit)(gref, this.gitOptions());
+          } catch (e) {
+            this.fail(ins, (e as Error).message);
+          }
+          const tree = { hostDir: '', name: w.value };
+          gitSources.push({ ref: gref, commit, tree });
+          sources.push({ tree });
+          continue;
+        }
         if (kind === 'ADD' && /^https?:\/\//.test(w.value)) {
           sources.push({ file: await this.download(ins, w.value, ex.flags.get('checksum')?.[0]) });
           continue;
         }
-        if (/^git@|^https?:\/\/.*\.git(#|$)/.test(w.value)) this.fail(ins, `${kind} of a git repository (${w.value}) is not supported by layerwise build yet`);
         sources.push({ path: w.value });
       }
     }
@@ -708,6 +799,7 @@ export class StageRunner {
         context: digest,
         heredocs: sources.filter((s) => s.heredoc).map((s) => [s.heredoc!.name, sha256Hex(s.heredoc!.content)]),
         downloads: sources.filter((s) => s.file).map((s) => [s.file!.name, this.downloads.get(s.file!.hostPath)]),
+        ...(gitSources.length ? { git: gitSources.map((g) => gitCacheKey(g.ref, g.commit)) } : {}),
       };
     }
     const key = cacheKey({ op: kind.toLowerCase(), parent: link ? null : this.fsKey, src: srcKey, dest, workdir, chown, chmod, link, parents, excludes });
@@ -715,13 +807,17 @@ export class StageRunner {
       key,
       envDigest: sha256Hex(JSON.stringify({ dest, workdir, chown, chmod, excludes })),
       ...(files ? { files } : {}),
+      remote: [
+        ...gitSources.map((g) => ({ source: g.tree.name, version: g.commit })),
+        ...sources.filter((x) => x.file).map((x) => ({ source: x.file!.name, version: this.downloads.get(x.file!.hostPath) ?? '' })),
+      ],
       link,
       createdBy: [
         kind,
         ...(parents ? ['--parents'] : []),
         ...(chown ? [`--chown=${chown}`] : []),
         ...(chmod ? [`--chmod=${chmod}`] : []),
-        ...sources.filter((x) => x.path !== undefined || x.file).map((x) => x.path ?? x.file!.name),
+        ...sources.filter((x) => x.path !== undefined || x.file || x.tree).map((x) => x.path ?? x.file?.name ?? x.tree!.name),
         ...sources.filter((x) => x.heredoc).map((x) => `<<${x.heredoc!.name}`),
         dest,
       ].join(' ') + ' # buildkit',
@@ -729,6 +825,12 @@ export class StageRunner {
         const t0 = Date.now();
         const w = await this.workDirs();
         try {
+          for (const g of gitSources) {
+            // checked out inside the step's temp dir: w.cleanup() removes it with the rest
+            const co = await checkoutGit(g.ref, g.commit, w.dir, this.gitOptions());
+            if (!(await stat(co.source).catch(() => undefined))?.isDirectory()) this.fail(ins, `${g.ref.displayRemote}: no directory ${JSON.stringify(g.ref.subdir)} at ${g.commit}`);
+            g.tree.hostDir = co.source;
+          }
           const reuse = from || link ? undefined : await this.reusable(text, files);
           await runCopyJob(
             {
@@ -761,6 +863,23 @@ export class StageRunner {
       },
     };
   }
+}
+
+/** A RUN --mount: its cache-key part and how to make it (none: an optional ssh mount with nothing forwarded). */
+interface PlannedMount {
+  key: unknown;
+  /** ssh mounts: where the socket goes (the first one becomes SSH_AUTH_SOCK) */
+  sshTarget?: string;
+  prepare?: () => Promise<SandboxMount | { mount: SandboxMount; release: () => Promise<void> }>;
+}
+
+/** The host owner for a container uid/gid of an ssh socket: the same ids as root; rootless, container root is
+ *  this user and other ids are not ours to give (the socket is then made connectable by all, in a private dir). */
+function sshHostIds(uid: number, gid: number): { uid: number; gid: number } | undefined {
+  const me = process.getuid?.() ?? 0;
+  if (me === 0) return { uid, gid };
+  if (uid === 0 && gid === 0) return { uid: me, gid: process.getgid?.() ?? 0 };
+  return undefined;
 }
 
 export function instructionText(ins: Instruction): string {

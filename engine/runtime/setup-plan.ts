@@ -100,9 +100,12 @@ async function mountpoint(plan: Plan, target: string, leaf: 'file' | 'dir', what
     if (!plan.mkdirs.includes(m) && !plan.files.includes(m)) list.push(m);
   });
   if (stub) {
+    // as BuildKit's recursive stub cleaner: the leaf, then every directory made for it, deepest first, each only
+    // while empty; the first existing parent gets its mtime back
     const p = SetupScript.inRoot(r.path);
     let line = leaf === 'file' ? `{ [ -f ${p} ] && [ ! -s ${p} ] && rm -f ${p}; }` : `rmdir ${p}`;
-    if (r.missing.length === 1 && parentStat) line += `; touch -h -d ${touchStamp(parentStat.mtimeNs)} ${SetupScript.inRoot(existingParent)}`;
+    for (const m of r.missing.slice(0, -1).reverse()) line += `; rmdir ${SetupScript.inRoot(m as string)}`;
+    if (parentStat) line += `; touch -h -d ${touchStamp(parentStat.mtimeNs)} ${SetupScript.inRoot(existingParent)}`;
     plan.cleanup.push(line);
   }
   return r.path;

@@ -6,19 +6,23 @@
  *
  * A fixture folder holds its Dockerfile and context files, and optionally
  *   setup.sh   run with sh in a copy of the folder before building (hard links, tars, modes git cannot keep)
- *   meta.json  { buildArgs?: {..}, target?: string, parent?: { dockerfile, tag }, dockerRejects?: string } —
- *              `parent` is built first by each tool into its own store under `tag` (ONBUILD fixtures FROM it).
+ *   meta.json  { buildArgs?: {..}, target?: string, parent?: { dockerfile, tag }, dockerRejects?: string,
+ *              gitRepo?: string } — `parent` is built first by each tool into its own store under `tag` (ONBUILD
+ *              fixtures FROM it); `gitRepo` names a folder of the fixture that becomes a git repository (one
+ *              commit on `main`, taken out of the context), served over HTTP on loopback to both builders, whose
+ *              URL comes in as the build arg GIT_URL.
  * All Docker builds run up front, a few at a time, and the images come back in one `docker save`.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
 import { runCommand } from '../helpers/peer-process';
-import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
 import { busyboxImageTar } from '../helpers/rootfs';
+import { gitIn, startGitServer, type GitServer } from '../helpers/git-server';
 import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
 import { loadArchive } from '../../engine/store/load';
 import { configView, historyView, imageFromStore, imagesFromDockerSave, renderTree, type ImageData } from './image-tree';
@@ -33,6 +37,7 @@ interface Meta {
   /** Docker 26's built-in Dockerfile frontend rejects this fixture (labs-only flags, needing a `# syntax=` image
    * that cannot be pulled here) with this message: the test checks that, and that our build succeeds. */
   dockerRejects?: string;
+  gitRepo?: string;
 }
 
 interface Fixture {
@@ -73,6 +78,7 @@ let kit: Kit | undefined;
 let docker: DockerPeer | undefined;
 const fixtures = new Map<string, Fixture>();
 let dockerImages = new Map<string, ImageData>();
+let gitServer: GitServer | undefined;
 
 async function pool<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
   const queue = [...items];
@@ -137,6 +143,17 @@ before(async () => {
       meta = JSON.parse(await readFile(metaFile, 'utf8')) as Meta;
       await rm(metaFile);
     }
+    if (meta.gitRepo) {
+      const src = join(dir, meta.gitRepo);
+      gitIn(src, 'init', '-q', '-b', 'main');
+      gitIn(src, 'add', '-A');
+      gitIn(src, 'commit', '-q', '-m', name);
+      await mkdir(join(kit.dir, 'git'), { recursive: true });
+      gitIn(join(kit.dir, 'git'), 'clone', '-q', '--bare', src, `${name}.git`);
+      await rm(src, { recursive: true });
+      gitServer ??= await startGitServer(join(kit.dir, 'git'));
+      meta.buildArgs = { ...meta.buildArgs, GIT_URL: `${gitServer.url}/${name}.git` };
+    }
     fixtures.set(name, { name, dir, meta, tag: `lwdiff-${name}:t${process.pid}` });
   }
 
@@ -185,6 +202,7 @@ before(async () => {
 
 after(async () => {
   if (timings.length) process.stderr.write(`differential timings: ${timings.join(', ')}\n`);
+  await gitServer?.close();
   await kit?.cleanup();
   await docker?.stop();
 });

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
 import { openStore } from '../../store';
 import { build, type BuildOptions } from '../../build/builder';
+import { parseSshSpec, type SshSpec } from '../../build/ssh';
 import { ProgressPrinter, type ProgressMode } from '../../build/progress';
 import type { CliContext } from '../context';
 
@@ -25,6 +26,8 @@ Options:
       --progress string         Set type of progress output ("auto", "plain", "json", "quiet") (default "auto")
   -q, --quiet                   Suppress the build output and print image ID on success
       --secret stringArray      Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")
+      --ssh stringArray         SSH agent socket or keys to expose to the build
+                                (format: "default|<id>[=<socket>|<key>[,<key>]]")
   -t, --tag stringArray         Name and optionally a tag in the "name:tag" format
       --target string           Set the target build stage to build
 `;
@@ -38,13 +41,14 @@ interface Parsed {
   noCacheFilter: string[];
   progress: string;
   secrets: Record<string, string>;
+  ssh: SshSpec[];
   iidfile?: string;
   quiet: boolean;
   context?: string;
 }
 
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
-  const p: Parsed = { tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, quiet: false };
+  const p: Parsed = { tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
     let inline: string | undefined;
@@ -97,6 +101,18 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
         if (src) p.secrets[id] = src;
         else if (fromEnv !== undefined || env[id] !== undefined) p.secrets[id] = `env:${fromEnv ?? id}`;
         else throw new LayerwiseError('usage', `invalid secret ${spec}: src is required`);
+        break;
+      }
+      case '--ssh': {
+        // as the docker CLI: an id without a path forwards $SSH_AUTH_SOCK
+        const spec = parseSshSpec(value());
+        if (spec.paths.length === 0) {
+          const sock = env.SSH_AUTH_SOCK;
+          if (!sock) throw new LayerwiseError('usage', `invalid ssh ${spec.id}: SSH_AUTH_SOCK is not set; give a socket or key files (--ssh ${spec.id}=PATH)`);
+          spec.paths = [sock];
+        }
+        if (p.ssh.some((x) => x.id === spec.id)) throw new LayerwiseError('usage', `duplicate ssh id ${JSON.stringify(spec.id)}`);
+        p.ssh.push(spec);
         break;
       }
       case '--iidfile':
@@ -170,6 +186,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     noCache: p.noCache,
     noCacheFilter: p.noCacheFilter,
     secrets,
+    ssh: p.ssh.map((x) => ({ id: x.id, paths: x.paths.map((q) => resolve(ctx.cwd, q)) })),
     onEvent: (e) => printer.handle(e),
     signal: abort.signal,
     ...(dockerfile ? { dockerfile } : {}),
