@@ -116,23 +116,28 @@ export class IncrementalRules {
     const tag = `${file.escape}${eolOf(file)}`;
     const nLines = file.lineStarts.length;
 
-    const inStage = new Set<Instruction>();
-    for (const st of file.stages) for (const ins of st.instructions) inStage.add(ins);
-    const insUnits: Unit[] = new Array(file.instructions.length);
-    file.instructions.forEach((ins, n) => {
-      const t = inStage.has(ins) ? tag + 's' : tag + 'g';
-      const u: Unit = { first: ins.startLine, last: ins.endLine, list: [ins], cacheable: ins.endLine + 1 < nLines, tag: t };
-      if (u.cacheable) {
-        let e = this.insEntries.get(ins);
+    // in a stage: after the first FROM, and not a FROM (those are the stages' `from`)
+    const firstFrom = file.stages.length ? file.instructions.indexOf(file.stages[0]!.from) : file.instructions.length;
+    // only the units that matter this run: dirty ones, and clean ones with findings to place (file order)
+    const insUnits: Unit[] = [];
+    const list = file.instructions;
+    for (let n = 0; n < list.length; n++) {
+      const ins = list[n]!;
+      const t = n > firstFrom && ins.keyword !== 'FROM' ? tag + 's' : tag + 'g';
+      const cacheable = ins.endLine + 1 < nLines;
+      let e: Entry | undefined;
+      if (cacheable) {
+        e = this.insEntries.get(ins);
         if (!e) {
           const from = movedFrom.get(ins);
           e = from && this.insEntries.get(from);
           if (e) this.insEntries.set(ins, e); // the copy carries the entry on
         }
-        if (e && e.tag === t) u.entry = e;
+        if (e && e.tag !== t) e = undefined;
       }
-      insUnits[n] = u;
-    });
+      if (e && e.kept.length === 0) continue;
+      insUnits.push({ first: ins.startLine, last: ins.endLine, list: [ins], cacheable, tag: t, ...(e ? { entry: e } : {}) });
+    }
     const stageUnits: Unit[] = file.stages.map((st) => {
       const lastIns = st.instructions[st.instructions.length - 1] ?? st.from;
       const list = [st.from, ...st.instructions];
@@ -146,7 +151,7 @@ export class IncrementalRules {
 
     const raw = new Map<Rule, Finding[]>();
     const failed = new Set<Rule>();
-    const insDirty = this.scoped(file, insRules, insUnits, this.insEntries, opts, failed, (dirty) => subFileOfInstructions(file, dirty, inStage));
+    const insDirty = this.scoped(file, insRules, insUnits, this.insEntries, opts, failed, (dirty) => subFileOfInstructions(file, dirty));
     const stDirty = this.scoped(file, stageRules, stageUnits, this.stageEntries, opts, failed, (dirty) => subFileOfStages(file, dirty));
     this.lastRecomputed = { instructions: insDirty.dirty, stages: stDirty.dirty };
     this.lastFailed = [...failed].map((r) => r.id);
@@ -265,16 +270,17 @@ export class IncrementalRules {
 }
 
 /** A tree holding only `dirty` instruction units (stages keep their FROM, hold only their dirty instructions). */
-function subFileOfInstructions(file: Dockerfile, dirty: Unit[], inStage: Set<Instruction>): Dockerfile {
+function subFileOfInstructions(file: Dockerfile, dirty: Unit[]): Dockerfile {
   const instructions = dirty.map((u) => u.list[0]!);
   if (dirty.length === file.instructions.length) return { ...file, problems: [], comments: [] };
+  const globals = new Set(file.globalArgs);
   const want = new Set(instructions);
   const stages: Stage[] = [];
   for (const st of file.stages) {
     const list = st.instructions.filter((i) => want.has(i));
     if (list.length) stages.push({ ...st, instructions: list });
   }
-  return { ...file, instructions, stages, globalArgs: instructions.filter((i) => !inStage.has(i) && i.keyword === 'ARG'), problems: [], comments: [] };
+  return { ...file, instructions, stages, globalArgs: instructions.filter((i) => globals.has(i)), problems: [], comments: [] };
 }
 
 /** A tree holding only the dirty stages, whole. */
