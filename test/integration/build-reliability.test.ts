@@ -73,7 +73,7 @@ function runCli(args: string[], killAt?: (ev: StepEv, n: number) => NodeJS.Signa
           const deadline = Date.now() + 30_000;
           const poll = (): void => {
             if (child.exitCode !== null) return;
-            if (leftoverProcesses().some((p) => p.includes('sleep 600'))) {
+            if (sleepRunning()) {
               child.kill('SIGINT');
               setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 30_000).unref(); // a guard, not synchronisation
             } else if (Date.now() < deadline) setImmediate(poll);
@@ -133,6 +133,22 @@ function mountsUnderRoot(): string[] {
 }
 
 /** Processes whose command line carries this test's token (the RUN steps' shells) or that run our CLI on this root. */
+/** The interrupted RUN sleeps this long: a number of seconds no other process here uses, so that its sleep is
+ *  found by its command line alone (the shell may exec it, and then no line carries TOKEN). */
+const SLEEP = `${600 + (process.pid % 997)}.${process.pid % 89}`;
+
+function sleepRunning(): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${SLEEP}\0`) return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
+}
+
 function leftoverProcesses(): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc')) {
@@ -236,8 +252,8 @@ test('a build interrupted (SIGINT) during a long RUN stops it and leaves no temp
   if (skip) return t.skip(skip);
   const c = join(dir, 'ctx-int');
   await mkdir(c, { recursive: true });
-  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nRUN echo started-${TOKEN} && sleep 600 # ${TOKEN}\n`);
-  // SIGINT once the RUN's sleep is running (seen in /proc after the step's `running` event)
+  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nRUN echo started-${TOKEN} && sleep ${SLEEP} # ${TOKEN}\n`);
+  // SIGINT once the RUN's sleep is running (its own process seen in /proc after the step's `running` event)
   let interrupted = false;
   const r = await runCli(['build', '--progress=json', c], (ev) => {
     if (interrupted || ev.type !== 'step' || ev.status !== 'running' || !ev.instruction?.startsWith('RUN')) return undefined;
