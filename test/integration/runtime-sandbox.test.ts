@@ -200,7 +200,8 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     const r = sh('cat /etc/hosts; hostname; echo x >> /etc/hosts || echo ro; test -e /etc/hostname || echo no-hostname-file', { lowerDirs: [bare] });
     assert.equal((await runSandboxed(r.spec)).exitCode, 0, r.err());
     assert.equal(r.out(), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\nbuildkitsandbox\nro\nno-hostname-file\n');
-    // like runc/BuildKit: missing mountpoints for /proc, /sys, /dev stay; the /etc file stubs are removed
+    // like runc/BuildKit: missing mountpoints for /proc, /sys, /dev stay; the /etc file stubs are removed (/etc
+    // itself existed: only its mtime is put back, which copies it up)
     assert.deepEqual(tree(r.upper), ['dev', 'etc', 'proc', 'sys']);
     const etc = lstatSync(join(r.upper, 'etc'));
     assert.equal(etc.mtimeMs, lstatSync(join(bare, 'etc')).mtimeMs, 'the parent of a removed stub keeps its mtime');
@@ -258,8 +259,9 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     assert.equal(r.out(), 'from host\nro-denied\n1\n');
     assert.equal(readFileSync(join(src, 'out.txt'), 'utf8'), 'w\n');
     assert.equal(readFileSync(join(cache, 'c'), 'utf8'), 'c\n');
-    // parents of stubs that did not exist stay (as in BuildKit); the stubs themselves are gone
-    assert.deepEqual(tree(r.upper), ['mnt', 'var', 'var/cache']);
+    // the stubs and the directories made for them are gone (BuildKit's recursive stub cleaner; the run-mounts
+    // differential fixture checks this against Docker); /var existed and only its mtime was put back
+    assert.deepEqual(tree(r.upper), ['var']);
   });
 
   test('stdin is passed through', async (t) => {
@@ -419,7 +421,8 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     const res = await runSandboxed(r.spec);
     assert.equal(res.exitCode, 0, r.err());
     assert.equal(r.out(), 'from scratch\n');
-    assert.deepEqual(tree(r.upper), ['dev', 'etc', 'proc', 'sys']);
+    // /etc was made only for the /etc/hosts and /etc/resolv.conf stubs: it goes with them, as in BuildKit
+    assert.deepEqual(tree(r.upper), ['dev', 'proc', 'sys']);
   });
 
   test('several lower dirs are stacked top first, with whiteouts in a lower layer honoured', async (t) => {
