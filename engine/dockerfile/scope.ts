@@ -126,8 +126,10 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   const stageEnd: Vars[] = [];
   const stageBase: Scopes['stageBase'] = [];
   const genv = shellEnv(global);
+  // the maps in `before` are read-only snapshots: instructions that see the same variables share one
+  const globalSnapshot: Vars = new Map(global);
   for (const st of df.stages) {
-    before.set(st.from, new Map(global));
+    before.set(st.from, globalSnapshot);
     const img = st.from.from?.image?.value ?? '';
     const r = expandWord(img, genv, { escape: df.escape });
     const base: Scopes['stageBase'][number] = r.ok
@@ -148,11 +150,14 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       const env = opts.baseImageEnv?.(st, base.image);
       for (const [k, v] of Object.entries(env ?? {})) vars.set(k, { name: k, value: v, kind: 'image-env' });
     }
+    let snapshot: Vars | undefined;
     for (const ins of st.instructions) {
-      const snapshot = new Map(vars);
-      before.set(ins, snapshot);
+      // a new snapshot only after an ENV or ARG changed the variables
+      const cur: Vars = (snapshot ??= new Map(vars));
+      before.set(ins, cur);
+      if (ins.keyword === 'ENV' || ins.keyword === 'ARG') snapshot = undefined;
       // one value per variable per instruction: everything in it expands with the variables from before it
-      const env = shellEnv(snapshot);
+      const env = shellEnv(cur);
       if (ins.keyword === 'ENV') {
         for (const kv of ins.pairs ?? []) {
           const k = expandWord(kv.key.value, env, { escape: df.escape });
