@@ -12,8 +12,8 @@
  * global ARGs and the problems that depend on the whole file (InstructionBeforeFrom, NoInstructions) are then
  * assembled over the whole instruction list as `parse` assembles them.
  */
-import { computeLineStarts, parse } from '../engine/dockerfile/index';
-import type { Comment, Dockerfile, Instruction, ParseProblem, Stage } from '../engine/dockerfile/types';
+import { assembleDockerfile, computeLineStarts, parse } from '../engine/dockerfile/index';
+import type { Comment, Dockerfile, Instruction, ParseProblem } from '../engine/dockerfile/types';
 
 /** For an instruction copied to new lines by a re-parse (the edit changed the line count above it): the instruction
  *  of the previous tree it stands for. Caches keyed by instructions use it to follow their entries. */
@@ -100,75 +100,6 @@ function sameInstruction(a: Instruction, b: Instruction, delta: number): boolean
   return true;
 }
 
-/** `parse`'s assembly: stages, global ARGs, InstructionBeforeFrom and NoInstructions, the sorted problem list. */
-function assemble(base: Omit<Dockerfile, 'stages' | 'globalArgs' | 'problems' | 'instructions'>, list: Instruction[], topProblems: ParseProblem[]): Dockerfile {
-  const instructions: Instruction[] = new Array(list.length);
-  const problems: ParseProblem[] = [...topProblems];
-  const stages: Stage[] = [];
-  const globalArgs: Instruction[] = [];
-  const byName = new Map<string, number>();
-  let seenFrom = false;
-  for (let k = 0; k < list.length; k++) {
-    let ins = list[k]!;
-    if (!seenFrom && ins.keyword === 'FROM') seenFrom = true;
-    const before = !seenFrom && ins.keyword !== 'ARG';
-    // InstructionBeforeFrom belongs to the whole file: take it off kept instructions, add it where it applies now
-    const had = ins.problems.some((p) => p.code === 'InstructionBeforeFrom');
-    if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
-    for (const p of ins.problems) problems.push(p);
-    if (before) {
-      const p: ParseProblem = {
-        code: 'InstructionBeforeFrom',
-        message: `${ins.keyword} cannot appear before the first FROM: no build stage in current context`,
-        severity: 'error',
-        range: ins.keywordToken.range,
-      };
-      if (!had) ins = { ...ins, problems: [...ins.problems] };
-      ins.problems.push(p);
-    }
-    instructions[k] = ins;
-  }
-  const late: ParseProblem[] = [];
-  for (const ins of instructions) {
-    if (ins.keyword === 'FROM') {
-      const image = ins.from?.image?.value ?? '';
-      const lower = image.toLowerCase();
-      let b: Stage['base'];
-      if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
-      else if (lower === 'scratch') b = { kind: 'scratch' };
-      else b = { kind: 'image', ref: image };
-      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base: b };
-      const nameTok = ins.from?.stageName;
-      if (nameTok) {
-        st.name = nameTok.value.toLowerCase();
-        st.nameToken = nameTok;
-        if (!byName.has(st.name)) byName.set(st.name, st.index);
-      }
-      stages.push(st);
-    } else if (stages.length === 0) {
-      if (ins.keyword === 'ARG') globalArgs.push(ins);
-      else late.push(ins.problems[ins.problems.length - 1]!);
-    } else {
-      const st = stages[stages.length - 1]!;
-      st.instructions.push(ins);
-      st.range = { start: st.range.start, end: ins.range.end };
-    }
-  }
-  // parse() pushes each InstructionBeforeFrom into the list after every instruction's own problems
-  for (const p of late) problems.push(p);
-  if (instructions.length === 0) {
-    const last = base.lineStarts.length - 1;
-    problems.push({
-      code: 'NoInstructions',
-      message: 'file with no instructions',
-      severity: 'error',
-      range: { start: { line: 0, character: 0 }, end: { line: last, character: base.text.length - base.lineStarts[last]! } },
-    });
-  }
-  problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-  return { ...base, instructions, globalArgs, stages, problems };
-}
-
 /**
  * The tree for `text`, reusing `prev` (the tree of the text before the edit) where the edit left it alone.
  * `stats`, when given, says what was done.
@@ -235,7 +166,7 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   }
   // the region's instructions without the anchor (the previous tree's anchor object is kept, as all after it)
   const region = Y ? fresh.slice(0, -1) : fresh;
-  // the slice had no FROM above it: InstructionBeforeFrom is assemble()'s to decide (fresh objects: fix in place)
+  // the slice had no FROM above it: InstructionBeforeFrom is assembleDockerfile()'s to decide (fresh objects: fix in place)
   for (const ins of region) {
     if (ins.problems.some((p) => p.code === 'InstructionBeforeFrom')) ins.problems = ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom');
   }
@@ -273,11 +204,11 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   const insProblems = new Set<ParseProblem>();
   for (const ins of list) for (const pr of ins.problems) insProblems.add(pr);
   const top = prev.problems.filter((pr) => !insProblems.has(pr) && !FILE_PROBLEMS.has(pr.code));
-  const out = assemble({ text, escape: prev.escape, directives: prev.directives, comments, bom: prev.bom, lineStarts: newStarts }, instructions, top);
+  const out = assembleDockerfile({ text, escape: prev.escape, directives: prev.directives, comments, bom: prev.bom, lineStarts: newStarts }, instructions, top);
   if (stats) {
     stats.mode = 'incremental';
     stats.parsed = fresh.length;
-    // assemble() may have replaced an instruction (InstructionBeforeFrom moved): the region as the new tree has it
+    // assembleDockerfile() may have replaced an instruction (InstructionBeforeFrom moved): the region as the new tree has it
     stats.region = { old: list.slice(xi, Y ? yi : list.length), new: out.instructions.slice(xi, xi + region.length), delta };
   }
   return out;

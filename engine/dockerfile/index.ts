@@ -47,26 +47,57 @@ export function parse(text: string): Dockerfile {
   const scan = scanLines<RawNode>(text, heredocGate, findHeredocs);
 
   const instructions: Instruction[] = [];
-  const problems: ParseProblem[] = [...scan.problems];
-  for (const ll of scan.logicalLines) {
-    const node = ll.parsed ?? parseNode(ll.text, 0, scan.escape);
-    const ins = buildInstruction(node, ll);
-    instructions.push(ins);
-    if (ins.problems.length) problems.push(...ins.problems);
-  }
+  for (const ll of scan.logicalLines) instructions.push(buildInstruction(ll.parsed ?? parseNode(ll.text, 0, scan.escape), ll));
+  return assembleDockerfile(
+    { text, escape: scan.escape, directives: scan.directives, comments: scan.comments, bom: scan.bom, lineStarts: computeLineStarts(text) },
+    instructions,
+    scan.problems,
+  );
+}
 
+/**
+ * The file-level part of a parse, from its instructions in order: stages, global ARGs, InstructionBeforeFrom and
+ * NoInstructions, and the sorted problem list (`topProblems`, the line layer's, first). Instructions are never
+ * changed: one that gains or loses InstructionBeforeFrom is replaced by a copy, so that the language server can
+ * re-assemble a tree whose instructions it reuses from the previous one.
+ */
+export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs' | 'problems' | 'instructions'>, list: Instruction[], topProblems: ParseProblem[]): Dockerfile {
+  const instructions: Instruction[] = new Array(list.length);
+  const problems: ParseProblem[] = [...topProblems];
   const stages: Stage[] = [];
   const globalArgs: Instruction[] = [];
   const byName = new Map<string, number>();
+  let seenFrom = false;
+  for (let k = 0; k < list.length; k++) {
+    let ins = list[k]!;
+    if (!seenFrom && ins.keyword === 'FROM') seenFrom = true;
+    const before = !seenFrom && ins.keyword !== 'ARG';
+    // InstructionBeforeFrom belongs to the whole file: take it off kept instructions, add it where it applies now
+    const had = ins.problems.some((p) => p.code === 'InstructionBeforeFrom');
+    if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
+    for (const p of ins.problems) problems.push(p);
+    if (before) {
+      const p: ParseProblem = {
+        code: 'InstructionBeforeFrom',
+        message: `${ins.keyword} cannot appear before the first FROM: no build stage in current context`,
+        severity: 'error',
+        range: ins.keywordToken.range,
+      };
+      if (!had) ins = { ...ins, problems: [...ins.problems] };
+      ins.problems.push(p);
+    }
+    instructions[k] = ins;
+  }
+  const late: ParseProblem[] = [];
   for (const ins of instructions) {
     if (ins.keyword === 'FROM') {
       const image = ins.from?.image?.value ?? '';
       const lower = image.toLowerCase();
-      let base: Stage['base'];
-      if (byName.has(lower)) base = { kind: 'stage', stage: byName.get(lower)! };
-      else if (lower === 'scratch') base = { kind: 'scratch' };
-      else base = { kind: 'image', ref: image };
-      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base };
+      let b: Stage['base'];
+      if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
+      else if (lower === 'scratch') b = { kind: 'scratch' };
+      else b = { kind: 'image', ref: image };
+      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base: b };
       const nameTok = ins.from?.stageName;
       if (nameTok) {
         st.name = nameTok.value.toLowerCase();
@@ -76,51 +107,30 @@ export function parse(text: string): Dockerfile {
       stages.push(st);
     } else if (stages.length === 0) {
       if (ins.keyword === 'ARG') globalArgs.push(ins);
-      else {
-        const p: ParseProblem = {
-          code: 'InstructionBeforeFrom',
-          message: `${ins.keyword} cannot appear before the first FROM: no build stage in current context`,
-          severity: 'error',
-          range: ins.keywordToken.range,
-        };
-        ins.problems.push(p);
-        problems.push(p);
-      }
+      else late.push(ins.problems[ins.problems.length - 1]!);
     } else {
-      const st = stages[stages.length - 1]!;
-      st.instructions.push(ins);
+      stages[stages.length - 1]!.instructions.push(ins);
     }
   }
   for (const st of stages) {
     const last = st.instructions[st.instructions.length - 1];
     if (last) st.range = { start: st.range.start, end: last.range.end };
   }
-
-  const lineStarts = computeLineStarts(text);
+  // parse() pushes each InstructionBeforeFrom into the list after every instruction's own problems
+  for (const p of late) problems.push(p);
   if (instructions.length === 0) {
-    const last = lineStarts.length - 1;
+    const last = base.lineStarts.length - 1;
     problems.push({
       code: 'NoInstructions',
       message: 'file with no instructions',
       severity: 'error',
-      range: { start: { line: 0, character: 0 }, end: { line: last, character: text.length - lineStarts[last]! } },
+      range: { start: { line: 0, character: 0 }, end: { line: last, character: base.text.length - base.lineStarts[last]! } },
     });
   }
   problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-
-  return {
-    text,
-    escape: scan.escape,
-    directives: scan.directives,
-    comments: scan.comments,
-    instructions,
-    globalArgs,
-    stages,
-    problems,
-    bom: scan.bom,
-    lineStarts,
-  };
+  return { ...base, instructions, globalArgs, stages, problems };
 }
+
 export {
   resolveScopes,
   expandInstruction,
