@@ -91,7 +91,8 @@ function escapeRe(c: string): string {
 
 const hasWildcard = (p: string): boolean => /[*?[]/.test(p);
 
-function clean(p: string): string {
+/** A slash path cleaned of empty, `.` and `..` parts, with no leading slash (`..` never climbs above the root). */
+export function clean(p: string): string {
   const out: string[] = [];
   for (const c of p.split('/')) {
     if (c === '' || c === '.') continue;

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
+import { clean } from './copy';
 
 export interface GitRef {
   /** the remote without fragment and query, as git is given it */
@@ -38,19 +39,9 @@ function fragmentOpts(fragment: string): { ref?: string; subdir: string } {
   const colon = fragment.indexOf(':');
   const ref = colon === -1 ? fragment : fragment.slice(0, colon);
   const sub = colon === -1 ? '' : fragment.slice(colon + 1);
-  return { ...(ref ? { ref } : {}), subdir: cleanSubdir(sub) };
+  return { ...(ref ? { ref } : {}), subdir: clean(sub) };
 }
 
-/** path.Join("/", s) without the leading slash: `..` cannot climb out of the repository. */
-function cleanSubdir(s: string): string {
-  const out: string[] = [];
-  for (const part of s.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return out.join('/');
-}
 
 function parseBool(k: string, v: string | null): boolean {
   if (v === null || v === '') return true;
@@ -126,8 +117,8 @@ export function parseGitRef(src: string): GitRef | undefined {
         branch = v;
         break;
       case 'subdir':
-        if (ref.subdir && ref.subdir !== cleanSubdir(v)) throw new LayerwiseError('invalid', `subdir conflicts: ${JSON.stringify(ref.subdir)} vs ${JSON.stringify(v)}`);
-        ref.subdir = cleanSubdir(v);
+        if (ref.subdir && ref.subdir !== clean(v)) throw new LayerwiseError('invalid', `subdir conflicts: ${JSON.stringify(ref.subdir)} vs ${JSON.stringify(v)}`);
+        ref.subdir = clean(v);
         break;
       case 'checksum':
       case 'commit':

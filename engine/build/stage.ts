@@ -22,7 +22,7 @@ import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache'
 import { applyMetadata, envGet, envSet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
 import { parsePasswd } from '../runtime/users';
 import { runCopyJob } from './copy-worker';
-import type { CopySource } from './copy';
+import { clean, type CopySource } from './copy';
 import { checkoutGit, gitCacheKey, parseGitRef, resolveGitCommit, resolveGitCommitRecent, type GitOptions, type GitRef } from './git-source';
 import type { BuildContext } from './builder';
 import { resolveStageRef, stepEvent } from './builder';
@@ -887,13 +887,7 @@ export function instructionText(ins: Instruction): string {
 }
 
 function normalizePath(p: string): string {
-  const out: string[] = [];
-  for (const c of p.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop();
-    else out.push(c);
-  }
-  return '/' + out.join('/');
+  return '/' + clean(p);
 }
 
 function findPrevDuration(inputs: StepInputs, history: import('./cache').BuildHistory | undefined): { lastDuration?: number } {

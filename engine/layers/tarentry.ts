@@ -9,9 +9,9 @@ import type { Compression, LayerEntry, LayerEntryType } from './index';
 
 const RAW_XATTRS = Symbol('rawXattrs');
 
-/** Parses PAX records keeping values as bytes (tar-stream decodes them as UTF-8, which breaks binary xattrs
- *  such as security.capability). Returns the SCHILY.xattr.* records. */
-function rawPaxXattrs(buf: Buffer): Array<[string, Buffer]> {
+/** A PAX extended header's records, `length key=value\n` each, with values kept as bytes (tar-stream decodes
+ *  them as UTF-8, which breaks binary xattrs such as security.capability). Stops at the first malformed one. */
+export function paxRecords(buf: Buffer): Array<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [];
   let off = 0;
   while (off < buf.length) {
@@ -21,12 +21,16 @@ function rawPaxXattrs(buf: Buffer): Array<[string, Buffer]> {
     if (!(len > 0) || off + len > buf.length) break;
     const rec = buf.subarray(sp + 1, off + len - 1);
     const eq = rec.indexOf(0x3d);
-    if (eq > 0) {
-      const key = rec.subarray(0, eq).toString('utf8');
-      if (key.startsWith('SCHILY.xattr.')) out.push([key.slice('SCHILY.xattr.'.length), Buffer.from(rec.subarray(eq + 1))]);
-    }
+    if (eq > 0) out.push([rec.subarray(0, eq).toString('utf8'), rec.subarray(eq + 1)]);
     off += len;
   }
+  return out;
+}
+
+/** The SCHILY.xattr.* records of a PAX header, values as bytes. */
+function rawPaxXattrs(buf: Buffer): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  for (const [key, value] of paxRecords(buf)) if (key.startsWith('SCHILY.xattr.')) out.push([key.slice('SCHILY.xattr.'.length), Buffer.from(value)]);
   return out;
 }
 

@@ -10,6 +10,7 @@
  * unpacking anything again.
  */
 import { LayerwiseError } from '../errors';
+import { paxRecords } from './tarentry';
 
 const BLOCK = 512;
 /** entry types whose size field is not followed by data (as Go's archive/tar reads them) */
@@ -57,22 +58,11 @@ function checksumOk(h: Buffer): boolean {
 }
 
 /** The PAX records we care about (size, linkpath), values as strings. */
-function paxRecords(buf: Buffer): { size?: number; linkpath?: string } {
+function paxSizeAndLink(buf: Buffer): { size?: number; linkpath?: string } {
   const out: { size?: number; linkpath?: string } = {};
-  let off = 0;
-  while (off < buf.length) {
-    let sp = off;
-    while (sp < buf.length && buf[sp] !== 0x20) sp++;
-    const len = parseInt(buf.subarray(off, sp).toString('latin1'), 10);
-    if (!(len > 0) || off + len > buf.length) break;
-    const rec = buf.subarray(sp + 1, off + len - 1);
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) {
-      const key = rec.subarray(0, eq).toString('latin1');
-      if (key === 'size') out.size = Number(rec.subarray(eq + 1).toString('latin1'));
-      else if (key === 'linkpath') out.linkpath = rec.subarray(eq + 1).toString('utf8');
-    }
-    off += len;
+  for (const [key, value] of paxRecords(buf)) {
+    if (key === 'size') out.size = Number(value.toString('latin1'));
+    else if (key === 'linkpath') out.linkpath = value.toString('utf8');
   }
   return out;
 }
@@ -123,7 +113,7 @@ export class TarScanner {
         this.meta = null;
         this.skip = m.pad;
         if (m.type === 'x') {
-          const r = paxRecords(m.buf);
+          const r = paxSizeAndLink(m.buf);
           if (r.size !== undefined && Number.isFinite(r.size) && r.size >= 0) this.nextSize = r.size;
           if (r.linkpath !== undefined) this.nextLink = r.linkpath;
         } else if (m.type === 'K') {
