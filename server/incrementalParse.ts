@@ -12,7 +12,7 @@
  * global ARGs and the problems that depend on the whole file (InstructionBeforeFrom, NoInstructions) are then
  * assembled over the whole instruction list as `parse` assembles them.
  */
-import { assembleDockerfile, computeLineStarts, parse } from '../engine/dockerfile/index';
+import { assembleDockerfile, computeLineStarts, lineAt, parse } from '../engine/dockerfile/index';
 import type { Comment, Dockerfile, Instruction, ParseProblem } from '../engine/dockerfile/types';
 
 /** For an instruction copied to new lines by a re-parse (the edit changed the line count above it): the instruction
@@ -30,18 +30,6 @@ export interface ReparseStats {
   /** for an incremental re-parse: the instructions the edit replaced (previous tree) and the ones that replaced
    *  them (new tree), and the change in line count after them */
   region?: { old: Instruction[]; new: Instruction[]; delta: number };
-}
-
-/** Lines of `lineStarts` holding offset `off` (binary search). */
-function lineOf(lineStarts: readonly number[], off: number): number {
-  let lo = 0;
-  let hi = lineStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (lineStarts[mid]! <= off) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Shifts every position (`{line, character}`) and `startLine`/`endLine` in a fresh object graph, in place. */
@@ -127,8 +115,8 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   let s = 0;
   while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
   const oldStarts = prev.lineStarts;
-  const lineA = lineOf(oldStarts, p);
-  const lineB = lineOf(oldStarts, old.length - s);
+  const lineA = lineAt(oldStarts, p);
+  const lineB = lineAt(oldStarts, old.length - s);
   const list = prev.instructions;
   // X: the last instruction whose lines all come before the first changed line. The slice starts at X's first
   // line, which the edit left as it was: an instruction line, so the slice's scan starts past any directive.

@@ -14,7 +14,7 @@ import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
 
 export * from './types';
 export { dumpBuildKit, dumpInstruction } from './dump';
-export { positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts } from './text';
+export { lineAt, positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts } from './text';
 
 /** The top-level instruction whose lines include `line` (0-based), by binary search: instructions are in order. */
 export function instructionAt(df: Dockerfile, line: number): Instruction | undefined {

@@ -92,7 +92,8 @@ export function computeLineStarts(text: string): number[] {
   return starts;
 }
 
-export function positionAt(lineStarts: number[], offset: number): Position {
+/** The 0-based line holding `offset` (binary search over the line starts). */
+export function lineAt(lineStarts: readonly number[], offset: number): number {
   let lo = 0;
   let hi = lineStarts.length - 1;
   while (lo < hi) {
@@ -100,7 +101,12 @@ export function positionAt(lineStarts: number[], offset: number): Position {
     if (lineStarts[mid]! <= offset) lo = mid;
     else hi = mid - 1;
   }
-  return { line: lo, character: offset - lineStarts[lo]! };
+  return lo;
+}
+
+export function positionAt(lineStarts: readonly number[], offset: number): Position {
+  const line = lineAt(lineStarts, offset);
+  return { line, character: offset - lineStarts[line]! };
 }
 
 export function offsetAt(lineStarts: number[], pos: Position, textLength: number): number {

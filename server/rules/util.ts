@@ -4,6 +4,7 @@
  * the Dockerfile parser deliberately leaves to the shell).
  */
 import type { Dockerfile, Instruction, Position, Range, Stage, Token } from '../../engine/dockerfile/types';
+import { positionAt } from '../../engine/dockerfile/text';
 
 export function pos(line: number, character: number): Position {
   return { line, character };
@@ -21,15 +22,7 @@ export function offsetOf(file: Dockerfile, p: Position): number {
 }
 
 export function positionOf(file: Dockerfile, offset: number): Position {
-  const ls = file.lineStarts;
-  let lo = 0;
-  let hi = ls.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (ls[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo, character: offset - ls[lo]! };
+  return positionAt(file.lineStarts, offset);
 }
 
 /** The document text a range covers. */
