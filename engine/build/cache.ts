@@ -48,6 +48,9 @@ export interface StepInputs {
   range: Range;
 }
 
+/** builds kept per Dockerfile in the recent list */
+export const RECENT_BUILDS = 11;
+
 export interface BuildHistory {
   v: 1;
   dockerfile: string;
@@ -90,8 +93,26 @@ export class BuildCache {
     return readJsonFile<BuildHistory>(this.historyPath(dockerfile)).catch(() => undefined);
   }
 
+  /** The recent builds of `dockerfile`, oldest first (up to RECENT_BUILDS; builds that changed nothing are not
+   *  recorded). For the editor's history hints. */
+  recentPath(dockerfile: string): string {
+    return join(this.historyDir, sha256Hex(dockerfile) + '.recent.json');
+  }
+
+  async recentHistory(dockerfile: string): Promise<BuildHistory[]> {
+    const list = await readJsonFile<BuildHistory[]>(this.recentPath(dockerfile)).catch(() => undefined);
+    if (Array.isArray(list)) return list.filter((h) => h && h.v === 1 && Array.isArray(h.steps) && h.dockerfile === dockerfile);
+    const last = await this.history(dockerfile);
+    return last ? [last] : [];
+  }
+
+  /** Records a build: the last one (what the next build compares with) and the recent list. Two builds of one
+   *  Dockerfile finishing at the same moment may keep only one of the two in the recent list. */
   async saveHistory(h: BuildHistory): Promise<void> {
     await fsp.mkdir(this.historyDir, { recursive: true });
+    const recent = (await this.recentHistory(h.dockerfile)).filter((r) => r.time < h.time);
+    recent.push(h);
+    await writeFileAtomic(this.recentPath(h.dockerfile), JSON.stringify(recent.slice(-RECENT_BUILDS)), { tmpDir: this.tmpDir });
     await writeFileAtomic(this.historyPath(h.dockerfile), JSON.stringify(h), { tmpDir: this.tmpDir });
   }
 }

@@ -1,18 +1,18 @@
 /**
  * The engine's build history as rules see it (BuildHistoryView). The builder keeps, per Dockerfile, the inputs of
- * every step of its last build (engine/build/cache.ts `cache/history/<hex>.json`); each new build replaces it.
- * This log keeps the records it has seen (the one on disk when a document is first checked, then each new one
- * the StoreWatcher reports), up to `LIMIT` per Dockerfile, and tells for each build after the first which steps
- * missed the cache and why — with the builder's own comparison (engine/build/explain.ts).
+ * every step of its recent builds (engine/build/cache.ts `cache/history/<hex>.recent.json`, up to RECENT_BUILDS).
+ * This log reads them when a document is first checked and again when the StoreWatcher reports a change, and
+ * tells for each build after the first which steps missed the cache and why — with the builder's own comparison
+ * (engine/build/explain.ts).
  */
-import { BuildCache, type BuildHistory } from '../../engine/build/cache';
+import { BuildCache, RECENT_BUILDS, type BuildHistory } from '../../engine/build/cache';
 import { explainMiss, findPrevious } from '../../engine/build/explain';
 import type { BuildHistoryView, HistoryBuild, HistoryStep } from './types';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** records kept per Dockerfile */
-export const HISTORY_LIMIT = 11;
+export const HISTORY_LIMIT = RECENT_BUILDS;
 
 /** One build compared with the build before it. */
 export function compareBuilds(prev: BuildHistory, cur: BuildHistory): HistoryBuild {
@@ -66,7 +66,7 @@ export class BuildHistoryLog {
       this.logs.set(key, log);
     }
     const last = log.records[log.records.length - 1];
-    if (last && last.time === record.time) return;
+    if (last && record.time <= last.time) return; // seen already (records come oldest first)
     log.records.push(record);
     if (log.records.length > HISTORY_LIMIT) log.records.splice(0, log.records.length - HISTORY_LIMIT);
     log.view = historyView(log.records);
@@ -80,9 +80,9 @@ export class BuildHistoryLog {
     if (!log || log.stale) {
       if (!existsSync(join(root, 'oci-layout'))) return undefined;
       if (log) log.stale = false;
-      const rec = await new BuildCache(join(root, 'cache'), join(root, 'tmp')).history(dockerfile);
-      if (rec && rec.v === 1 && Array.isArray(rec.steps)) this.add(root, rec);
-      else if (!log) this.logs.set(key, { records: [], view: { builds: [] }, stale: false });
+      const recs = await new BuildCache(join(root, 'cache'), join(root, 'tmp')).recentHistory(dockerfile);
+      for (const rec of recs) this.add(root, rec);
+      if (!this.logs.has(key)) this.logs.set(key, { records: [], view: { builds: [] }, stale: false });
     }
     return this.logs.get(key)?.view;
   }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BuildCache, type BuildHistory, type StepInputs } from '../../engine/build/cache';
+import { BuildCache, RECENT_BUILDS, type BuildHistory, type StepInputs } from '../../engine/build/cache';
 import { formatPlatform, hostPlatform, parse } from '../../engine/dockerfile/index';
 import { MediaType } from '../../engine/image/mediatypes';
 import { openStore, writeImage, type Store } from '../../engine/store';
@@ -165,6 +165,9 @@ describe('VolatileStepEarly (the engine\'s build records)', () => {
 
   /** record builds one by one as the builder does, and let the log read each one (as the StoreWatcher makes it) */
   async function replay(log: BuildHistoryLog, records: BuildHistory[]): Promise<BuildHistoryView> {
+    // each case starts from a Dockerfile with no recorded builds
+    await rm(bc.recentPath(path), { force: true });
+    await rm(bc.historyPath(path), { force: true });
     let view: BuildHistoryView | undefined;
     for (const r of records) {
       await bc.saveHistory(r);
@@ -219,6 +222,18 @@ describe('VolatileStepEarly (the engine\'s build records)', () => {
     assert.equal((await run('VolatileStepEarly', DOCKERFILE, { history: often })).length, 1);
     assert.deepEqual(await run('VolatileStepEarly', DOCKERFILE.replace('COPY . /app', 'COPY src /app'), { history: often }), []);
     assert.deepEqual(await run('VolatileStepEarly', `# check=skip=VolatileStepEarly\n${DOCKERFILE}`, { history: often }), []);
+  });
+
+  it('the store keeps the recent builds: a server started afterwards sees them all (at most RECENT_BUILDS)', async () => {
+    await replay(new BuildHistoryLog(), [0, 1, 2].map((n) => record(path, 60 + n, { files: { a: String(n) } })));
+    const fresh = (await new BuildHistoryLog().viewFor(root, path))!;
+    assert.equal(fresh.builds.length, 2);
+    assert.equal((await run('VolatileStepEarly', DOCKERFILE, { history: fresh })).length, 1);
+    for (let n = 0; n < RECENT_BUILDS + 2; n++) await bc.saveHistory(record(path, 70 + n, { files: { a: String(n) } }));
+    const kept = await bc.recentHistory(path);
+    assert.equal(kept.length, RECENT_BUILDS);
+    assert.equal(kept[kept.length - 1]!.time, record(path, 70 + RECENT_BUILDS + 1, { files: {} }).time);
+    assert.equal((await bc.history(path))!.time, kept[kept.length - 1]!.time, 'the last build is still what the next one compares with');
   });
 
   it('a record seen twice counts once; the log keeps the records of each Dockerfile apart', async () => {
