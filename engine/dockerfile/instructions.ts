@@ -114,6 +114,17 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     heredocs,
     comments: ll.comments.length ? ll.comments : NO_COMMENTS,
     problems,
+    // every typed view has its slot from the start (undefined when it does not apply): one object shape for
+    // all instructions, so that V8 keeps the fields in the object and the rules' reads stay monomorphic
+    argsToken: undefined,
+    from: undefined,
+    command: undefined,
+    mounts: undefined,
+    copy: undefined,
+    pairs: undefined,
+    argDeclarations: undefined,
+    healthcheckType: undefined,
+    trigger: undefined,
   };
   const rest = node.rest;
   if (rest.value.length) {
