@@ -97,7 +97,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
       if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
       else if (lower === 'scratch') b = { kind: 'scratch' };
       else b = { kind: 'image', ref: image };
-      const st: Stage = { index: stages.length, from: ins, instructions: [], range: ins.range, base: b };
+      const st: Stage = { index: stages.length, name: undefined, nameToken: undefined, from: ins, instructions: [], range: ins.range, base: b };
       const nameTok = ins.from?.stageName;
       if (nameTok) {
         st.name = nameTok.value.toLowerCase();

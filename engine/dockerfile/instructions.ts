@@ -39,6 +39,7 @@ function toFlag(map: LineMap, f: Piece): Flag {
     raw: f.value,
     range,
     nameRange: { start: map.pos(f.start + 2), end: nameEnd === f.end ? range.end : map.pos(nameEnd, nameEnd > f.start + 2) },
+    valueRange: undefined,
   };
   // the value ends where the flag ends: the two ranges share that position
   if (eq !== -1) {
