@@ -15,20 +15,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync } from 'node:fs';
 import { runCommand } from '../helpers/peer-process';
 import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
-import { busyboxImageTar } from '../helpers/rootfs';
+import type { Kit } from '../helpers/build';
 import { gitIn, startGitServer, type GitServer } from '../helpers/git-server';
-import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
-import { loadArchive } from '../../engine/store/load';
+import type { DockerPeer } from '../helpers/docker';
+import { CLI, startPeers } from './peers';
 import { configView, historyView, imageFromStore, imagesFromDockerSave, renderTree, type ImageData } from './image-tree';
 
 const FIXTURES = join(__dirname, 'fixtures');
-const BASE = 'lwdiff-busybox:latest';
 
 interface Meta {
   buildArgs?: Record<string, string>;
@@ -99,31 +96,17 @@ function dockerArgs(fx: Fixture, dockerfile: string, tag: string, withMeta: bool
   return args;
 }
 
-const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
-
 function ourCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runCommand(process.execPath, [CLI, '--root', kit!.root, ...args]);
 }
 
 before(async () => {
-  skip = await buildUnavailableReason();
-  if (skip) return;
-  if (!existsSync(CLI)) {
-    skip = 'dist/cli.js is missing (npm run build)';
+  const peers = await startPeers();
+  if (peers.skip !== undefined) {
+    skip = peers.skip;
     return;
   }
-  docker = await startDocker();
-  if (!docker) {
-    skip = dockerUnavailableReason() ?? 'docker peer unavailable';
-    return;
-  }
-  const base = (await busyboxImageTar(BASE))!;
-  const loaded = await docker.run(['load', '-i', base.path]);
-  assert.equal(loaded.code, 0, loaded.stderr);
-  kit = await newKit();
-  await loadArchive(kit.store, createReadStream(base.path));
-  const id = (await docker.run(['image', 'inspect', '--format', '{{.Id}}', BASE])).stdout.trim();
-  assert.equal(id, (await kit.store.images.resolve(BASE)).id, 'both sides start from the same base image');
+  ({ docker, kit } = peers);
 
   mark('start docker, load base');
   t0 = Date.now();

@@ -6,17 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
-import { busyboxImageTar } from '../helpers/rootfs';
-import { startDocker, dockerUnavailableReason, type DockerPeer } from '../helpers/docker';
+import type { Kit } from '../helpers/build';
+import type { DockerPeer } from '../helpers/docker';
 import { runCommand } from '../helpers/peer-process';
-import { loadArchive } from '../../engine/store/load';
+import { CLI, startPeers } from './peers';
 
-const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
-const BASE = 'lwdiff-busybox:latest';
 
 const dockerfile = (o: { label?: string; mode?: string; last?: string } = {}) => `FROM lwdiff-busybox
 ARG V=1
@@ -36,21 +32,12 @@ let ctx = '';
 const tag = `lwcache:t${process.pid}`;
 
 before(async () => {
-  skip = await buildUnavailableReason();
-  if (skip) return;
-  if (!existsSync(CLI)) {
-    skip = 'dist/cli.js is missing (npm run build)';
+  const peers = await startPeers();
+  if (peers.skip !== undefined) {
+    skip = peers.skip;
     return;
   }
-  docker = await startDocker();
-  if (!docker) {
-    skip = dockerUnavailableReason() ?? 'docker peer unavailable';
-    return;
-  }
-  const base = (await busyboxImageTar(BASE))!;
-  assert.equal((await docker.run(['load', '-i', base.path])).code, 0);
-  kit = await newKit();
-  await loadArchive(kit.store, createReadStream(base.path));
+  ({ docker, kit } = peers);
   ctx = join(kit.dir, 'ctx');
   await mkdir(join(ctx, 'src'), { recursive: true });
   await writeFile(join(ctx, 'Dockerfile'), dockerfile());

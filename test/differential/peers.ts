@@ -1,0 +1,33 @@
+/**
+ * What every differential test starts from: builds possible here, the CLI bundle built, the shared Docker 26
+ * daemon up, and the same deterministic busybox image loaded into Docker and into a fresh store of ours under
+ * one name (checked to have one image id on both sides).
+ */
+import assert from 'node:assert/strict';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadArchive } from '../../engine/store/load';
+import { buildUnavailableReason, newKit, type Kit } from '../helpers/build';
+import { dockerUnavailableReason, startDocker, type DockerPeer } from '../helpers/docker';
+import { busyboxImageTar } from '../helpers/rootfs';
+
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+export const BASE = 'lwdiff-busybox:latest';
+
+export type Peers = { skip: string } | { skip?: undefined; docker: DockerPeer; kit: Kit };
+
+export async function startPeers(): Promise<Peers> {
+  const unavailable = await buildUnavailableReason();
+  if (unavailable) return { skip: unavailable };
+  if (!existsSync(CLI)) return { skip: 'dist/cli.js is missing (npm run build)' };
+  const docker = await startDocker();
+  if (!docker) return { skip: dockerUnavailableReason() ?? 'docker peer unavailable' };
+  const base = (await busyboxImageTar(BASE))!;
+  const loaded = await docker.run(['load', '-i', base.path]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  const kit = await newKit();
+  await loadArchive(kit.store, createReadStream(base.path));
+  const id = (await docker.run(['image', 'inspect', '--format', '{{.Id}}', BASE])).stdout.trim();
+  assert.equal(id, (await kit.store.images.resolve(BASE)).id, 'both sides start from the same base image');
+  return { docker, kit };
+}
