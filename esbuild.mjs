@@ -1,4 +1,4 @@
-// Bundles the three entry points: the extension (vscode external, CommonJS), the language server and the CLI.
+// Bundles the entry points: the extension (vscode external, CommonJS), its lazily loaded part, the language server, the CLI and the CLI's copy worker.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -21,6 +21,8 @@ const entries = [
   { entryPoints: ['client/lazy.ts'], outfile: 'dist/client-lazy.js' }, // the extension's heavy parts, loaded on first use
   { entryPoints: ['server/server.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // the COPY/ADD worker a build starts: a small bundle of its own, which starts faster than the whole CLI
+  { entryPoints: ['engine/build/copy-worker-entry.ts'], outfile: 'dist/copy-worker.js' },
 ];
 
 import { existsSync } from 'node:fs';

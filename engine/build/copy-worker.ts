@@ -28,10 +28,22 @@ export interface CopyJob {
   emptyDir: string;
 }
 
-/** How to start our own CLI: the bundle when we run from it, else the TypeScript entry through tsx. */
-export function selfCli(): string[] {
-  if (__filename.endsWith('.ts')) return [process.execPath, '--import', 'tsx', join(__dirname, '..', 'cli', 'main.ts')];
-  return [process.execPath, __filename];
+/** How to start a copy worker: its own small bundle (dist/copy-worker.js, beside the bundle we run from), else the
+ *  CLI's `__copy` command; from the TypeScript sources, the worker's entry through tsx. */
+export function copyWorkerCommand(): string[] {
+  if (__filename.endsWith('.ts')) return [process.execPath, '--import', 'tsx', join(__dirname, 'copy-worker-entry.ts')];
+  const own = join(__dirname, 'copy-worker.js');
+  if (existsSync(own)) return [process.execPath, own];
+  return [process.execPath, __filename, '__copy'];
+}
+
+/** The worker's environment: ours, less NODE_EXTRA_CA_CERTS — the worker makes no TLS connection, and node reads
+ *  that file at start-up (60 ms for the Debian bundle here) whether or not anything uses it. */
+function workerEnv(): NodeJS.ProcessEnv {
+  if (process.env.NODE_EXTRA_CA_CERTS === undefined) return process.env;
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 function inUserNamespace(): boolean {
@@ -56,9 +68,9 @@ class CopyWorker {
   constructor() {
     const root = (process.geteuid?.() ?? 0) === 0;
     const unshare = root ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-Urm', '--propagation', 'private'];
-    const [node, ...rest] = selfCli();
+    const [node, ...rest] = copyWorkerCommand();
     trace('copy worker spawn');
-    this.child = spawn(unshare[0]!, [...unshare.slice(1), '--', node!, ...rest, '__copy', '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(unshare[0]!, [...unshare.slice(1), '--', node!, ...rest, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: workerEnv() });
     this.child.stdin!.on('error', () => undefined);
     this.child.stdout!.on('data', (d: Buffer) => {
       this.buf += d.toString();
