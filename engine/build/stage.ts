@@ -15,7 +15,7 @@ import { LayerwiseError } from '../errors';
 import { chainIds } from '../image/chain';
 import { ociLayerType } from '../image/mediatypes';
 import type { Descriptor, ImageConfig, Platform } from '../image/types';
-import { writeLayer } from '../layers';
+import { writeLayer, type LayerWriteOptions } from '../layers';
 import { hashPaths, type HashResult } from '../context/hash';
 import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
 import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
@@ -312,7 +312,8 @@ export class StageRunner {
    *  unpack); undefined when nothing changed. */
   private async commitUpper(upper: string, source: 'overlay' | 'dir', keepEmpty = false): Promise<CacheRecord['layer']> {
     trace('commit start');
-    const w = writeLayer(upper, { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) });
+    const layerOpts: LayerWriteOptions = { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) };
+    const w = writeLayer(upper, layerOpts);
     // layers are stored uncompressed, as BuildKit keeps them until export: the blob's digest is the diff id,
     // and no build pays for gzip (`save` writes them as they are, which `docker load` takes)
     const ingested = this.ctx.store.content.ingest(w.stream);
@@ -322,7 +323,10 @@ export class StageRunner {
     let adopted: Promise<unknown> = Promise.resolve();
     if (done.entries > 0 && source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
       const chains = chainIds([...this.diffIds, done.diffId]);
-      adopted = this.ctx.store.snapshots.adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined).catch(() => undefined);
+      // the snapshot is checked (fsck) by writing it as this layer again: adopting it reads nothing
+      adopted = this.ctx.store.snapshots
+        .adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined, { layer: layerOpts, size: done.fileBytes })
+        .catch(() => undefined);
     }
     const blob = await ingested;
     trace('commit ingested');

@@ -61,6 +61,8 @@ export interface LayerWriteResult {
   size: number;
   /** tar entries written (whiteouts included) */
   entries: number;
+  /** bytes of regular file content in the tree (hard links counted at each name, as `du --count-links`) */
+  fileBytes: number;
 }
 
 export interface ApplyOptions {

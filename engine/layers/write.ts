@@ -83,6 +83,7 @@ export class LayerEmitter {
   private len = 0;
   size = 0;
   entries = 0;
+  fileBytes = 0;
 
   constructor(
     private readonly opts: LayerWriteOptions,
@@ -145,6 +146,7 @@ export class LayerEmitter {
     if (st.isDirectory()) {
       h = this.header(rel, st, 'dir');
     } else if (st.isFile()) {
+      this.fileBytes += st.size;
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.links.get(key) : undefined;
       if (first !== undefined) h = this.header(rel, st, 'link', { linkname: first });
@@ -186,7 +188,7 @@ export class LayerEmitter {
   }
 
   result(): LayerWriteResult {
-    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.size, entries: this.entries };
+    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.size, entries: this.entries, fileBytes: this.fileBytes };
   }
 }
 

@@ -12,7 +12,7 @@ import { LayerwiseError } from '../errors';
 import { chainIds } from '../image/chain';
 import { digestHex, newHash } from '../image/digest';
 import type { Descriptor } from '../image/types';
-import { applyLayer } from '../layers';
+import { applyLayer, writeLayer, type LayerWriteOptions } from '../layers';
 import { exists, fsyncPath, readJsonFile, tempName } from './fs-atomic';
 import type { ContentStore, SnapshotInfo, SnapshotStore } from './types';
 
@@ -21,7 +21,11 @@ interface SnapshotMeta {
   diffId: string;
   parent?: string;
   size: number;
+  /** treeDigest of `fs` (snapshots unpacked from a blob), or 'layer' when `fs` is checked by writing it as a layer
+   *  again with `layer` options and comparing the diff id (snapshots adopted from the upper dir a layer was
+   *  written from: it is that layer, byte for byte) */
   tree: string;
+  layer?: LayerWriteOptions;
   whiteoutMode: SnapshotInfo['whiteoutMode'];
   created: string;
 }
@@ -150,9 +154,16 @@ export class DirSnapshotStore implements SnapshotStore {
   }
 
   /** Writes meta.json for the finished `work/fs` and renames `work` into place (or uses another process's). */
-  private async publish(work: string, chainId: string, diffId: string, parent: string | undefined): Promise<SnapshotInfo> {
-    const tree = await treeDigest(join(work, 'fs'));
+  private async publish(
+    work: string,
+    chainId: string,
+    diffId: string,
+    parent: string | undefined,
+    written?: { layer: LayerWriteOptions; size: number },
+  ): Promise<SnapshotInfo> {
+    const tree = written ? { digest: 'layer', size: written.size } : await treeDigest(join(work, 'fs'));
     const meta: SnapshotMeta = { chainId, diffId, size: tree.size, tree: tree.digest, whiteoutMode: this.whiteoutMode, created: new Date().toISOString() };
+    if (written) meta.layer = written.layer;
     if (parent) meta.parent = parent;
     await fsp.writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
     await fsyncPath(join(work, 'meta.json'));
@@ -176,8 +187,10 @@ export class DirSnapshotStore implements SnapshotStore {
    * Takes a directory that already holds exactly one layer's changes in this store's whiteout form — the overlay
    * upper dir a build step just wrote — as the snapshot of `chainId`, instead of unpacking the layer's blob
    * again. The directory is moved (it must be on the store's file system); it is gone afterwards either way.
+   * `written` says how the layer was written from it (the options, and the bytes of file content): fsck checks
+   * the snapshot by writing it again, so adopting reads nothing.
    */
-  async adopt(dir: string, diffId: string, chainId: string, parent: string | undefined): Promise<SnapshotInfo> {
+  async adopt(dir: string, diffId: string, chainId: string, parent: string | undefined, written?: { layer: LayerWriteOptions; size: number }): Promise<SnapshotInfo> {
     const have = await this.get(chainId);
     if (have) {
       await fsp.rm(dir, { recursive: true, force: true });
@@ -188,7 +201,7 @@ export class DirSnapshotStore implements SnapshotStore {
     await fsp.mkdir(work);
     try {
       await fsp.rename(dir, join(work, 'fs'));
-      return await this.publish(work, chainId, diffId, parent);
+      return await this.publish(work, chainId, diffId, parent, written);
     } catch (e) {
       await fsp.rm(work, { recursive: true, force: true }).catch(() => undefined);
       throw e;
@@ -238,11 +251,24 @@ export class DirSnapshotStore implements SnapshotStore {
     return out;
   }
 
-  /** recompute a snapshot's tree digest */
+  /** recompute a snapshot's tree digest (or, for a snapshot adopted from the dir its layer was written from, the
+   *  layer's diff id) */
   async verify(chainId: string): Promise<{ ok: boolean; expected: string; actual: string }> {
     const m = await this.meta(chainId);
     if (!m) return { ok: false, expected: '?', actual: 'missing' };
-    const t = await treeDigest(join(this.pathOf(chainId), 'fs'));
+    const dir = join(this.pathOf(chainId), 'fs');
+    if (m.tree === 'layer' && m.layer) {
+      let actual: string;
+      try {
+        const w = writeLayer(dir, m.layer);
+        w.stream.resume();
+        actual = (await w.done).diffId;
+      } catch (e) {
+        actual = `unreadable: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      return { ok: actual === m.diffId, expected: m.diffId, actual };
+    }
+    const t = await treeDigest(dir);
     return { ok: t.digest === m.tree, expected: m.tree, actual: t.digest };
   }
 

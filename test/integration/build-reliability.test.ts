@@ -267,3 +267,41 @@ test('a build interrupted (SIGINT) during a long RUN stops it and leaves no temp
   assert.deepEqual(storeTmp(), []);
   assert.equal((await runCli(['fsck'])).code, 0);
 });
+
+test('a snapshot a build step adopted is checked by fsck (by writing it as its layer again): a changed file is found, --repair removes it, the next build unpacks it again', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = join(dir, 'ctx-snap');
+  await mkdir(c, { recursive: true });
+  await writeFile(join(c, 'data.txt'), `original-${TOKEN}\n`);
+  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy.txt # ${TOKEN}\n`);
+  const first = await runCli(['build', '-q', '-t', `snap-${TOKEN}`, c]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal((await runCli(['fsck'])).code, 0);
+  // the COPY step's snapshot: adopted from its upper dir, with the layer options fsck writes it with
+  const snapDir = join(root, 'snapshots');
+  const adopted = readdirSync(snapDir).filter((n) => {
+    try {
+      const m = JSON.parse(readFileSync(join(snapDir, n, 'meta.json'), 'utf8')) as { tree: string };
+      return m.tree === 'layer' && existsSync(join(snapDir, n, 'fs', 'data.txt'));
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(adopted.length, 1, 'one adopted snapshot holds the copied file');
+  await writeFile(join(snapDir, adopted[0]!, 'fs', 'data.txt'), `tampered-${TOKEN}\n`);
+  const found = await runCli(['fsck', '--format', 'json']);
+  assert.notEqual(found.code, 0);
+  const report = JSON.parse(found.stdout) as { problems: { kind: string; subject: string }[] };
+  assert.deepEqual(report.problems.map((p) => [p.kind, p.subject]), [['corrupt-snapshot', `sha256:${adopted[0]}`]]);
+  assert.equal((await runCli(['fsck', '--repair'])).code, 0);
+  assert.equal((await runCli(['fsck'])).code, 0);
+  assert.equal(existsSync(join(snapDir, adopted[0]!)), false);
+  // the image still has its layers: a build with a new last step unpacks the COPY's layer again, with the original
+  await writeFile(join(c, 'Dockerfile'), `FROM busybox\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy.txt # ${TOKEN}\nRUN cat /data.txt /copy.txt > /both.txt\n`);
+  const again = await runCli(['build', '-q', c]);
+  assert.equal(again.code, 0, again.stderr);
+  const both = readdirSync(snapDir).map((n) => join(snapDir, n, 'fs', 'both.txt')).find((p) => existsSync(p));
+  assert.ok(both, 'the new step wrote both.txt');
+  assert.equal(readFileSync(both, 'utf8'), `original-${TOKEN}\n`.repeat(2));
+  assert.equal((await runCli(['fsck'])).code, 0);
+});
