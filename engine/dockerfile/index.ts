@@ -8,8 +8,7 @@
 import { findHeredocs } from './heredoc';
 import { buildInstruction } from './instructions';
 import { scanLines } from './lines';
-import { parseNode, type RawNode } from './nodes';
-import { computeLineStarts } from './text';
+import { knownKeyword, parseNode, type RawNode } from './nodes';
 import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
 
 export * from './types';
@@ -33,23 +32,24 @@ export function instructionAt(df: Dockerfile, line: number): Instruction | undef
 export { KNOWN_KEYWORDS, isKnownKeyword } from './nodes';
 export { FLAG_SPECS } from './flags';
 
-const HEREDOC_KEYWORDS = new Set(['add', 'copy', 'run']);
 
 /** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. The node it parsed comes back
  *  with the answer, so that the line is not parsed twice. */
 function heredocGate(logical: string, escape: '\\' | '`'): { carries: boolean; node: RawNode } {
   const node = parseNode(logical, 0, escape);
-  const n = node.cmd.value.toLowerCase() === 'onbuild' && node.child ? node.child : node;
-  return { carries: HEREDOC_KEYWORDS.has(n.cmd.value.toLowerCase()) && !n.json, node };
+  const n = node.child && knownKeyword(node.cmd.value) === 'ONBUILD' ? node.child : node;
+  const k = knownKeyword(n.cmd.value);
+  return { carries: (k === 'RUN' || k === 'COPY' || k === 'ADD') && !n.json, node };
 }
 
 export function parse(text: string): Dockerfile {
-  const scan = scanLines<RawNode>(text, heredocGate, findHeredocs);
-
   const instructions: Instruction[] = [];
-  for (const ll of scan.logicalLines) instructions.push(buildInstruction(ll.parsed ?? parseNode(ll.text, 0, scan.escape), ll));
+  // each logical line becomes an instruction as soon as it is scanned (its line map is valid until the next one)
+  const scan = scanLines<RawNode>(text, heredocGate, findHeredocs, (ll) => {
+    instructions.push(buildInstruction(ll.parsed ?? parseNode(ll.text, 0, ll.escape), ll));
+  });
   return assembleDockerfile(
-    { text, escape: scan.escape, directives: scan.directives, comments: scan.comments, bom: scan.bom, lineStarts: computeLineStarts(text) },
+    { text, escape: scan.escape, directives: scan.directives, comments: scan.comments, bom: scan.bom, lineStarts: scan.lineStarts },
     instructions,
     scan.problems,
   );

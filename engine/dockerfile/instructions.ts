@@ -5,7 +5,7 @@
  */
 import type { LineMap, LogicalLine, RawHeredoc } from './lines';
 import type { Piece, RawNode } from './nodes';
-import { isKnownKeyword, KNOWN_KEYWORDS } from './nodes';
+import { KNOWN_KEYWORDS, knownKeyword } from './nodes';
 import { nearest, validateFlags } from './flags';
 import type { ArgDeclaration, Comment, Flag, Heredoc, Instruction, KeyValue, Mount, ParseProblem, Range, Token } from './types';
 
@@ -26,6 +26,12 @@ function addProblem(problems: ParseProblem[], code: string, message: string, ran
   const p: ParseProblem = { code, message, severity, range };
   if (suggestion) p.suggestion = suggestion;
   problems.push(p);
+}
+
+/** Reports MissingArguments (on the arguments) unless `cond`; returns `cond`. */
+function need(problems: ParseProblem[], argsRange: Range, cond: boolean, message: string): boolean {
+  if (!cond) addProblem(problems, 'MissingArguments', message, argsRange);
+  return cond;
 }
 
 function toFlag(map: LineMap, f: Piece): Flag {
@@ -54,11 +60,13 @@ const NO_FLAGS: Flag[] = Object.freeze([]) as unknown as Flag[];
 const NO_HEREDOCS: Heredoc[] = Object.freeze([]) as unknown as Heredoc[];
 const NO_COMMENTS: Comment[] = Object.freeze([]) as unknown as Comment[];
 const NO_TOKENS: Token[] = Object.freeze([]) as unknown as Token[];
+const NO_MOUNTS: Mount[] = Object.freeze([]) as unknown as Mount[];
+const NETWORK_MODES = ['default', 'none', 'host'];
+const SECURITY_MODES = ['sandbox', 'insecure'];
 
-/** The upper-case keyword, one shared string per known keyword. */
-const UPPER = new Map(KNOWN_KEYWORDS.map((k) => [k.toLowerCase(), k]));
+/** The upper-case keyword: one shared string per known keyword. */
 function upperKeyword(cmd: string): string {
-  return UPPER.get(cmd) ?? UPPER.get(cmd.toLowerCase()) ?? cmd.toUpperCase();
+  return knownKeyword(cmd) ?? cmd.toUpperCase();
 }
 
 function toHeredoc(map: LineMap, h: RawHeredoc): Heredoc {
@@ -78,10 +86,8 @@ function toHeredoc(map: LineMap, h: RawHeredoc): Heredoc {
 export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = false): Instruction {
   const map = ll.map;
   const keyword = upperKeyword(node.cmd.value);
-  const known = isKnownKeyword(keyword);
+  const known = knownKeyword(keyword) !== undefined;
   const problems: ParseProblem[] = isTrigger || ll.problems.length === 0 ? [] : ll.problems.slice();
-  const problem = (code: string, message: string, r: Range, severity: 'error' | 'warning' = 'error', suggestion?: string): void =>
-    addProblem(problems, code, message, r, severity, suggestion);
   // the keyword as written is nearly always the upper-case keyword: share that string
   const keywordToken: Token = {
     value: node.cmd.value === keyword ? keyword : node.cmd.value,
@@ -133,19 +139,15 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     const a0 = node.args.length === 1 ? node.args[0]! : undefined;
     ins.argsToken = a0 && a0.start === rest.start && a0.end === rest.end && a0.value === rest.value ? args[0]! : tok(map, rest);
   }
-  if (node.error) problem(errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
+  if (node.error) addProblem(problems, errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
 
   if (!known) {
     const s = nearest(keyword, KNOWN_KEYWORDS);
-    problem('UnknownInstruction', `unknown instruction: ${node.cmd.value}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
+    addProblem(problems, 'UnknownInstruction', `unknown instruction: ${node.cmd.value}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
     return ins;
   }
 
   const argsRange = ins.argsToken?.range ?? keywordToken.range;
-  const need = (cond: boolean, message: string, code = 'MissingArguments'): boolean => {
-    if (!cond) problem(code, message, argsRange);
-    return cond;
-  };
 
   switch (keyword) {
     case 'FROM': {
@@ -155,7 +157,7 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
         ins.from.asKeyword = args[1]!;
         ins.from.stageName = args[2]!;
         if (!VALID_STAGE_NAME.test(args[2]!.value.toLowerCase())) {
-          problem(
+          addProblem(problems, 
             'InvalidStageName',
             `invalid name for build stage: "${args[2]!.value}", name can't start with a number or contain symbols`,
             args[2]!.range,
@@ -166,7 +168,7 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
           ins.from.asKeyword = args[1]!;
           if (args[2]) ins.from.stageName = args[2];
         }
-        problem('InvalidFrom', 'FROM requires either one or three arguments', argsRange);
+        addProblem(problems, 'InvalidFrom', 'FROM requires either one or three arguments', argsRange);
       }
       break;
     }
@@ -176,28 +178,30 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     case 'SHELL':
       ins.command = { json: node.json, words: args };
       if (keyword === 'RUN') {
-        need(args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
-        ins.mounts = flags.filter((f) => f.name === 'mount').map((f) => parseMountFlag(f, problem));
+        need(problems, argsRange, args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
+        let mounts: Mount[] | undefined;
+        for (const f of flags) if (f.name === 'mount') (mounts ??= []).push(parseMountFlag(f, problems));
+        ins.mounts = mounts ?? NO_MOUNTS;
         for (const f of flags) {
-          if (f.name === 'network' && f.value !== undefined && !['default', 'none', 'host'].includes(f.value))
-            problem('FlagInvalidValue', `invalid network mode "${f.value}"`, f.valueRange ?? f.range);
-          if (f.name === 'security' && f.value !== undefined && !['sandbox', 'insecure'].includes(f.value))
-            problem('FlagInvalidValue', `security mode "${f.value}" is not one of sandbox, insecure`, f.valueRange ?? f.range);
+          if (f.name === 'network' && f.value !== undefined && !NETWORK_MODES.includes(f.value))
+            addProblem(problems, 'FlagInvalidValue', `invalid network mode "${f.value}"`, f.valueRange ?? f.range);
+          if (f.name === 'security' && f.value !== undefined && !SECURITY_MODES.includes(f.value))
+            addProblem(problems, 'FlagInvalidValue', `security mode "${f.value}" is not one of sandbox, insecure`, f.valueRange ?? f.range);
         }
       }
       if (keyword === 'SHELL') {
-        if (need(args.length > 0, 'SHELL requires at least one argument') && !node.json)
-          problem('ShellNotJSON', 'SHELL requires the arguments to be in JSON form', argsRange);
+        if (need(problems, argsRange, args.length > 0, 'SHELL requires at least one argument') && !node.json)
+          addProblem(problems, 'ShellNotJSON', 'SHELL requires the arguments to be in JSON form', argsRange);
       }
       break;
     case 'COPY':
     case 'ADD':
       ins.copy = { sources: args.slice(0, -1) };
       if (args.length) ins.copy.dest = args[args.length - 1]!;
-      if (need(args.length >= 2, `${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`)) {
+      if (need(problems, argsRange, args.length >= 2, `${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`)) {
         const dest = args[args.length - 1]!;
         if (/^\d*<<-?\s*[^<]+$/.test(dest.value) && heredocs.some((h) => dest.value.includes(h.name)))
-          problem('HeredocDestination', `${keyword} cannot accept a heredoc as a destination`, dest.range);
+          addProblem(problems, 'HeredocDestination', `${keyword} cannot accept a heredoc as a destination`, dest.range);
       }
       break;
     case 'ENV':
@@ -208,10 +212,10 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
         const v = args[i + 1]!;
         const sep = args[i + 2]!;
         pairs.push({ key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } });
-        if (k.value.length === 0 && sep.value === '=') problem('BlankName', `${keyword} names can not be blank`, k.range);
+        if (k.value.length === 0 && sep.value === '=') addProblem(problems, 'BlankName', `${keyword} names can not be blank`, k.range);
       }
       ins.pairs = pairs;
-      if (!node.error) need(args.length > 0, `${keyword} requires at least one argument`);
+      if (!node.error) need(problems, argsRange, args.length > 0, `${keyword} requires at least one argument`);
       break;
     }
     case 'ARG': {
@@ -223,54 +227,54 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
           defaultValue: { value: a.value.slice(eq + 1), range: subRange(a.range, eq + 1, a.value.length) },
           range: a.range,
         };
-        if (eq === 0) problem('BlankName', 'ARG names can not be blank', a.range);
+        if (eq === 0) addProblem(problems, 'BlankName', 'ARG names can not be blank', a.range);
         return d;
       });
       ins.argDeclarations = decls;
-      need(args.length > 0, 'ARG requires at least one argument');
+      need(problems, argsRange, args.length > 0, 'ARG requires at least one argument');
       break;
     }
     case 'MAINTAINER':
     case 'WORKDIR':
     case 'USER':
     case 'STOPSIGNAL':
-      need(args.length === 1, `${keyword} requires exactly one argument`);
+      need(problems, argsRange, args.length === 1, `${keyword} requires exactly one argument`);
       break;
     case 'EXPOSE':
-      need(args.length > 0, 'EXPOSE requires at least one argument');
+      need(problems, argsRange, args.length > 0, 'EXPOSE requires at least one argument');
       break;
     case 'VOLUME':
-      if (need(args.length > 0, 'VOLUME requires at least one argument')) {
-        for (const a of args) if (a.value.trim() === '') problem('InvalidArguments', 'VOLUME specified can not be an empty string', a.range);
+      if (need(problems, argsRange, args.length > 0, 'VOLUME requires at least one argument')) {
+        for (const a of args) if (a.value.trim() === '') addProblem(problems, 'InvalidArguments', 'VOLUME specified can not be an empty string', a.range);
       }
       break;
     case 'HEALTHCHECK': {
       const typ = args[0];
-      if (!need(!!typ, 'HEALTHCHECK requires at least one argument')) break;
+      if (!need(problems, argsRange, !!typ, 'HEALTHCHECK requires at least one argument')) break;
       ins.healthcheckType = typ!;
       const t = typ!.value.toUpperCase();
       if (t === 'NONE') {
-        if (args.length > 1) problem('ExtraArguments', 'HEALTHCHECK NONE takes no arguments', argsRange);
+        if (args.length > 1) addProblem(problems, 'ExtraArguments', 'HEALTHCHECK NONE takes no arguments', argsRange);
       } else if (t === 'CMD') {
         ins.command = { json: node.json, words: args.slice(1) };
-        if (args.length < 2) problem('MissingArguments', 'Missing command after HEALTHCHECK CMD', argsRange);
-        for (const f of flags) checkHealthFlag(f, problem);
+        if (args.length < 2) addProblem(problems, 'MissingArguments', 'Missing command after HEALTHCHECK CMD', argsRange);
+        for (const f of flags) checkHealthFlag(f, problems);
       } else {
-        problem('InvalidArguments', `Unknown type "${typ!.value}" in HEALTHCHECK (try CMD)`, typ!.range);
+        addProblem(problems, 'InvalidArguments', `Unknown type "${typ!.value}" in HEALTHCHECK (try CMD)`, typ!.range);
       }
       break;
     }
     case 'ONBUILD': {
       if (!node.child) {
-        need(false, 'ONBUILD requires at least one argument');
+        need(problems, argsRange, false, 'ONBUILD requires at least one argument');
         break;
       }
       const trigger = buildInstruction(node.child, ll, true);
       ins.trigger = trigger;
       ins.args = trigger.args;
       const t = trigger.keyword;
-      if (t === 'ONBUILD') problem('OnbuildChain', 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', trigger.keywordToken.range);
-      else if (t === 'FROM' || t === 'MAINTAINER') problem('OnbuildForbidden', `${t} isn't allowed as an ONBUILD trigger`, trigger.keywordToken.range);
+      if (t === 'ONBUILD') addProblem(problems, 'OnbuildChain', 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', trigger.keywordToken.range);
+      else if (t === 'FROM' || t === 'MAINTAINER') addProblem(problems, 'OnbuildForbidden', `${t} isn't allowed as an ONBUILD trigger`, trigger.keywordToken.range);
       for (const p of trigger.problems) problems.push(p);
       break;
     }
@@ -305,24 +309,29 @@ export function csvFields(s: string): { value: string; start: number; end: numbe
   while (i <= s.length) {
     const start = i;
     let value = '';
-    if (s[i] === '"') {
+    if (s.charCodeAt(i) === 0x22 /* " */) {
       i++;
+      // runs between quotes are sliced; `""` adds one quote
+      let from = i;
       for (;;) {
-        if (i >= s.length) return undefined;
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') {
-            value += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
+        const q = s.indexOf('"', i);
+        if (q === -1) return undefined;
+        if (s.charCodeAt(q + 1) === 0x22) {
+          value += s.slice(from, q + 1);
+          i = q + 2;
+          from = i;
+          continue;
         }
-        value += s[i++];
+        value += s.slice(from, q);
+        i = q + 1;
+        break;
       }
-      if (i < s.length && s[i] !== ',') return undefined;
+      if (i < s.length && s.charCodeAt(i) !== 0x2c /* , */) return undefined;
     } else {
-      while (i < s.length && s[i] !== ',') value += s[i++];
+      let c = s.indexOf(',', i);
+      if (c === -1) c = s.length;
+      value = s.slice(i, c);
+      i = c;
     }
     out.push({ value, start, end: i });
     i++;
@@ -330,12 +339,12 @@ export function csvFields(s: string): { value: string; start: number; end: numbe
   return out;
 }
 
-function parseMountFlag(f: Flag, problem: (code: string, message: string, r: Range, sev?: 'error' | 'warning', s?: string) => void): Mount {
+function parseMountFlag(f: Flag, problems: ParseProblem[]): Mount {
   const m: Mount = { type: 'bind', options: [], range: f.range };
   const vr = f.valueRange ?? f.range;
   const fields = csvFields(f.value ?? '');
   if (!fields) {
-    problem('InvalidMount', 'failed to parse csv mounts: bare " in non-quoted field', vr);
+    addProblem(problems, 'InvalidMount', 'failed to parse csv mounts: bare " in non-quoted field', vr);
     return m;
   }
   for (const fl of fields) {
@@ -347,43 +356,43 @@ function parseMountFlag(f: Flag, problem: (code: string, message: string, r: Ran
     if (fl.value === '' && fields.length === 1) continue;
     if (!MOUNT_KEYS.includes(key)) {
       const s = nearest(key, MOUNT_KEYS);
-      problem('InvalidMount', `unexpected key '${key}' in '${fl.value}'` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
+      addProblem(problems, 'InvalidMount', `unexpected key '${key}' in '${fl.value}'` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
       continue;
     }
     if (value === undefined && !['readonly', 'ro', 'readwrite', 'rw', 'required'].includes(key)) {
-      problem('InvalidMount', `invalid field '${fl.value}' must be a key=value pair`, r);
+      addProblem(problems, 'InvalidMount', `invalid field '${fl.value}' must be a key=value pair`, r);
       continue;
     }
     if (key === 'type' && value !== undefined) {
       if (!MOUNT_TYPES.includes(value.toLowerCase())) {
         const s = nearest(value, MOUNT_TYPES);
-        problem('InvalidMount', `unsupported mount type "${value}"` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
+        addProblem(problems, 'InvalidMount', `unsupported mount type "${value}"` + (s ? ` (did you mean ${s}?)` : ''), r, 'error', s);
       } else m.type = value.toLowerCase();
     }
     if (key === 'sharing' && value !== undefined && !['shared', 'private', 'locked'].includes(value.toLowerCase()))
-      problem('InvalidMount', `unsupported sharing value "${value}"`, r);
+      addProblem(problems, 'InvalidMount', `unsupported sharing value "${value}"`, r);
     if ((key === 'uid' || key === 'gid') && value !== undefined && !/^\d+$/.test(value) && !value.includes('$'))
-      problem('InvalidMount', `invalid value ${value} for ${key}`, r);
+      addProblem(problems, 'InvalidMount', `invalid value ${value} for ${key}`, r);
     if (key === 'mode' && value !== undefined && !/^[0-7]+$/.test(value) && !value.includes('$'))
-      problem('InvalidMount', `invalid value ${value} for mode`, r);
+      addProblem(problems, 'InvalidMount', `invalid value ${value} for mode`, r);
     if (key === 'from' && value !== undefined) {
       const idx = value.indexOf('$');
-      if (idx !== -1 && idx !== value.length - 1) problem('InvalidMount', "'from' doesn't support variable expansion, define alias stage instead", r);
+      if (idx !== -1 && idx !== value.length - 1) addProblem(problems, 'InvalidMount', "'from' doesn't support variable expansion, define alias stage instead", r);
     }
   }
   for (const o of m.options) {
     if (o.key === 'required' && m.type !== 'secret' && m.type !== 'ssh')
-      problem('InvalidMount', `unexpected key 'required' for mount type '${m.type}'`, o.range);
-    if (o.key === 'size' && m.type !== 'tmpfs') problem('InvalidMount', `unexpected key 'size' for mount type '${m.type}'`, o.range);
+      addProblem(problems, 'InvalidMount', `unexpected key 'required' for mount type '${m.type}'`, o.range);
+    if (o.key === 'size' && m.type !== 'tmpfs') addProblem(problems, 'InvalidMount', `unexpected key 'size' for mount type '${m.type}'`, o.range);
     if (['mode', 'uid', 'gid'].includes(o.key) && !['secret', 'ssh', 'cache'].includes(m.type))
-      problem('InvalidMount', `${o.key} not allowed for "${m.type}" type mounts`, o.range);
-    if (o.key === 'sharing' && m.type !== 'cache') problem('InvalidMount', `invalid cache sharing set for ${m.type} mount`, o.range);
+      addProblem(problems, 'InvalidMount', `${o.key} not allowed for "${m.type}" type mounts`, o.range);
+    if (o.key === 'sharing' && m.type !== 'cache') addProblem(problems, 'InvalidMount', `invalid cache sharing set for ${m.type} mount`, o.range);
   }
   if (m.type === 'secret') {
     const has = (k: string[]): boolean => m.options.some((o) => k.includes(o.key) && o.value);
-    if (has(['from'])) problem('InvalidMount', 'secret mount should not have a from', vr);
+    if (has(['from'])) addProblem(problems, 'InvalidMount', 'secret mount should not have a from', vr);
     if (!has(['source', 'src', 'target', 'dst', 'destination', 'id']))
-      problem('InvalidMount', 'invalid secret mount. one of source, target required', vr);
+      addProblem(problems, 'InvalidMount', 'invalid secret mount. one of source, target required', vr);
   }
   return m;
 }
@@ -414,16 +423,16 @@ function parseDuration(s: string): number | undefined {
   return neg ? -total : total;
 }
 
-function checkHealthFlag(f: Flag, problem: (code: string, message: string, r: Range) => void): void {
+function checkHealthFlag(f: Flag, problems: ParseProblem[]): void {
   if (f.value === undefined) return;
   const r = f.valueRange ?? f.range;
   if (f.name === 'retries') {
-    if (!/^[+-]?\d+$/.test(f.value)) problem('FlagInvalidValue', `strconv.ParseInt: parsing "${f.value}": invalid syntax`, r);
-    else if (Number.parseInt(f.value, 10) < 0) problem('FlagInvalidValue', `--retries cannot be negative (${f.value})`, r);
+    if (!/^[+-]?\d+$/.test(f.value)) addProblem(problems, 'FlagInvalidValue', `strconv.ParseInt: parsing "${f.value}": invalid syntax`, r);
+    else if (Number.parseInt(f.value, 10) < 0) addProblem(problems, 'FlagInvalidValue', `--retries cannot be negative (${f.value})`, r);
     return;
   }
   if (f.value === '') return;
   const ms = parseGoDuration(f.value);
-  if (ms === undefined) problem('FlagInvalidValue', `time: invalid duration "${f.value}"`, r);
-  else if (ms !== 0 && ms < 1) problem('FlagInvalidValue', `Interval "${f.name}" cannot be less than 1ms`, r);
+  if (ms === undefined) addProblem(problems, 'FlagInvalidValue', `time: invalid duration "${f.value}"`, r);
+  else if (ms !== 0 && ms < 1) addProblem(problems, 'FlagInvalidValue', `Interval "${f.name}" cannot be less than 1ms`, r);
 }

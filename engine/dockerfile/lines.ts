@@ -6,22 +6,47 @@
  * source, so that every token the upper layers cut out of it gets an exact range.
  */
 import type { Comment, Directive, ParseProblem, Position, Range } from './types';
-import { isGoSpaceCode } from './text';
+import { computeLineStarts, isGoSpaceCode } from './text';
 
 /**
  * Maps offsets in a logical line to source positions. The logical line is made of segments, each `length`
  * characters copied from one source line starting at a column; they are kept flat, four numbers a segment
- * (logical offset, line, column, length), so that a one-line instruction costs one small array.
+ * (logical offset, line, column, length). The scanner keeps one map and refills it for each logical line
+ * (`reset`, `add`): a map is valid until the next line is scanned.
  */
 export class LineMap {
-  constructor(private readonly segs: number[], private readonly fallback: Position) {}
+  private segs: number[] = [];
+  /** numbers in use in `segs` (four a segment) */
+  private used = 0;
+  private fallbackLine = 0;
+  private fallbackChar = 0;
+
+  /** Starts a logical line; the fallback is the position every offset maps to when the line has no segment. */
+  reset(fallbackLine: number, fallbackChar: number): void {
+    this.used = 0;
+    this.fallbackLine = fallbackLine;
+    this.fallbackChar = fallbackChar;
+  }
+
+  add(off: number, line: number, col: number, length: number): void {
+    const segs = this.segs;
+    const u = this.used;
+    if (u === segs.length) segs.push(off, line, col, length);
+    else {
+      segs[u] = off;
+      segs[u + 1] = line;
+      segs[u + 2] = col;
+      segs[u + 3] = length;
+    }
+    this.used = u + 4;
+  }
 
   /** The source position of logical offset `off`. With `asEnd`, an offset on a segment boundary maps to the
    *  end of the earlier segment (so that a token's end does not jump to the next line). */
   pos(off: number, asEnd = false): Position {
     const segs = this.segs;
-    const n = segs.length >> 2;
-    if (n === 0) return this.fallback;
+    const n = this.used >> 2;
+    if (n === 0) return { line: this.fallbackLine, character: this.fallbackChar };
     let k = 0;
     if (n > 1) {
       let lo = 0;
@@ -61,6 +86,8 @@ export interface RawHeredoc {
 
 export interface LogicalLine<P = unknown> {
   text: string;
+  /** the file's escape character */
+  escape: '\\' | '`';
   /** what the heredoc gate parsed of this line, when it looked at it */
   parsed?: P;
   map: LineMap;
@@ -74,65 +101,28 @@ export interface LogicalLine<P = unknown> {
   problems: ParseProblem[];
 }
 
-export interface PhysicalLine {
-  /** the text without the `\n` (a trailing `\r` removed too, as BuildKit's trimNewline) */
-  text: string;
-  /** the text with its `\r` kept, for heredoc bodies (without the `\n`) */
-  raw: string;
-  /** column where `text` starts in the source line (1 on line 0 after a BOM) */
-  col: number;
-  /** UTF-16 length of the whole source line without `\n` */
-  fullLength: number;
-  /** the line ended with `\n` */
-  newline: boolean;
-}
-
-export function splitLines(text: string): { lines: PhysicalLine[]; bom: boolean } {
-  const lines: PhysicalLine[] = [];
-  let bom = false;
-  let start = 0;
-  const n = text.length;
-  while (start < n || (start === n && lines.length === 0 && n === 0)) {
-    if (n === 0) break;
-    let nl = text.indexOf('\n', start);
-    const newline = nl !== -1;
-    if (!newline) nl = n;
-    let col = 0;
-    let raw = text.slice(start, nl);
-    const fullLength = raw.length;
-    if (lines.length === 0 && raw.charCodeAt(0) === 0xfeff) {
-      bom = true;
-      raw = raw.slice(1);
-      col = 1;
-    }
-    let e = raw.length;
-    while (e > 0 && (raw[e - 1] === '\r' || raw[e - 1] === '\n')) e--;
-    lines.push({ text: e === raw.length ? raw : raw.slice(0, e), raw, col, fullLength, newline });
-    start = nl + 1;
-  }
-  return { lines, bom };
-}
-
 const DIRECTIVE_RE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 
-function leadingSpace(s: string): number {
-  let i = 0;
-  while (i < s.length && isGoSpaceCode(s.charCodeAt(i))) i++;
-  return i;
+/** The count of Go white space characters at s[from..to). */
+function leadingSpace(s: string, from = 0, to = s.length): number {
+  let i = from;
+  while (i < to && isGoSpaceCode(s.charCodeAt(i))) i++;
+  return i - from;
 }
 
 /**
- * BuildKit's line-continuation rule on s[from..]: a trailing escape (plus spaces/tabs) not preceded by another
- * escape. Returns where the text before the escape ends, or -1 when the line is not continued.
+ * BuildKit's line-continuation rule on s[from..to): a trailing escape (plus spaces/tabs) not preceded by another
+ * escape. Returns where the text before the escape ends (an index into `s`), or -1 when the line is not continued.
  */
-export function continuationCut(s: string, from: number, esc: string): number {
-  let j = s.length;
+export function continuationCut(s: string, from: number, to: number, esc: string): number {
+  const e = esc.charCodeAt(0);
+  let j = to;
   let c = s.charCodeAt(j - 1);
   while (j > from && (c === 0x20 || c === 0x09)) c = s.charCodeAt(--j - 1);
-  if (j > from && s[j - 1] === esc) {
+  if (j > from && c === e) {
     if (j - 1 === from) return from;
-    if (s[j - 2] !== esc) return j - 1;
+    if (s.charCodeAt(j - 2) !== e) return j - 1;
   }
   return -1;
 }
@@ -142,14 +132,14 @@ const NO_HEREDOCS: RawHeredoc[] = [];
 const NO_PROBLEMS: ParseProblem[] = [];
 const NO_COMMENTS: Comment[] = [];
 
-export interface LineScan<P = unknown> {
+export interface LineScan {
   escape: '\\' | '`';
   directives: Directive[];
   comments: Comment[];
-  logicalLines: LogicalLine<P>[];
   problems: ParseProblem[];
-  lines: PhysicalLine[];
   bom: boolean;
+  /** UTF-16 offset of the start of each line (as computeLineStarts) */
+  lineStarts: number[];
 }
 
 export type HeredocFinder = (
@@ -158,19 +148,43 @@ export type HeredocFinder = (
 
 /** Whether a logical line may carry heredocs (RUN/COPY/ADD not in JSON form, also behind ONBUILD), with what the
  *  gate parsed of the line to decide it. */
-export type HeredocGate<P> = (logical: string, escape: '\\' | '`') => { carries: boolean; node: P };
+export type HeredocGate<P> = (logical: string, escape: '\\' | '`', map: LineMap) => { carries: boolean; node: P };
+
+/** The pieces of a continued logical line, joined once it is complete (one list for the whole scan). */
+const parts: string[] = [];
 
 /**
- * Scans the text into logical lines. `gate` and `findHeredocs` come from the instruction layer (they need the
- * keyword dispatch and the shell lexer); they decide which lines carry heredocs and where their delimiters are.
+ * Scans the text into logical lines and hands each to `emit` as soon as it is complete. The LogicalLine object
+ * and its map are the scanner's own and are refilled for the next line: `emit` must take what it keeps.
+ * `gate` and `findHeredocs` come from the instruction layer (they need the keyword dispatch and the shell
+ * lexer); they decide which lines carry heredocs and where their delimiters are.
+ *
+ * Physical lines are read in place: a line ends at `\n` (not part of it), its trailing `\r`s are not part of
+ * its text (BuildKit's trimNewline), and a byte order mark at the very start is not part of line 0 (column 1).
  */
-export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: HeredocFinder): LineScan<P> {
-  const { lines, bom } = splitLines(text);
-  const out: LineScan<P> = { escape: '\\', directives: [], comments: [], logicalLines: [], problems: [], lines, bom };
+export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: HeredocFinder, emit: (ll: LogicalLine<P>) => void): LineScan {
+  const n = text.length;
+  const starts = computeLineStarts(text);
+  const bom = text.charCodeAt(0) === 0xfeff;
+  const out: LineScan = { escape: '\\', directives: [], comments: [], problems: [], bom, lineStarts: starts };
+  /** physical line count: no line after a final `\n` */
+  const count = n === 0 ? 0 : text.charCodeAt(n - 1) === 0x0a ? starts.length - 1 : starts.length;
+  /** where line i's text starts (after the BOM on line 0) */
+  const lineStart = (i: number): number => (i === 0 && bom ? 1 : starts[i]!);
+  /** where line i ends, before its `\n` */
+  const rawEnd = (i: number): number => (i + 1 < starts.length ? starts[i + 1]! - 1 : n);
+  /** where line i's text ends (trailing `\r`s removed) */
+  const textEnd = (i: number, from: number): number => {
+    let e = rawEnd(i);
+    while (e > from && text.charCodeAt(e - 1) === 0x0d) e--;
+    return e;
+  };
+  const colOf = (i: number): number => (i === 0 && bom ? 1 : 0);
+
   let directivesDone = false;
   const seen = new Set<string>();
 
-  const directiveAt = (i: number, stripped: string, lead: number): boolean => {
+  const directiveAt = (i: number, stripped: string, lead: number, lineLength: number): boolean => {
     if (directivesDone) return false;
     if (!stripped.startsWith('#')) {
       directivesDone = true;
@@ -188,14 +202,14 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
       directivesDone = true;
       return false;
     }
-    const pl = lines[i]!;
-    const base = pl.col + lead + 1 + ws;
+    const col = colOf(i);
+    const base = col + lead + 1 + ws;
     const value = m[2]!;
     const valueOffset = afterHash.slice(ws).indexOf(value, m[1]!.length);
     const d: Directive = {
       name,
       value,
-      range: { start: { line: i, character: pl.col + lead }, end: { line: i, character: pl.col + pl.text.length } },
+      range: { start: { line: i, character: col + lead }, end: { line: i, character: col + lineLength } },
       nameRange: { start: { line: i, character: base }, end: { line: i, character: base + m[1]!.length } },
       valueRange: {
         start: { line: i, character: base + valueOffset },
@@ -228,40 +242,58 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
     return true;
   };
 
-  const comment = (i: number, inInstruction: boolean): void => {
-    const pl = lines[i]!;
-    const lead = leadingSpace(pl.text);
-    out.comments.push({
-      text: pl.text.slice(lead + 1).trim(),
-      range: { start: { line: i, character: pl.col + lead }, end: { line: i, character: pl.col + pl.text.length } },
+  /** a comment line: `a` its text start, `lead` the white space before `#`, `e` its text end */
+  const comment = (i: number, a: number, lead: number, e: number, inInstruction: boolean): Comment => {
+    const col = colOf(i);
+    const c: Comment = {
+      text: text.slice(a + lead + 1, e).trim(),
+      range: { start: { line: i, character: col + lead }, end: { line: i, character: col + e - a } },
       inInstruction,
-    });
+    };
+    out.comments.push(c);
+    return c;
   };
 
+  const map = new LineMap();
+  const ll: LogicalLine<P> = {
+    text: '',
+    escape: '\\',
+    parsed: undefined,
+    map,
+    firstLine: 0,
+    lastLine: 0,
+    end: { line: 0, character: 0 },
+    comments: NO_COMMENTS,
+    heredocs: NO_HEREDOCS,
+    problems: NO_PROBLEMS,
+  };
+  // the escape character of continuation lines is read before the directives (see the report on the escape directive)
   const esc = out.escape;
   let i = 0;
-  while (i < lines.length) {
-    const pl = lines[i]!;
-    const plText = pl.text;
-    const lead = leadingSpace(plText);
-    if (!directivesDone && directiveAt(i, plText.slice(lead), lead)) {
+  while (i < count) {
+    const a = lineStart(i);
+    const te = textEnd(i, a);
+    const lead = leadingSpace(text, a, te);
+    if (!directivesDone && directiveAt(i, text.slice(a + lead, te), lead, te - a)) {
       i++;
       continue;
     }
-    if (plText.charCodeAt(lead) === 0x23 /* # */) {
-      comment(i, false);
+    if (a + lead < te && text.charCodeAt(a + lead) === 0x23 /* # */) {
+      comment(i, a, lead, te, false);
       i++;
       continue;
     }
-    let cut = continuationCut(plText, lead, out.escape);
+    let cut = continuationCut(text, a + lead, te, out.escape);
     let continued = cut !== -1;
-    if (!continued && lead === plText.length) {
+    if (!continued && a + lead === te) {
       i++;
       continue;
     }
-    const firstEnd = continued ? cut : plText.length;
-    // flat segments: logical offset, line, column, length (see LineMap)
-    const segs: number[] = firstEnd > lead ? [0, i, pl.col + lead, firstEnd - lead] : [];
+    const col = colOf(i);
+    const firstEnd = continued ? cut : te;
+    // segments: logical offset, line, column, length (see LineMap)
+    map.reset(i, col + lead);
+    if (firstEnd > a + lead) map.add(0, i, col + lead, firstEnd - a - lead);
     let logical: string;
     const firstLine = i;
     let lastLine = i;
@@ -270,51 +302,49 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
     let emptyLines: number[] | undefined;
     i++;
     if (!continued) {
-      logical = lead === 0 ? plText : plText.slice(lead);
+      logical = text.slice(a + lead, te);
     } else {
-      const parts: string[] = [plText.slice(lead, firstEnd)];
-      let len = firstEnd - lead;
-      while (continued && i < lines.length) {
-        const cl = lines[i]!;
-        const t = cl.text;
+      parts.push(text.slice(a + lead, firstEnd));
+      let len = firstEnd - a - lead;
+      while (continued && i < count) {
+        const ca = lineStart(i);
+        const ce = textEnd(i, ca);
         lastLine = i;
-        const cLead = leadingSpace(t);
-        if (t.charCodeAt(cLead) === 0x23 /* # */) {
-          comment(i, true);
-          (comments ??= []).push(out.comments[out.comments.length - 1]!);
+        const cLead = leadingSpace(text, ca, ce);
+        if (ca + cLead < ce && text.charCodeAt(ca + cLead) === 0x23 /* # */) {
+          (comments ??= []).push(comment(i, ca, cLead, ce, true));
           i++;
           continue;
         }
-        if (cLead === t.length) {
+        if (ca + cLead === ce) {
           (emptyLines ??= []).push(i);
           i++;
           continue;
         }
-        cut = continuationCut(t, 0, esc);
+        cut = continuationCut(text, ca, ce, esc);
         continued = cut !== -1;
-        const e = continued ? cut : t.length;
-        if (e > 0) {
-          segs.push(len, i, cl.col, e);
-          parts.push(e === t.length ? t : t.slice(0, e));
-          len += e;
+        const e = continued ? cut : ce;
+        if (e > ca) {
+          map.add(len, i, colOf(i), e - ca);
+          parts.push(text.slice(ca, e));
+          len += e - ca;
         }
         i++;
       }
       logical = parts.length === 1 ? parts[0]! : parts.join('');
+      parts.length = 0;
     }
-    const fallback = { line: firstLine, character: pl.col + lead };
-    const map = new LineMap(segs, fallback);
-    const lastPl = lines[lastLine]!;
-    let end: Position = { line: lastLine, character: lastPl.col + lastPl.text.length };
+    const lastStart = lineStart(lastLine);
+    let end: Position = { line: lastLine, character: colOf(lastLine) + textEnd(lastLine, lastStart) - lastStart };
     if (emptyLines) {
       problems = [];
       for (const el of emptyLines) {
-        const e = lines[el]!;
+        const es = lineStart(el);
         problems.push({
           code: 'NoEmptyContinuation',
           message: 'Empty continuation line found in: ' + logical,
           severity: 'warning',
-          range: { start: { line: el, character: 0 }, end: { line: el, character: e.col + e.text.length } },
+          range: { start: { line: el, character: 0 }, end: { line: el, character: colOf(el) + textEnd(el, es) - es } },
         });
       }
     }
@@ -322,7 +352,7 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
     let parsed: P | undefined;
     let gated = false;
     if (logical.includes('<<')) {
-      const g = gate(logical, out.escape);
+      const g = gate(logical, out.escape, map);
       parsed = g.node;
       gated = g.carries;
     }
@@ -333,30 +363,40 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
       }
       if (found.heredocs.length) heredocs = [];
       for (const h of found.heredocs) {
-        let content = '';
         let terminated = false;
-        const bodyStart: Position = i < lines.length ? { line: i, character: 0 } : end;
+        const bodyStart: Position = i < count ? { line: i, character: 0 } : end;
         let bodyEnd: Position = bodyStart;
         let terminatorRange: Range | undefined;
-        while (i < lines.length) {
-          const bl = lines[i]!;
-          let candidate = bl.text;
-          if (h.chomp) candidate = candidate.replace(/^\t+/, '');
-          if (candidate === h.name) {
+        // the body is the source text of its lines, line ends included (`\r` too): one slice
+        const contentFrom = i < count ? starts[i]! : n;
+        let contentTo = contentFrom;
+        let lastBody = -1;
+        const name = h.name;
+        while (i < count) {
+          const ba = lineStart(i);
+          const be = textEnd(i, ba);
+          let ca = ba;
+          if (h.chomp) while (ca < be && text.charCodeAt(ca) === 0x09) ca++;
+          if (be - ca === name.length && text.startsWith(name, ca)) {
             terminated = true;
-            terminatorRange = { start: { line: i, character: bl.col }, end: { line: i, character: bl.col + bl.text.length } };
+            const col = colOf(i);
+            terminatorRange = { start: { line: i, character: col }, end: { line: i, character: col + be - ba } };
             end = terminatorRange.end;
             i++;
             break;
           }
-          content += bl.newline ? bl.raw + '\n' : bl.raw;
-          bodyEnd = { line: i, character: bl.col + bl.text.length };
-          end = bodyEnd;
+          contentTo = i + 1 < starts.length ? starts[i + 1]! : n;
+          lastBody = i;
           i++;
+        }
+        if (lastBody !== -1) {
+          const bs = lineStart(lastBody);
+          bodyEnd = { line: lastBody, character: colOf(lastBody) + textEnd(lastBody, bs) - bs };
+          if (!terminated) end = bodyEnd;
         }
         const rh: RawHeredoc = {
           ...h,
-          content,
+          content: text.slice(contentFrom, contentTo),
           bodyRange: { start: bodyStart, end: bodyEnd },
         };
         if (terminatorRange) rh.terminatorRange = terminatorRange;
@@ -372,17 +412,16 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
         }
       }
     }
-    out.logicalLines.push({
-      text: logical,
-      parsed,
-      map,
-      firstLine,
-      lastLine,
-      end,
-      comments: comments ?? NO_COMMENTS,
-      heredocs,
-      problems: problems ?? NO_PROBLEMS,
-    });
+    ll.text = logical;
+    ll.escape = out.escape;
+    ll.parsed = parsed;
+    ll.firstLine = firstLine;
+    ll.lastLine = lastLine;
+    ll.end = end;
+    ll.comments = comments ?? NO_COMMENTS;
+    ll.heredocs = heredocs;
+    ll.problems = problems ?? NO_PROBLEMS;
+    emit(ll);
   }
   return out;
 }

@@ -52,8 +52,23 @@ const dispatch: Record<string, LineParser> = {
 
 export const KNOWN_KEYWORDS = Object.keys(dispatch).map((k) => k.toUpperCase());
 
+/** Known keywords as written in lower or upper case -> the upper-case keyword (one shared string each). */
+const KEYWORDS = new Map<string, string>();
+/** Known keywords in lower or upper case -> the line parser. */
+const PARSERS = new Map<string, LineParser>();
+for (const k of Object.keys(dispatch)) {
+  const u = k.toUpperCase();
+  KEYWORDS.set(k, u).set(u, u);
+  PARSERS.set(k, dispatch[k]!).set(u, dispatch[k]!);
+}
+
+/** The upper-case keyword when `cmd` is a known one (any case), else undefined. */
+export function knownKeyword(cmd: string): string | undefined {
+  return KEYWORDS.get(cmd) ?? KEYWORDS.get(cmd.toLowerCase());
+}
+
 export function isKnownKeyword(k: string): boolean {
-  return Object.prototype.hasOwnProperty.call(dispatch, k.toLowerCase());
+  return knownKeyword(k) !== undefined;
 }
 
 /** BuildKit's newNodeFromLine on `line`, whose offset 0 is `base` in the logical line. */
@@ -72,14 +87,13 @@ export function parseNode(line: string, base: number, esc: string): RawNode {
     json: false,
   };
   if (rs < te) {
-    const { argsStart, flags, error } = extractFlags(line, rs, te, esc, base);
-    node.flags = flags;
+    const argsStart = extractFlags(line, rs, te, esc, base, node);
     const as = trimStart(line, argsStart, te);
     const ae = trimEnd(line, as, te);
     node.rest = { value: line.slice(as, ae), start: base + as, end: base + ae };
-    if (error) node.error = error;
   }
-  const fn = dispatch[node.cmd.value.toLowerCase()];
+  const cmd = node.cmd.value;
+  const fn = PARSERS.get(cmd) ?? PARSERS.get(cmd.toLowerCase());
   if (fn) fn(node.rest.value, node.rest.start, esc, node);
   return node;
 }
@@ -95,23 +109,17 @@ function trimEnd(s: string, a: number, b: number): number {
 }
 
 /**
- * BuildKit's extractBuilderFlags over line[from, to). A flag word's value has its quotes and escapes processed;
- * a word without either (nearly all) is sliced from the line instead of being built up character by character.
+ * BuildKit's extractBuilderFlags over line[from, to): the flags go to `node.flags`; returns where the arguments
+ * start. A flag word's value has its quotes and escapes processed; a word without either (nearly all) is sliced
+ * from the line instead of being built up character by character.
  */
-function extractFlags(
-  line: string,
-  from: number,
-  to: number,
-  esc: string,
-  base: number,
-): { argsStart: number; flags: Piece[]; error?: { message: string; start: number; end: number } } {
-  const flags: Piece[] = [];
+function extractFlags(line: string, from: number, to: number, esc: string, base: number, node: RawNode): number {
   const escCode = esc.charCodeAt(0);
   let pos = from;
   for (;;) {
     while (pos < to && isGoSpaceCode(line.charCodeAt(pos))) pos++;
-    if (pos >= to) return { argsStart: to, flags };
-    if (line.charCodeAt(pos) !== 0x2d || pos + 1 === to || line.charCodeAt(pos + 1) !== 0x2d) return { argsStart: pos, flags };
+    if (pos >= to) return to;
+    if (line.charCodeAt(pos) !== 0x2d || pos + 1 === to || line.charCodeAt(pos + 1) !== 0x2d) return pos;
     const wordStart = pos;
     // the fast path: no quote and no escape before the next white space
     let q = pos;
@@ -164,9 +172,12 @@ function extractFlags(
         word += line[pos]!;
       }
     }
-    if (pos < to && word === '--') return { argsStart: pos, flags };
-    if (word !== '--' && (blankOK || word.length > 0)) flags.push({ value: word, start: base + wordStart, end: base + pos });
-    if (pos >= to) return { argsStart: to, flags };
+    if (pos < to && word === '--') return pos;
+    if (word !== '--' && (blankOK || word.length > 0)) {
+      if (node.flags === NO_PIECES) node.flags = [];
+      node.flags.push({ value: word, start: base + wordStart, end: base + pos });
+    }
+    if (pos >= to) return to;
   }
 }
 
@@ -313,7 +324,7 @@ function parseNameOrNameVal(rest: string, base: number, esc: string, node: RawNo
 }
 
 function parseNameVal(rest: string, base: number, esc: string, node: RawNode): void {
-  const key = node.cmd.value.toUpperCase() === 'LABEL' ? 'LABEL' : 'ENV';
+  const key = knownKeyword(node.cmd.value) === 'LABEL' ? 'LABEL' : 'ENV';
   const words = parseWords(rest, base, esc);
   if (words.length === 0) return;
   if (!words[0]!.value.includes('=')) {
