@@ -263,10 +263,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     trace('context ready');
     const session = await store.writeSession();
     const releaseWorkers = holdCopyWorkers();
-    // the first build of this Dockerfile will run its COPY/WORKDIR steps: the copy worker starts now, beside the
-    // base image's unpacking (an all-cached build, which has a history, starts no process)
-    const copies = [...needed].some((i) => df.stages[i]!.instructions.some((ins) => ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'WORKDIR'));
-    if ((!history || opts.noCache) && copies) warmCopyWorker();
+    // The copy worker starts now, beside the base image's unpacking and the hashing of the context, when a COPY,
+    // ADD or WORKDIR step will run (the first build of this Dockerfile) or may run: a COPY/ADD from the context
+    // misses whenever a file changed, which is known only once the context is hashed — starting the worker then
+    // would put its start-up on the build's critical path. An all-cached build ends it unused (a process start on
+    // the other core, no wait).
+    const fsSteps = [...needed].flatMap((i) => df.stages[i]!.instructions.filter((ins) => ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'WORKDIR'));
+    const fromContext = fsSteps.some((ins) => ins.keyword !== 'WORKDIR' && !ins.flags.some((f) => f.name === 'from'));
+    if (fsSteps.length && (!history || opts.noCache || fromContext)) warmCopyWorker();
     try {
       // every needed stage starts at once; each waits for the stages it reads from
       for (const i of [...needed].sort((a, b) => a - b)) {

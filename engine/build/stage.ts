@@ -316,7 +316,8 @@ export class StageRunner {
     const w = writeLayer(upper, layerOpts);
     // layers are stored uncompressed, as BuildKit keeps them until export: the blob's digest is the diff id,
     // and no build pays for gzip (`save` writes them as they are, which `docker load` takes)
-    const ingested = this.ctx.store.content.ingest(w.stream);
+    // the writer hashes the tar as it yields it (the diff id): the store takes that digest rather than hashing again
+    const ingested = this.ctx.store.content.ingest(w.stream, { producerDigest: w.done.then((d) => d.diffId) });
     ingested.catch(() => undefined); // awaited below
     const done = await w.done;
     // the upper dir has been read whole: it becomes the snapshot while the blob's last bytes are written and synced

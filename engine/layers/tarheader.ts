@@ -87,6 +87,66 @@ function ustar(h: {
   return b;
 }
 
+function putAscii(buf: Buffer, off: number, s: string): number {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    buf[off + i] = c;
+    sum += c;
+  }
+  return sum;
+}
+
+/** len-1 octal digits, then NUL (the field must already be zero); returns the bytes' sum */
+function putOctal(buf: Buffer, off: number, len: number, value: number): number {
+  let v = Math.max(0, Math.floor(value));
+  let sum = 0;
+  for (let i = off + len - 2; i >= off; i--) {
+    const c = 0x30 + (v % 8);
+    buf[i] = c;
+    sum += c;
+    v = Math.floor(v / 8);
+  }
+  return sum;
+}
+
+const USTAR_MAGIC_SUM = putAscii(Buffer.alloc(8), 0, 'ustar\u000000');
+
+/**
+ * The common case of encodeHeader, written straight into `buf` at `off` (512 bytes, which it overwrites): an
+ * entry whose name and link target are printable ASCII of at most 100 bytes, with no xattrs and ids and size that
+ * fit their octal fields. Returns false, writing nothing, when the entry needs a PAX header (then use
+ * encodeHeader). The bytes are encodeHeader's, without its allocations (a layer of small files has one header for
+ * every few kilobytes).
+ */
+export function encodeUstarInto(buf: Buffer, off: number, h: TarHeader): boolean {
+  const name = h.type === 'dir' ? `${h.name}/` : h.name;
+  const linkname = h.linkname ?? '';
+  if (name.length > 100 || linkname.length > 100 || !isPlainAscii(name) || !isPlainAscii(linkname)) return false;
+  if (h.size > MAX_OCT11 || h.uid > MAX_OCT7 || h.gid > MAX_OCT7 || (h.xattrs && h.xattrs.length)) return false;
+  const devmajor = h.devmajor ?? 0;
+  const devminor = h.devminor ?? 0;
+  buf.fill(0, off, off + 512);
+  let sum = putAscii(buf, off, name);
+  sum += putOctal(buf, off + 100, 8, h.mode & 0o7777);
+  sum += putOctal(buf, off + 108, 8, h.uid);
+  sum += putOctal(buf, off + 116, 8, h.gid);
+  sum += putOctal(buf, off + 124, 12, h.size);
+  sum += putOctal(buf, off + 136, 12, Math.min(h.mtime, MAX_OCT11));
+  sum += 8 * 0x20; // the checksum field counts as spaces
+  const tf = TYPEFLAG[h.type].charCodeAt(0);
+  buf[off + 156] = tf;
+  sum += tf;
+  sum += putAscii(buf, off + 157, linkname);
+  putAscii(buf, off + 257, 'ustar\u000000');
+  sum += USTAR_MAGIC_SUM;
+  sum += putOctal(buf, off + 329, 8, devmajor > MAX_OCT7 ? 0 : devmajor);
+  sum += putOctal(buf, off + 337, 8, devminor > MAX_OCT7 ? 0 : devminor);
+  putOctal(buf, off + 148, 7, sum); // six digits and a NUL, then a space
+  buf[off + 155] = 0x20;
+  return true;
+}
+
 /** A name that fits the 100-byte ustar field, for readers that ignore PAX (the PAX `path` wins). */
 function shortName(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_');

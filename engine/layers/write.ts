@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { LayerwiseError } from '../errors';
 import { mapOwner } from './idmap';
 import type { LayerWriteOptions, LayerWriteResult } from './index';
-import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader, type TarType } from './tarheader';
+import { END_OF_ARCHIVE, encodeHeader, encodeUstarInto, padding, type TarHeader, type TarType } from './tarheader';
 import { isOverlayPrivate, readTreeXattrs } from './xattrs';
 
 const CHUNK = 256 << 10;
@@ -162,7 +162,10 @@ export class LayerEmitter {
       h = this.header(rel, st, 'fifo');
     } else return; // sockets have no place in a layer
     this.entries++;
-    yield* this.put(encodeHeader(h));
+    if (this.out.length - this.len >= 512 && encodeUstarInto(this.out, this.len, h)) {
+      this.len += 512;
+      if (this.len === this.out.length) yield this.flush();
+    } else yield* this.put(encodeHeader(h));
     if (h.type !== 'file' || h.size === 0) return;
     const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {

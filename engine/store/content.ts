@@ -107,6 +107,8 @@ export class FileContentStore implements ContentStore {
     await fsp.mkdir(this.tmpDir, { recursive: true });
     const tmp = join(this.tmpDir, tempName('ingest'));
     const hash = newHash();
+    const producerDigest = opts.producerDigest;
+    producerDigest?.catch(() => undefined); // a producer that fails fails the stream too (handled below)
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
     // The writes of full batches (thread pool, positional, up to WRITES_IN_FLIGHT at once) overlap the hashing of
@@ -163,7 +165,7 @@ export class FileContentStore implements ContentStore {
             opts.onChunk?.(chunk);
             bytes += chunk.length;
             if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
-            hash.update(chunk);
+            if (!producerDigest) hash.update(chunk);
             batch.push(chunk);
             batchBytes += chunk.length;
             opts.onProgress?.(bytes);
@@ -212,7 +214,14 @@ export class FileContentStore implements ContentStore {
       throw e;
     }
     await fh.close();
-    const digest = 'sha256:' + hash.digest('hex');
+    let digest: string;
+    try {
+      digest = producerDigest ? await producerDigest : 'sha256:' + hash.digest('hex');
+      if (!isDigest(digest)) throw new LayerwiseError('internal', `the producer of a blob gave an invalid digest: ${digest}`);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
     try {
       if (exp.size !== undefined && bytes !== exp.size) throw mismatch('size', exp.size, bytes);
       if (exp.digest !== undefined && digest !== exp.digest) throw mismatch('digest', exp.digest, digest);

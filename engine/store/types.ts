@@ -26,6 +26,10 @@ export interface IngestOptions {
   onChunk?: (chunk: Buffer) => void;
   /** called after the last chunk, before the blob is committed; throwing aborts the ingest */
   onEnd?: () => void;
+  /** The digest of the stream's bytes as their producer computed it (in this process, e.g. a layer writer, which
+   *  hashes what it yields): the store takes it instead of hashing every byte a second time. It resolves once the
+   *  producer has yielded its last byte. */
+  producerDigest?: Promise<string>;
 }
 
 /** Content-addressed blobs. Writes are atomic: a blob is visible only once complete and verified. */
