@@ -73,7 +73,8 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
     if (!seenFrom && ins.keyword === 'FROM') seenFrom = true;
     const before = !seenFrom && ins.keyword !== 'ARG';
     // InstructionBeforeFrom belongs to the whole file: take it off kept instructions, add it where it applies now
-    const had = ins.problems.some((p) => p.code === 'InstructionBeforeFrom');
+    let had = false;
+    for (const p of ins.problems) if (p.code === 'InstructionBeforeFrom') had = true;
     if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
     for (const p of ins.problems) problems.push(p);
     if (before) {

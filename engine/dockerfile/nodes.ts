@@ -24,6 +24,9 @@ export interface RawNode {
   error?: { message: string; start: number; end: number };
 }
 
+/** Placeholder for a node's rest until it is read. */
+const NO_REST: Piece = { value: '', start: 0, end: 0 };
+
 /** The empty list a node starts with (nodes are read only once built). */
 const NO_PIECES: Piece[] = Object.freeze([]) as unknown as Piece[];
 
@@ -79,18 +82,24 @@ export function parseNode(line: string, base: number, esc: string): RawNode {
   while (ce < te && !isSplitSpace(line[ce]!)) ce++;
   let rs = ce;
   while (rs < te && isSplitSpace(line[rs]!)) rs++;
+  // every slot from the start (one object shape for all nodes); the rest is set once the flags are read
   const node: RawNode = {
     cmd: { value: line.slice(ts, ce), start: base + ts, end: base + ce },
     flags: NO_PIECES,
-    rest: { value: '', start: base + te, end: base + te },
+    rest: NO_REST,
     args: NO_PIECES,
     json: false,
+    keyValueForm: undefined,
+    child: undefined,
+    error: undefined,
   };
   if (rs < te) {
     const argsStart = extractFlags(line, rs, te, esc, base, node);
     const as = trimStart(line, argsStart, te);
     const ae = trimEnd(line, as, te);
     node.rest = { value: line.slice(as, ae), start: base + as, end: base + ae };
+  } else {
+    node.rest = { value: '', start: base + te, end: base + te };
   }
   const cmd = node.cmd.value;
   const fn = PARSERS.get(cmd) ?? PARSERS.get(cmd.toLowerCase());
@@ -263,21 +272,23 @@ function parseSubCommand(rest: string, base: number, esc: string, node: RawNode)
 }
 
 type JSONResult = { kind: 'ok'; elements: Piece[] } | { kind: 'notjson' } | { kind: 'notstrings' };
+const NOT_JSON_RESULT: JSONResult = { kind: 'notjson' };
+const NOT_STRINGS_RESULT: JSONResult = { kind: 'notstrings' };
 
 /** BuildKit's parseJSON: a JSON array of strings (Go's encoding/json grammar), with element offsets. */
 export function parseJSONArray(rest: string, base: number): JSONResult {
   let i = 0;
   while (i < rest.length && isGoSpace(rest[i]!)) i++;
-  if (rest[i] !== '[') return { kind: 'notjson' };
+  if (rest[i] !== '[') return NOT_JSON_RESULT;
   const text = rest.slice(i);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { kind: 'notjson' };
+    return NOT_JSON_RESULT;
   }
-  if (!Array.isArray(value)) return { kind: 'notjson' };
-  if (!value.every((v) => typeof v === 'string')) return { kind: 'notstrings' };
+  if (!Array.isArray(value)) return NOT_JSON_RESULT;
+  for (const v of value) if (typeof v !== 'string') return NOT_STRINGS_RESULT;
   // locate each string element
   const elements: Piece[] = [];
   let p = i + 1;

@@ -226,4 +226,10 @@ test('a file with no instructions is an error; the parser never throws on odd in
   assert.deepEqual(parse('').problems.map((p) => p.code), ['NoInstructions']);
   for (const odd of ['\\', '`', '<<', 'RUN <<', 'RUN <<"', 'FROM\n\\\n', '\r\r\n', 'ONBUILD', 'HEALTHCHECK', 'ENV', 'ARG ='])
     assert.doesNotThrow(() => parse(odd));
+  // keywords that are names of Object.prototype's properties are unknown instructions like any other
+  for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    const df = parse(`FROM a\n${k} x\nONBUILD ${k} y\n`);
+    assert.deepEqual(df.instructions.map((i) => i.known), [true, false, true], k);
+    assert.deepEqual(df.problems.map((p) => p.code), ['UnknownInstruction', 'UnknownInstruction'], k);
+  }
 });
