@@ -290,8 +290,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const { manifest } = await writeImage(store.content, { config, layers: final.layers });
       const tags = opts.tags ?? [];
       // a tag that already names this manifest is left as it is (a no-op build rewrites nothing)
-      if (tags.length) for (const t of tags) if ((await store.images.get(t).catch(() => undefined))?.target.digest !== manifest.digest) await store.images.put(t, manifest);
-      else await store.images.putDangling(manifest);
+      if (tags.length) {
+        for (const t of tags) if ((await store.images.get(t).catch(() => undefined))?.target.digest !== manifest.digest) await store.images.put(t, manifest);
+      } else await store.images.putDangling(manifest);
       const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
       const id = imageId || final.configDigest;
       trace('image written');

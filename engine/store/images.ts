@@ -57,8 +57,10 @@ export class LayoutImageStore implements ImageStore {
   async update<T>(fn: (idx: Index) => T | Promise<T>): Promise<T> {
     return this.locks.withExclusive('index', async () => {
       const idx = await this.readIndex();
+      const before = JSON.stringify(idx, null, 2) + '\n';
       const r = await fn(idx);
-      await writeFileAtomic(this.indexPath, JSON.stringify(idx, null, 2) + '\n');
+      const after = JSON.stringify(idx, null, 2) + '\n';
+      if (after !== before) await writeFileAtomic(this.indexPath, after); // an update that changed nothing writes nothing
       return r;
     });
   }

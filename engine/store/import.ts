@@ -45,18 +45,21 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
   try {
     let plain: Readable;
     let written: Promise<unknown> = Promise.resolve();
+    let producerDigest: Promise<string> | undefined;
     if ('tar' in input) {
       plain = decompress(input.tar).stream;
     } else {
       const w = writeLayer(input.dir, { source: 'dir' });
       plain = w.stream;
       written = w.done;
+      producerDigest = w.done.then((d) => d.diffId); // the writer hashes what it yields: no second hash
     }
     const scan = new TarScanner();
     const ingesting = store.content.ingest(plain, {
       onChunk: (c) => scan.update(c),
       onEnd: () => scan.finish(),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(producerDigest ? { producerDigest } : {}),
     });
     // a failed ingest (bad tar, disk full) must stop the producer too
     ingesting.catch(() => plain.destroy());

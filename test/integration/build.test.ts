@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile, appendFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
 import { buildUnavailableReason, newKit, runBuild, sh, writeContext, type Kit } from '../helpers/build';
 
 let kit: Kit;
@@ -52,7 +53,38 @@ test('a build runs every step; a rebuild takes every step from the cache and giv
   const second = await runBuild(kit, c, { tags: ['app:1'] });
   assert.deepEqual(second.summary.map((s) => s.split(' -> ')[1]), ['cached', 'cached', 'cached', 'cached', 'cached']);
   assert.equal(second.result!.imageId, first.result!.imageId);
+  // Another rebuild writes nothing to the store: no blob, no new index.json (its inode would change), no cache
+  // record, no stat cache (the second build could remember the digests of files too new to trust at the first);
+  // nor does one without a tag, whose image is already listed (by its tag).
+  const before = storeFiles();
+  assert.equal((await runBuild(kit, c, { tags: ['app:1'] })).result!.imageId, first.result!.imageId);
+  assert.deepEqual(changedSince(before, storeFiles()), []);
+  assert.equal((await runBuild(kit, c, {})).result!.imageId, first.result!.imageId);
+  assert.deepEqual(changedSince(before, storeFiles()), []);
 });
+
+/** Every file under the store but its lock and temp dirs (which a build uses while it runs), with inode and mtime. */
+function storeFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string): void => {
+    for (const d of readdirSync(join(kit.root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (r === 'locks' || r === 'tmp' || r === 'snapshots') continue;
+      if (d.isDirectory()) walk(r);
+      else {
+        const st = statSync(join(kit.root, r));
+        out.set(r, `${st.ino}:${st.mtimeMs}:${st.size}`);
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+function changedSince(a: Map<string, string>, b: Map<string, string>): string[] {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].filter((k) => a.get(k) !== b.get(k)).sort();
+}
 
 test('editing a source file rebuilds from its COPY on, and says which file changed', async (t) => {
   if (skip) return t.skip(skip);
