@@ -14,18 +14,30 @@ import { computeLineStarts, isGoSpaceCode } from './text';
  * (logical offset, line, column, length). The scanner keeps one map and refills it for each logical line
  * (`reset`, `add`): a map is valid until the next line is scanned.
  */
+/** Offsets past this in a logical line get no shared positions (the cache would grow with the line). */
+const CACHED_OFFSETS = 4096;
+
 export class LineMap {
   private segs: number[] = [];
   /** numbers in use in `segs` (four a segment) */
   private used = 0;
   private fallbackLine = 0;
   private fallbackChar = 0;
+  /**
+   * The positions made for this logical line, by key (2 × offset, + 1 for an end on a segment boundary), valid
+   * where `stamps` holds the line's generation: tokens that start or end at the same offset share one Position
+   * object (the tree is read only; the language server's shifting of re-used subtrees handles shared objects).
+   */
+  private cache: Position[] = [];
+  private stamps: number[] = [];
+  private gen = 0;
 
   /** Starts a logical line; the fallback is the position every offset maps to when the line has no segment. */
   reset(fallbackLine: number, fallbackChar: number): void {
     this.used = 0;
     this.fallbackLine = fallbackLine;
     this.fallbackChar = fallbackChar;
+    this.gen++;
   }
 
   add(off: number, line: number, col: number, length: number): void {
@@ -46,24 +58,41 @@ export class LineMap {
   pos(off: number, asEnd = false): Position {
     const segs = this.segs;
     const n = this.used >> 2;
-    if (n === 0) return { line: this.fallbackLine, character: this.fallbackChar };
-    let k = 0;
-    if (n > 1) {
-      let lo = 0;
-      let hi = n - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (segs[mid << 2]! <= off) lo = mid;
-        else hi = mid - 1;
+    // `asEnd` only matters where there is more than one segment
+    const key = asEnd && n > 1 ? off * 2 + 1 : off * 2;
+    const stamps = this.stamps;
+    if (key >= 0 && key < stamps.length && stamps[key] === this.gen) return this.cache[key]!;
+    let p: Position;
+    if (n === 0) p = { line: this.fallbackLine, character: this.fallbackChar };
+    else {
+      let k = 0;
+      if (n > 1) {
+        let lo = 0;
+        let hi = n - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (segs[mid << 2]! <= off) lo = mid;
+          else hi = mid - 1;
+        }
+        k = lo;
+        if (asEnd && off === segs[k << 2] && k > 0 && off > 0) k--;
       }
-      k = lo;
-      if (asEnd && off === segs[k << 2] && k > 0 && off > 0) k--;
+      const b = k << 2;
+      let within = off - segs[b]!;
+      if (within < 0) within = 0;
+      else if (within > segs[b + 3]!) within = segs[b + 3]!;
+      p = { line: segs[b + 1]!, character: segs[b + 2]! + within };
     }
-    const b = k << 2;
-    let within = off - segs[b]!;
-    if (within < 0) within = 0;
-    else if (within > segs[b + 3]!) within = segs[b + 3]!;
-    return { line: segs[b + 1]!, character: segs[b + 2]! + within };
+    if (key >= 0 && key < CACHED_OFFSETS * 2) {
+      const cache = this.cache;
+      while (stamps.length <= key) {
+        stamps.push(0);
+        cache.push(p);
+      }
+      stamps[key] = this.gen;
+      cache[key] = p;
+    }
+    return p;
   }
 
   range(start: number, end: number): Range {
@@ -335,7 +364,10 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
       parts.length = 0;
     }
     const lastStart = lineStart(lastLine);
-    let end: Position = { line: lastLine, character: colOf(lastLine) + textEnd(lastLine, lastStart) - lastStart };
+    const endChar = colOf(lastLine) + textEnd(lastLine, lastStart) - lastStart;
+    // nearly always where the logical line ends: the position the last token's end shares
+    const lineEnd = map.pos(logical.length, true);
+    let end: Position = lineEnd.line === lastLine && lineEnd.character === endChar ? lineEnd : { line: lastLine, character: endChar };
     if (emptyLines) {
       problems = [];
       for (const el of emptyLines) {
