@@ -8,7 +8,7 @@
 import { findHeredocs } from './heredoc';
 import { buildInstruction } from './instructions';
 import { scanLines } from './lines';
-import { knownKeyword, parseNode, type RawNode } from './nodes';
+import { knownKeyword, parseNode, Pieces, type RawNode } from './nodes';
 import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
 
 export * from './types';
@@ -35,19 +35,26 @@ export { FLAG_SPECS } from './flags';
 
 /** RUN, COPY and ADD (also behind ONBUILD) carry heredocs, unless in JSON form. The node it parsed comes back
  *  with the answer, so that the line is not parsed twice. */
-function heredocGate(logical: string, escape: '\\' | '`'): { carries: boolean; node: RawNode } {
-  const node = parseNode(logical, 0, escape);
-  const n = node.child && knownKeyword(node.cmd.value) === 'ONBUILD' ? node.child : node;
-  const k = knownKeyword(n.cmd.value);
+function heredocGate(ps: Pieces, logical: string, escape: '\\' | '`'): { carries: boolean; node: RawNode } {
+  const node = parseNode(logical, 0, escape, ps);
+  const n = node.child && knownKeyword(node.cmd) === 'ONBUILD' ? node.child : node;
+  const k = knownKeyword(n.cmd);
   return { carries: (k === 'RUN' || k === 'COPY' || k === 'ADD') && !n.json, node };
 }
 
 export function parse(text: string): Dockerfile {
   const instructions: Instruction[] = [];
-  // each logical line becomes an instruction as soon as it is scanned (its line map is valid until the next one)
-  const scan = scanLines<RawNode>(text, heredocGate, findHeredocs, (ll) => {
-    instructions.push(buildInstruction(ll.parsed ?? parseNode(ll.text, 0, ll.escape), ll));
-  });
+  const ps = new Pieces();
+  // each logical line becomes an instruction as soon as it is scanned (its line map and node are valid until the
+  // next one)
+  const scan = scanLines<RawNode>(
+    text,
+    (logical, escape) => heredocGate(ps, logical, escape),
+    findHeredocs,
+    (ll) => {
+      instructions.push(buildInstruction(ll.parsed ?? parseNode(ll.text, 0, ll.escape, ps), ps, ll));
+    },
+  );
   return assembleDockerfile(
     { text, escape: scan.escape, directives: scan.directives, comments: scan.comments, bom: scan.bom, lineStarts: scan.lineStarts },
     instructions,

@@ -4,21 +4,23 @@
  * gives (argument counts, flags, stage names, ONBUILD triggers, HEALTHCHECK options).
  */
 import type { LineMap, LogicalLine, RawHeredoc } from './lines';
-import type { Piece, RawNode } from './nodes';
+import type { Pieces, RawNode } from './nodes';
 import { KNOWN_KEYWORDS, knownKeyword } from './nodes';
 import { nearest, validateFlags } from './flags';
 import type { ArgDeclaration, Comment, Flag, Heredoc, Instruction, KeyValue, Mount, ParseProblem, Range, Token } from './types';
 
 const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-function tok(map: LineMap, p: Piece): Token {
-  return { value: p.value, range: map.range(p.start, p.end) };
+/** Piece i as a token. */
+function tok(map: LineMap, ps: Pieces, i: number): Token {
+  return { value: ps.values[i]!, range: map.range(ps.starts[i]!, ps.ends[i]!) };
 }
 
-function toks(map: LineMap, ps: Piece[]): Token[] {
-  if (ps.length === 0) return NO_TOKENS;
-  const out: Token[] = new Array(ps.length);
-  for (let i = 0; i < ps.length; i++) out[i] = tok(map, ps[i]!);
+/** Pieces [from, to) as tokens. */
+function toks(map: LineMap, ps: Pieces, from: number, to: number): Token[] {
+  if (to <= from) return NO_TOKENS;
+  const out: Token[] = new Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = tok(map, ps, i);
   return out;
 }
 
@@ -34,23 +36,27 @@ function need(problems: ParseProblem[], argsRange: Range, cond: boolean, message
   return cond;
 }
 
-function toFlag(map: LineMap, f: Piece): Flag {
-  const eq = f.value.indexOf('=');
-  const name = eq === -1 ? f.value.slice(2) : f.value.slice(2, eq);
-  const range = map.range(f.start, f.end);
-  const nameEnd = Math.min(f.end, f.start + 2 + name.length);
+/** Piece i, a flag word, as a Flag. */
+function toFlag(map: LineMap, ps: Pieces, i: number): Flag {
+  const raw = ps.values[i]!;
+  const start = ps.starts[i]!;
+  const end = ps.ends[i]!;
+  const eq = raw.indexOf('=');
+  const name = eq === -1 ? raw.slice(2) : raw.slice(2, eq);
+  const range = map.range(start, end);
+  const nameEnd = Math.min(end, start + 2 + name.length);
   const flag: Flag = {
     name,
-    value: eq === -1 ? undefined : f.value.slice(eq + 1),
-    raw: f.value,
+    value: eq === -1 ? undefined : raw.slice(eq + 1),
+    raw,
     range,
-    nameRange: { start: map.pos(f.start + 2), end: nameEnd === f.end ? range.end : map.pos(nameEnd, nameEnd > f.start + 2) },
+    nameRange: { start: map.pos(start + 2), end: nameEnd === end ? range.end : map.pos(nameEnd, nameEnd > start + 2) },
     valueRange: undefined,
   };
   // the value ends where the flag ends: the two ranges share that position
   if (eq !== -1) {
-    const vs = f.start + eq + 1;
-    flag.valueRange = { start: vs >= f.end ? range.end : map.pos(vs), end: range.end };
+    const vs = start + eq + 1;
+    flag.valueRange = { start: vs >= end ? range.end : map.pos(vs), end: range.end };
   }
   return flag;
 }
@@ -83,29 +89,30 @@ function toHeredoc(map: LineMap, h: RawHeredoc): Heredoc {
   return d;
 }
 
-export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = false): Instruction {
+/** The instruction of a node (`ps`: its pieces) and its logical line. */
+export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isTrigger = false): Instruction {
   const map = ll.map;
-  const keyword = upperKeyword(node.cmd.value);
+  const keyword = upperKeyword(node.cmd);
   const known = knownKeyword(keyword) !== undefined;
   const problems: ParseProblem[] = isTrigger || ll.problems.length === 0 ? [] : ll.problems.slice();
   // the keyword as written is nearly always the upper-case keyword: share that string
   const keywordToken: Token = {
-    value: node.cmd.value === keyword ? keyword : node.cmd.value,
-    range: map.range(node.cmd.start, node.cmd.end),
+    value: node.cmd === keyword ? keyword : node.cmd,
+    range: map.range(node.cmdStart, node.cmdEnd),
   };
   const whole: Range = { start: keywordToken.range.start, end: ll.end };
 
   let flags = NO_FLAGS;
-  if (node.flags.length) {
-    flags = new Array(node.flags.length);
-    for (let i = 0; i < node.flags.length; i++) flags[i] = toFlag(map, node.flags[i]!);
+  if (node.flagsTo > node.flagsFrom) {
+    flags = new Array(node.flagsTo - node.flagsFrom);
+    for (let i = node.flagsFrom; i < node.flagsTo; i++) flags[i - node.flagsFrom] = toFlag(map, ps, i);
   }
   let heredocs = NO_HEREDOCS;
   if (ll.heredocs.length) {
     heredocs = new Array(ll.heredocs.length);
     for (let i = 0; i < ll.heredocs.length; i++) heredocs[i] = toHeredoc(map, ll.heredocs[i]!);
   }
-  const args = toks(map, node.args);
+  const args = toks(map, ps, node.argsFrom, node.argsTo);
 
   const ins: Instruction = {
     keyword,
@@ -134,16 +141,19 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
     trigger: undefined,
   };
   const rest = node.rest;
-  if (rest.value.length) {
+  if (rest.length) {
     // one argument that is the whole rest (shell-form RUN, WORKDIR, USER, …): one token serves both
-    const a0 = node.args.length === 1 ? node.args[0]! : undefined;
-    ins.argsToken = a0 && a0.start === rest.start && a0.end === rest.end && a0.value === rest.value ? args[0]! : tok(map, rest);
+    const a0 = node.argsTo - node.argsFrom === 1 ? node.argsFrom : -1;
+    ins.argsToken =
+      a0 !== -1 && ps.starts[a0] === node.restStart && ps.ends[a0] === node.restEnd && ps.values[a0] === rest
+        ? args[0]!
+        : { value: rest, range: map.range(node.restStart, node.restEnd) };
   }
   if (node.error) addProblem(problems, errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
 
   if (!known) {
     const s = nearest(keyword, KNOWN_KEYWORDS);
-    addProblem(problems, 'UnknownInstruction', `unknown instruction: ${node.cmd.value}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
+    addProblem(problems, 'UnknownInstruction', `unknown instruction: ${node.cmd}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
     return ins;
   }
 
@@ -269,7 +279,7 @@ export function buildInstruction(node: RawNode, ll: LogicalLine, isTrigger = fal
         need(problems, argsRange, false, 'ONBUILD requires at least one argument');
         break;
       }
-      const trigger = buildInstruction(node.child, ll, true);
+      const trigger = buildInstruction(node.child, ps, ll, true);
       ins.trigger = trigger;
       ins.args = trigger.args;
       const t = trigger.keyword;

@@ -5,32 +5,59 @@
  */
 import { goQuote, isGoSpace, isGoSpaceCode, isSplitSpace } from './text';
 
-export interface Piece {
-  value: string;
-  start: number;
-  end: number;
+/**
+ * The pieces (keyword-line words with their offsets) of the lines one parse reads, kept flat: piece i is
+ * `values[i]` from `starts[i]` to `ends[i]` in the logical line. A node names its flags and arguments as index
+ * ranges. Nodes and pieces live until the next line: `parseNode` reuses both (the instruction layer takes what
+ * it keeps), so that a parse makes no object per word and none per line here.
+ */
+export class Pieces {
+  values: string[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  n = 0;
+  /** nodes by nesting depth (ONBUILD's trigger is one deeper) */
+  pool: RawNode[] = [];
+  depth = 0;
+
+  push(value: string, start: number, end: number): void {
+    const i = this.n;
+    if (i === this.values.length) {
+      this.values.push(value);
+      this.starts.push(start);
+      this.ends.push(end);
+    } else {
+      this.values[i] = value;
+      this.starts[i] = start;
+      this.ends[i] = end;
+    }
+    this.n = i + 1;
+  }
 }
 
 export interface RawNode {
-  cmd: Piece;
-  flags: Piece[];
+  /** the keyword as written */
+  cmd: string;
+  cmdStart: number;
+  cmdEnd: number;
+  /** the flags: pieces [flagsFrom, flagsTo) */
+  flagsFrom: number;
+  flagsTo: number;
   /** the rest after the flags, trimmed */
-  rest: Piece;
-  args: Piece[];
+  rest: string;
+  restStart: number;
+  restEnd: number;
+  /** the arguments: pieces [argsFrom, argsTo) */
+  argsFrom: number;
+  argsTo: number;
   json: boolean;
   /** ENV/LABEL: the words were `k=v` (not the legacy form) */
-  keyValueForm?: boolean;
-  child?: RawNode;
-  error?: { message: string; start: number; end: number };
+  keyValueForm: boolean | undefined;
+  child: RawNode | undefined;
+  error: { message: string; start: number; end: number } | undefined;
 }
 
-/** Placeholder for a node's rest until it is read. */
-const NO_REST: Piece = { value: '', start: 0, end: 0 };
-
-/** The empty list a node starts with (nodes are read only once built). */
-const NO_PIECES: Piece[] = Object.freeze([]) as unknown as Piece[];
-
-type LineParser = (rest: string, base: number, esc: string, node: RawNode) => void;
+type LineParser = (rest: string, base: number, esc: string, node: RawNode, ps: Pieces) => void;
 
 const dispatch: Record<string, LineParser> = {
   add: parseMaybeJSONToList,
@@ -74,36 +101,69 @@ export function isKnownKeyword(k: string): boolean {
   return knownKeyword(k) !== undefined;
 }
 
-/** BuildKit's newNodeFromLine on `line`, whose offset 0 is `base` in the logical line. */
-export function parseNode(line: string, base: number, esc: string): RawNode {
+/**
+ * BuildKit's newNodeFromLine on `line`, whose offset 0 is `base` in the logical line. At depth 0 this starts a
+ * new line: the pieces and the node of the previous one are reused.
+ */
+export function parseNode(line: string, base: number, esc: string, ps: Pieces): RawNode {
+  if (ps.depth === 0) ps.n = 0;
+  let node = ps.pool[ps.depth];
+  if (!node) {
+    node = {
+      cmd: '',
+      cmdStart: 0,
+      cmdEnd: 0,
+      flagsFrom: 0,
+      flagsTo: 0,
+      rest: '',
+      restStart: 0,
+      restEnd: 0,
+      argsFrom: 0,
+      argsTo: 0,
+      json: false,
+      keyValueForm: undefined,
+      child: undefined,
+      error: undefined,
+    };
+    ps.pool[ps.depth] = node;
+  }
   const ts = trimStart(line, 0, line.length);
   const te = trimEnd(line, ts, line.length);
   let ce = ts;
   while (ce < te && !isSplitSpace(line[ce]!)) ce++;
   let rs = ce;
   while (rs < te && isSplitSpace(line[rs]!)) rs++;
-  // every slot from the start (one object shape for all nodes); the rest is set once the flags are read
-  const node: RawNode = {
-    cmd: { value: line.slice(ts, ce), start: base + ts, end: base + ce },
-    flags: NO_PIECES,
-    rest: NO_REST,
-    args: NO_PIECES,
-    json: false,
-    keyValueForm: undefined,
-    child: undefined,
-    error: undefined,
-  };
+  const cmd = line.slice(ts, ce);
+  node.cmd = cmd;
+  node.cmdStart = base + ts;
+  node.cmdEnd = base + ce;
+  node.flagsFrom = node.flagsTo = ps.n;
+  node.json = false;
+  node.keyValueForm = undefined;
+  node.child = undefined;
+  node.error = undefined;
   if (rs < te) {
-    const argsStart = extractFlags(line, rs, te, esc, base, node);
+    const argsStart = extractFlags(line, rs, te, esc, base, ps);
+    node.flagsTo = ps.n;
     const as = trimStart(line, argsStart, te);
     const ae = trimEnd(line, as, te);
-    node.rest = { value: line.slice(as, ae), start: base + as, end: base + ae };
+    node.rest = line.slice(as, ae);
+    node.restStart = base + as;
+    node.restEnd = base + ae;
   } else {
-    node.rest = { value: '', start: base + te, end: base + te };
+    node.rest = '';
+    node.restStart = node.restEnd = base + te;
   }
-  const cmd = node.cmd.value;
+  node.argsFrom = node.argsTo = ps.n;
   const fn = PARSERS.get(cmd) ?? PARSERS.get(cmd.toLowerCase());
-  if (fn) fn(node.rest.value, node.rest.start, esc, node);
+  if (fn) {
+    ps.depth++;
+    try {
+      fn(node.rest, node.restStart, esc, node, ps);
+    } finally {
+      ps.depth--;
+    }
+  }
   return node;
 }
 
@@ -118,11 +178,11 @@ function trimEnd(s: string, a: number, b: number): number {
 }
 
 /**
- * BuildKit's extractBuilderFlags over line[from, to): the flags go to `node.flags`; returns where the arguments
+ * BuildKit's extractBuilderFlags over line[from, to): the flags are added to `ps`; returns where the arguments
  * start. A flag word's value has its quotes and escapes processed; a word without either (nearly all) is sliced
  * from the line instead of being built up character by character.
  */
-function extractFlags(line: string, from: number, to: number, esc: string, base: number, node: RawNode): number {
+function extractFlags(line: string, from: number, to: number, esc: string, base: number, ps: Pieces): number {
   const escCode = esc.charCodeAt(0);
   let pos = from;
   for (;;) {
@@ -182,20 +242,16 @@ function extractFlags(line: string, from: number, to: number, esc: string, base:
       }
     }
     if (pos < to && word === '--') return pos;
-    if (word !== '--' && (blankOK || word.length > 0)) {
-      if (node.flags === NO_PIECES) node.flags = [];
-      node.flags.push({ value: word, start: base + wordStart, end: base + pos });
-    }
+    if (word !== '--' && (blankOK || word.length > 0)) ps.push(word, base + wordStart, base + pos);
     if (pos >= to) return to;
   }
 }
 
 /**
- * BuildKit's parseWords: words split on white space, quotes and escapes kept. A word's value is its source text,
+ * BuildKit's parseWords, into `ps`: words split on white space, quotes and escapes kept. A word's value is its source text,
  * except that an escape character ending the input is dropped; so words are sliced, not built up.
  */
-export function parseWords(rest: string, base: number, esc: string): Piece[] {
-  const words: Piece[] = [];
+function parseWords(rest: string, base: number, esc: string, ps: Pieces): void {
   const escCode = esc.charCodeAt(0);
   const n = rest.length;
   let pos = 0;
@@ -233,64 +289,74 @@ export function parseWords(rest: string, base: number, esc: string): Piece[] {
       }
     }
     const stop = end === -1 ? pos : end;
-    if (blankOK || stop > start) words.push({ value: rest.slice(start, stop), start: base + start, end: base + pos });
+    if (blankOK || stop > start) ps.push(rest.slice(start, stop), base + start, base + pos);
   }
-  return words;
 }
 
-function splitWhitespace(rest: string, base: number, limit = Infinity): Piece[] {
-  const out: Piece[] = [];
+/** BuildKit's splitting on `[\t\v\f\r ]+` (at most `limit` parts), into `ps`. */
+function splitWhitespace(rest: string, base: number, ps: Pieces, limit = Infinity): void {
+  let count = 0;
   let start = 0;
   let i = 0;
-  while (i < rest.length && out.length < limit - 1) {
+  while (i < rest.length && count < limit - 1) {
     if (isSplitSpace(rest[i]!)) {
       let j = i;
       while (j < rest.length && isSplitSpace(rest[j]!)) j++;
-      out.push({ value: rest.slice(start, i), start: base + start, end: base + i });
+      ps.push(rest.slice(start, i), base + start, base + i);
+      count++;
       start = j;
       i = j;
     } else i++;
   }
-  out.push({ value: rest.slice(start), start: base + start, end: base + rest.length });
-  return out;
+  ps.push(start === 0 ? rest : rest.slice(start), base + start, base + rest.length);
 }
 
-function parseWhitespaceDelimited(rest: string, base: number, _esc: string, node: RawNode): void {
-  if (rest === '') return;
-  node.args = splitWhitespace(rest, base);
+/** The arguments are the pieces from `from` to the last one added. */
+function setArgs(node: RawNode, from: number, ps: Pieces): void {
+  node.argsFrom = from;
+  node.argsTo = ps.n;
 }
 
-function parseString(rest: string, base: number, _esc: string, node: RawNode): void {
+function parseWhitespaceDelimited(rest: string, base: number, _esc: string, node: RawNode, ps: Pieces): void {
   if (rest === '') return;
-  node.args = [{ value: rest, start: base, end: base + rest.length }];
+  const from = ps.n;
+  splitWhitespace(rest, base, ps);
+  setArgs(node, from, ps);
 }
 
-function parseSubCommand(rest: string, base: number, esc: string, node: RawNode): void {
+function parseString(rest: string, base: number, _esc: string, node: RawNode, ps: Pieces): void {
   if (rest === '') return;
-  node.child = parseNode(rest, base, esc);
+  const from = ps.n;
+  ps.push(rest, base, base + rest.length);
+  setArgs(node, from, ps);
+}
+
+function parseSubCommand(rest: string, base: number, esc: string, node: RawNode, ps: Pieces): void {
+  if (rest === '') return;
+  node.child = parseNode(rest, base, esc, ps);
   if (node.child.error && !node.error) node.error = node.child.error;
 }
 
-type JSONResult = { kind: 'ok'; elements: Piece[] } | { kind: 'notjson' } | { kind: 'notstrings' };
-const NOT_JSON_RESULT: JSONResult = { kind: 'notjson' };
-const NOT_STRINGS_RESULT: JSONResult = { kind: 'notstrings' };
+const JSON_OK = 0;
+const JSON_NOT = 1;
+const JSON_NOT_STRINGS = 2;
 
-/** BuildKit's parseJSON: a JSON array of strings (Go's encoding/json grammar), with element offsets. */
-export function parseJSONArray(rest: string, base: number): JSONResult {
+/** BuildKit's parseJSON: a JSON array of strings (Go's encoding/json grammar); its elements, with their offsets,
+ *  are added to `ps` when it is one. */
+function parseJSONArray(rest: string, base: number, ps: Pieces): number {
   let i = 0;
   while (i < rest.length && isGoSpace(rest[i]!)) i++;
-  if (rest[i] !== '[') return NOT_JSON_RESULT;
-  const text = rest.slice(i);
+  if (rest[i] !== '[') return JSON_NOT;
+  const text = i === 0 ? rest : rest.slice(i);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return NOT_JSON_RESULT;
+    return JSON_NOT;
   }
-  if (!Array.isArray(value)) return NOT_JSON_RESULT;
-  for (const v of value) if (typeof v !== 'string') return NOT_STRINGS_RESULT;
+  if (!Array.isArray(value)) return JSON_NOT;
+  for (const v of value) if (typeof v !== 'string') return JSON_NOT_STRINGS;
   // locate each string element
-  const elements: Piece[] = [];
   let p = i + 1;
   for (const v of value as string[]) {
     while (p < rest.length && rest[p] !== '"') p++;
@@ -298,92 +364,111 @@ export function parseJSONArray(rest: string, base: number): JSONResult {
     p++;
     while (p < rest.length && rest[p] !== '"') p += rest[p] === '\\' ? 2 : 1;
     p++;
-    elements.push({ value: v, start: base + s, end: base + p });
+    ps.push(v, base + s, base + p);
   }
-  return { kind: 'ok', elements };
+  return JSON_OK;
 }
 
 const NOT_STRINGS = 'when using JSON array syntax, arrays must be comprised of strings only';
 
-function parseMaybeJSON(rest: string, base: number, _esc: string, node: RawNode): void {
+function parseMaybeJSON(rest: string, base: number, _esc: string, node: RawNode, ps: Pieces): void {
   if (rest === '') return;
-  const r = parseJSONArray(rest, base);
-  if (r.kind === 'ok') {
-    node.args = r.elements;
+  const from = ps.n;
+  const r = parseJSONArray(rest, base, ps);
+  if (r === JSON_OK) {
+    setArgs(node, from, ps);
     node.json = true;
     return;
   }
-  if (r.kind === 'notstrings') {
-    node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
-  }
-  node.args = [{ value: rest, start: base, end: base + rest.length }];
+  if (r === JSON_NOT_STRINGS) node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
+  ps.push(rest, base, base + rest.length);
+  setArgs(node, from, ps);
 }
 
-function parseMaybeJSONToList(rest: string, base: number, esc: string, node: RawNode): void {
-  const r = parseJSONArray(rest, base);
-  if (r.kind === 'ok') {
-    node.args = r.elements;
+function parseMaybeJSONToList(rest: string, base: number, esc: string, node: RawNode, ps: Pieces): void {
+  const from = ps.n;
+  const r = parseJSONArray(rest, base, ps);
+  if (r === JSON_OK) {
+    setArgs(node, from, ps);
     node.json = true;
     return;
   }
-  if (r.kind === 'notstrings') node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
-  parseWhitespaceDelimited(rest, base, esc, node);
+  if (r === JSON_NOT_STRINGS) node.error = { message: NOT_STRINGS, start: base, end: base + rest.length };
+  parseWhitespaceDelimited(rest, base, esc, node, ps);
 }
 
-function parseNameOrNameVal(rest: string, base: number, esc: string, node: RawNode): void {
-  node.args = parseWords(rest, base, esc);
+function parseNameOrNameVal(rest: string, base: number, esc: string, node: RawNode, ps: Pieces): void {
+  const from = ps.n;
+  parseWords(rest, base, esc, ps);
+  setArgs(node, from, ps);
 }
 
-function parseNameVal(rest: string, base: number, esc: string, node: RawNode): void {
-  const key = knownKeyword(node.cmd.value) === 'LABEL' ? 'LABEL' : 'ENV';
-  const words = parseWords(rest, base, esc);
-  if (words.length === 0) return;
-  if (!words[0]!.value.includes('=')) {
-    const parts = splitWhitespace(rest, base, 2);
-    if (parts.length < 2) {
+function parseNameVal(rest: string, base: number, esc: string, node: RawNode, ps: Pieces): void {
+  const key = knownKeyword(node.cmd) === 'LABEL' ? 'LABEL' : 'ENV';
+  const wordsFrom = ps.n;
+  parseWords(rest, base, esc, ps);
+  const wordsTo = ps.n;
+  if (wordsTo === wordsFrom) return;
+  if (!ps.values[wordsFrom]!.includes('=')) {
+    const from = ps.n;
+    splitWhitespace(rest, base, ps, 2);
+    if (ps.n - from < 2) {
       node.error = { message: `${key} must have two arguments`, start: base, end: base + rest.length };
-      node.args = [parts[0]!];
+      node.argsFrom = from;
+      node.argsTo = from + 1;
       return;
     }
-    const [k, v] = parts as [Piece, Piece];
-    node.args = [k, v, { value: '', start: k.end, end: k.end }];
+    const kEnd = ps.ends[from]!;
+    ps.push('', kEnd, kEnd);
+    setArgs(node, from, ps);
     node.keyValueForm = false;
     return;
   }
   node.keyValueForm = true;
-  const args: Piece[] = [];
-  for (const w of words) {
-    const eq = w.value.indexOf('=');
+  const from = ps.n;
+  for (let w = wordsFrom; w < wordsTo; w++) {
+    const value = ps.values[w]!;
+    const start = ps.starts[w]!;
+    const end = ps.ends[w]!;
+    const eq = value.indexOf('=');
     if (eq === -1) {
       node.error = {
-        message: `Syntax error - can't find = in ${goQuote(w.value)}. Must be of the form: name=value`,
-        start: w.start,
-        end: w.end,
+        message: `Syntax error - can't find = in ${goQuote(value)}. Must be of the form: name=value`,
+        start,
+        end,
       };
-      args.push({ value: w.value, start: w.start, end: w.end }, { value: '', start: w.end, end: w.end }, { value: '', start: w.end, end: w.end });
+      ps.push(value, start, end);
+      ps.push('', end, end);
+      ps.push('', end, end);
       continue;
     }
     // the word's characters map 1:1 to the source except a dropped trailing escape, so offsets hold
-    args.push(
-      { value: w.value.slice(0, eq), start: w.start, end: w.start + eq },
-      { value: w.value.slice(eq + 1), start: w.start + eq + 1, end: w.end },
-      { value: '=', start: w.start + eq, end: w.start + eq + 1 },
-    );
+    ps.push(value.slice(0, eq), start, start + eq);
+    ps.push(value.slice(eq + 1), start + eq + 1, end);
+    ps.push('=', start + eq, start + eq + 1);
   }
-  node.args = args;
+  setArgs(node, from, ps);
 }
 
-function parseHealthConfig(rest: string, base: number, esc: string, node: RawNode): void {
+function parseHealthConfig(rest: string, base: number, _esc: string, node: RawNode, ps: Pieces): void {
   let sep = 0;
   while (sep < rest.length && !isGoSpace(rest[sep]!)) sep++;
   let next = sep;
   while (next < rest.length && isGoSpace(rest[next]!)) next++;
   if (sep === 0) return;
-  const typ: Piece = { value: rest.slice(0, sep), start: base, end: base + sep };
-  const sub: RawNode = { ...node, args: [], json: false };
-  delete sub.error;
-  parseMaybeJSON(rest.slice(next), base + next, esc, sub);
-  node.args = [typ, ...sub.args];
-  node.json = sub.json;
-  if (sub.error) node.error = sub.error;
+  const from = ps.n;
+  ps.push(rest.slice(0, sep), base, base + sep);
+  // the rest is parsed as CMD's arguments would be (parseMaybeJSON), after the type word
+  const sub = rest.slice(next);
+  const subBase = base + next;
+  node.json = false;
+  if (sub !== '') {
+    const r = parseJSONArray(sub, subBase, ps);
+    if (r === JSON_OK) node.json = true;
+    else {
+      if (r === JSON_NOT_STRINGS) node.error = { message: NOT_STRINGS, start: subBase, end: subBase + sub.length };
+      ps.push(sub, subBase, subBase + sub.length);
+    }
+  }
+  setArgs(node, from, ps);
 }
