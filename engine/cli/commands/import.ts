@@ -4,6 +4,7 @@
  * as `docker import`. Prints the image id.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
+import { readAheadStream } from '../../store/readahead';
 import { resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
 import type { Platform } from '../../image/types';
@@ -52,7 +53,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     } catch {
       throw new LayerwiseError('not-found', `open ${src}: no such file or directory`);
     }
-    input = st.isDirectory() ? { dir: path } : { tar: createReadStream(path, { highWaterMark: 1 << 20 }) };
+    input = st.isDirectory() ? { dir: path } : { tar: st.isFile() ? readAheadStream(path) : createReadStream(path, { highWaterMark: 1 << 20 }) };
   }
   const r = await importRootfs(store, input, opts);
   ctx.stdout.write(r.id + '\n');

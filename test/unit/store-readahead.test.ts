@@ -1,0 +1,82 @@
+/**
+ * readAheadStream: a regular file read with several reads in flight gives its bytes in order, whole, for sizes
+ * around the chunk size; it honours back-pressure (a paused consumer does not make it buffer the whole file); a
+ * missing file is an error on the stream; destroying it early closes the file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAheadStream } from '../../engine/store/readahead';
+
+async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+test('gives every byte in order, for sizes around the chunk size and depths 1 to 5', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const chunk = 4096;
+    for (const size of [0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk, 7 * chunk + 123, 40_000]) {
+      const data = randomBytes(size);
+      const f = join(dir, `f${size}`);
+      await writeFile(f, data);
+      for (const depth of [1, 2, 5]) assert.ok((await collect(readAheadStream(f, { chunk, depth }))).equals(data), `size ${size} depth ${depth}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a slow consumer holds the reading back: no more than its buffer and the reads in flight are read ahead', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const f = join(dir, 'big');
+    const data = randomBytes(256 * 1024);
+    await writeFile(f, data);
+    const chunk = 1024;
+    const depth = 2;
+    const s = readAheadStream(f, { chunk, depth });
+    const parts: Buffer[] = [];
+    let most = 0;
+    await new Promise<void>((res, rej) => {
+      s.on('data', (c: Buffer) => {
+        parts.push(c);
+        // the consumer is slower than the reads: it takes a turn of the event loop for each chunk
+        s.pause();
+        setImmediate(() => {
+          most = Math.max(most, s.readableLength);
+          s.resume();
+        });
+      });
+      s.once('end', () => res());
+      s.once('error', rej);
+    });
+    assert.ok(Buffer.concat(parts).equals(data));
+    assert.ok(most <= (depth + 1) * chunk, `buffered up to ${most} bytes of ${data.length}`);
+    assert.ok(most > 0, 'the reads did run ahead of the consumer');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a missing file is an error on the stream; destroying early closes the file', async () => {
+  await assert.rejects(collect(readAheadStream('/nonexistent/lw-readahead')), /ENOENT/);
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const f = join(dir, 'f');
+    await writeFile(f, randomBytes(64 * 1024));
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const s = readAheadStream(f, { chunk: 1024, depth: 3 });
+    await new Promise<void>((res) => s.once('data', () => res()));
+    await new Promise<void>((res) => s.destroy().once('close', () => res()));
+    assert.equal(readdirSync('/proc/self/fd').length, fdsBefore);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
