@@ -115,6 +115,7 @@ export class FileContentStore implements ContentStore {
     const tmp = join(this.tmpDir, tempName('ingest'));
     const hash = newHash();
     const producerDigest = opts.producerDigest;
+    const release = opts.release;
     producerDigest?.catch(() => undefined); // a producer that fails fails the stream too (handled below)
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
@@ -140,7 +141,10 @@ export class FileContentStore implements ContentStore {
         batch = [];
         batchBytes = 0;
         const w: Promise<void> = writeAllAt(fh, bufs, at).then(
-          () => void inflight.delete(w),
+          () => {
+            inflight.delete(w);
+            if (release) for (const b of bufs) release(b);
+          },
           (e: unknown) => {
             inflight.delete(w);
             writeError ??= e;

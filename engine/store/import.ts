@@ -46,8 +46,13 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
     let plain: Readable;
     let written: Promise<unknown> = Promise.resolve();
     let producerDigest: Promise<string> | undefined;
+    let release: ((chunk: Buffer) => void) | undefined;
     if ('tar' in input) {
       plain = decompress(input.tar).stream;
+      // a plain tar's chunks reach the store as the source made them: written, they go back to be read into again
+      // (a decompressed stream's chunks are the decompressor's: releasing one of those is ignored)
+      const src = input.tar as { release?: (chunk: Buffer) => void };
+      if (typeof src.release === 'function') release = (c) => src.release!(c);
     } else {
       const w = writeLayer(input.dir, { source: 'dir' });
       plain = w.stream;
@@ -60,6 +65,7 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
       onEnd: () => scan.finish(),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(producerDigest ? { producerDigest } : {}),
+      ...(release ? { release } : {}),
     });
     // a failed ingest (bad tar, disk full) must stop the producer too
     ingesting.catch(() => plain.destroy());

@@ -2,7 +2,10 @@
  * A regular file as a stream that keeps several reads in flight: the next chunks are read (thread pool) while the
  * consumer hashes and writes this one (main thread). fs.createReadStream starts its next read only once the
  * consumer's 'data' handlers have run, so reading and hashing take turns; an import of a big tar spent a third of
- * its time waiting for its own reads. Chunks are fresh buffers (the consumer may keep them, e.g. batched writes).
+ * its time waiting for its own reads. Chunks are the stream's own buffers: the consumer may keep them (e.g. for
+ * batched writes) and, when it is done with one, give it back with `release` to be read into again — fresh memory
+ * costs page faults on every read (measured: 100 reads of 1 MiB, 9 ms into reused buffers, 20-80 ms into fresh
+ * ones). A consumer that never releases gets fresh buffers throughout.
  */
 import { promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -14,7 +17,13 @@ export interface ReadAheadOptions {
   depth?: number;
 }
 
-export function readAheadStream(path: string, opts: ReadAheadOptions = {}): Readable {
+export type ReadAheadStream = Readable & {
+  /** Gives back a chunk this stream pushed (or a part of one), once nothing refers to it any more. Anything else
+   *  is ignored. */
+  release(chunk: Buffer): void;
+};
+
+export function readAheadStream(path: string, opts: ReadAheadOptions = {}): ReadAheadStream {
   const chunk = opts.chunk ?? 1 << 20;
   const depth = Math.max(1, opts.depth ?? 4);
   let fh: fsp.FileHandle | undefined;
@@ -23,10 +32,21 @@ export function readAheadStream(path: string, opts: ReadAheadOptions = {}): Read
   let eof = false;
   const inflight: Promise<Buffer>[] = [];
   let pumping = false;
+  /** buffers given back, and every buffer this stream made (by its memory), lent out or not */
+  const free: Buffer[] = [];
+  const ours = new Map<ArrayBufferLike, { buf: Buffer; lent: boolean }>();
+
+  const take = (): Buffer => {
+    const reused = free.pop();
+    const buf = reused ?? Buffer.allocUnsafeSlow(chunk);
+    if (!reused) ours.set(buf.buffer, { buf, lent: true });
+    else ours.get(buf.buffer)!.lent = true;
+    return buf;
+  };
 
   const issue = (h: fsp.FileHandle): void => {
     while (!eof && inflight.length < depth) {
-      const buf = Buffer.allocUnsafeSlow(chunk);
+      const buf = take();
       const at = position;
       position += chunk;
       const p = h.read(buf, 0, chunk, at).then(({ bytesRead }) => {
@@ -89,5 +109,12 @@ export function readAheadStream(path: string, opts: ReadAheadOptions = {}): Read
     }
   }
 
-  return stream;
+  return Object.assign(stream, {
+    release(c: Buffer): void {
+      const e = ours.get(c.buffer);
+      if (!e || !e.lent) return; // not ours, or given back already
+      e.lent = false;
+      free.push(e.buf);
+    },
+  });
 }

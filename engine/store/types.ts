@@ -30,6 +30,9 @@ export interface IngestOptions {
    *  hashes what it yields): the store takes it instead of hashing every byte a second time. It resolves once the
    *  producer has yielded its last byte. */
   producerDigest?: Promise<string>;
+  /** called with each chunk once it has been written to the blob file, when the store no longer refers to it (a
+   *  producer may then reuse its memory) */
+  release?: (chunk: Buffer) => void;
 }
 
 /** Content-addressed blobs. Writes are atomic: a blob is visible only once complete and verified. */

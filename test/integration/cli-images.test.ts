@@ -110,7 +110,10 @@ describe('image commands (in-process)', { skip }, () => {
     assert.equal(obj!.RootFS.Type, 'layers');
     // the diff id is the sha256 of the plain tar we imported
     const plain = await fsp.readFile(rootfsTar);
-    assert.deepEqual(obj!.RootFS.Layers, ['sha256:' + createHash('sha256').update(plain).digest('hex')]);
+    const diffId = 'sha256:' + createHash('sha256').update(plain).digest('hex');
+    assert.deepEqual(obj!.RootFS.Layers, [diffId]);
+    // the blob holds exactly those bytes (the reader reuses its buffers once they are written: none too early)
+    assert.ok((await fsp.readFile(join(root, 'blobs', 'sha256', diffId.slice(7)))).equals(plain));
     assert.equal(obj!.Os, 'linux');
     assert.ok(obj!.Size > 0);
     const h = await cli(root, ['history', 'mine:1']);

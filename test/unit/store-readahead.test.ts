@@ -80,3 +80,58 @@ test('a missing file is an error on the stream; destroying early closes the file
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('released chunks are read into again (and only once each); what it did not make is ignored', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const f = join(dir, 'f');
+    const data = randomBytes(64 * 1024 + 7);
+    await writeFile(f, data);
+    const s = readAheadStream(f, { chunk: 1024, depth: 2 });
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    await new Promise<void>((res, rej) => {
+      s.on('data', (c: Buffer) => {
+        copies.push(Buffer.from(c)); // the consumer copies, then gives the chunk back
+        memory.add(c.buffer);
+        s.release(c);
+        s.release(c); // twice: ignored
+        s.release(Buffer.alloc(1024)); // not the stream's: ignored
+      });
+      s.once('end', () => res());
+      s.once('error', rej);
+    });
+    assert.ok(Buffer.concat(copies).equals(data));
+    // 65 chunks were read through a handful of buffers: the reads in flight and the stream's own buffer
+    assert.ok(memory.size <= 8, `${memory.size} buffers for 65 chunks`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an import of a 24 MB tar through it stores exactly the file (its buffers are reused only once written)', async () => {
+  const { openStore } = await import('../../engine/store/store');
+  const { importRootfs } = await import('../../engine/store/import');
+  const { writeLayer } = await import('../../engine/layers');
+  const { createHash } = await import('node:crypto');
+  const { createWriteStream, mkdirSync } = await import('node:fs');
+  const { readFile } = await import('node:fs/promises');
+  const { pipeline } = await import('node:stream/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const tree = join(dir, 'tree');
+    mkdirSync(tree);
+    for (let i = 0; i < 24; i++) await writeFile(join(tree, `f${i}`), randomBytes(1 << 20));
+    const tarPath = join(dir, 'rootfs.tar');
+    await pipeline(writeLayer(tree, { source: 'dir' }).stream, createWriteStream(tarPath));
+    const plain = await readFile(tarPath);
+    const store = await openStore(join(dir, 'store'));
+    // small chunks and a shallow read-ahead: every buffer is reused many times
+    const r = await importRootfs(store, { tar: readAheadStream(tarPath, { chunk: 64 * 1024, depth: 3 }) });
+    const digest = 'sha256:' + createHash('sha256').update(plain).digest('hex');
+    assert.equal(r.diffId, digest);
+    assert.ok((await readFile(join(dir, 'store', 'blobs', 'sha256', digest.slice(7)))).equals(plain));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
