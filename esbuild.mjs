@@ -1,4 +1,4 @@
-// Bundles the entry points: the extension (vscode external, CommonJS), its lazily loaded part, the language server, the CLI and the CLI's copy worker.
+// Bundles the entry points: the extension (vscode external, CommonJS), its lazily loaded part, the language server, the CLI, and the workers the CLI starts.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -23,6 +23,8 @@ const entries = [
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // the COPY/ADD worker a build starts: a small bundle of its own, which starts faster than the whole CLI
   { entryPoints: ['engine/build/copy-worker-entry.ts'], outfile: 'dist/copy-worker.js' },
+  // the layer writer's worker thread (walks and reads the tree while the main thread hashes and stores)
+  { entryPoints: ['engine/layers/write-worker.ts'], outfile: 'dist/layer-worker.js' },
 ];
 
 import { existsSync } from 'node:fs';

@@ -10,6 +10,7 @@ import { mapOwner } from './idmap';
 import type { LayerWriteOptions, LayerWriteResult } from './index';
 import { END_OF_ARCHIVE, encodeHeader, encodeUstarInto, padding, type TarHeader, type TarType } from './tarheader';
 import { isOverlayPrivate, readTreeXattrs } from './xattrs';
+import { layerWorker } from './write-pool';
 
 const CHUNK = 256 << 10;
 const OUT_CHUNK = 1 << 20;
@@ -77,7 +78,8 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
  *  comes out in chunks of OUT_CHUNK bytes: a stream chunk, an allocation and a hash update per header or
  *  small file made small-file layers slow. The generators yield only full chunks; `end()` yields the rest. */
 export class LayerEmitter {
-  private readonly hash = createHash('sha256');
+  /** undefined: the consumer hashes the chunks (the layer worker's emitter; see write-worker.ts) */
+  private readonly hash: ReturnType<typeof createHash> | undefined;
   private readonly links = new Map<string, string>();
   private out = Buffer.allocUnsafe(OUT_CHUNK);
   private len = 0;
@@ -89,12 +91,15 @@ export class LayerEmitter {
     private readonly opts: LayerWriteOptions,
     /** xattrs by relative path (null: none known) */
     readonly xattrs: Map<string, Array<[string, Buffer]>> | null,
-  ) {}
+    hashing = true,
+  ) {
+    this.hash = hashing ? createHash('sha256') : undefined;
+  }
 
   /** The staged bytes as a chunk (hashed and counted), and a fresh staging buffer. */
   private flush(): Buffer {
     const chunk = this.len === this.out.length ? this.out : this.out.subarray(0, this.len);
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.size += chunk.length;
     this.out = Buffer.allocUnsafe(OUT_CHUNK);
     this.len = 0;
@@ -191,12 +196,18 @@ export class LayerEmitter {
   }
 
   result(): LayerWriteResult {
-    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.size, entries: this.entries, fileBytes: this.fileBytes };
+    return { diffId: this.hash ? `sha256:${this.hash.digest('hex')}` : '', size: this.size, entries: this.entries, fileBytes: this.fileBytes };
   }
 }
 
 /** Resolves and checks a source directory, and reads its xattrs when needed. */
 export async function openSource(dir: string, opts: LayerWriteOptions): Promise<{ root: string; emitter: LayerEmitter }> {
+  const { root, xattrs } = await sourceInfo(dir, opts);
+  return { root, emitter: new LayerEmitter(opts, xattrs) };
+}
+
+/** The real path of a source directory (checked) and its xattrs when the options need them. */
+export async function sourceInfo(dir: string, opts: LayerWriteOptions): Promise<{ root: string; xattrs: Map<string, Array<[string, Buffer]>> | null }> {
   let st0: Stats;
   try {
     st0 = await fsp.stat(dir);
@@ -210,7 +221,7 @@ export async function openSource(dir: string, opts: LayerWriteOptions): Promise<
   if (opts.source === 'overlay' && xattrs === null) {
     throw new LayerwiseError('invalid', 'reading an overlay upper dir needs getfattr (Debian package attr) to see opaque directories');
   }
-  return { root, emitter: new LayerEmitter(opts, xattrs) };
+  return { root, xattrs };
 }
 
 /** Wraps a generator of tar bytes into the { stream, done } pair the API returns. `produce` must end with
@@ -252,8 +263,18 @@ export function excludeSet(opts: LayerWriteOptions): Set<string> {
  * destroys `stream`). Overlay: redirect_dir/metacopy upper dirs are not supported (Layerwise mounts without).
  */
 export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
+  const worker = layerWorker();
+  if (worker) return worker.write(dir, opts);
   return layerStream(async function* () {
     const { root, emitter: em } = await openSource(dir, opts);
+    yield* treeChunks(root, em, opts);
+    return em.result();
+  });
+}
+
+/** The tar bytes of the tree at `root`, through `em`, ending with the end-of-archive marker (synchronous: the
+ *  file system calls are made as the chunks are pulled). */
+export function* treeChunks(root: string, em: LayerEmitter, opts: LayerWriteOptions): Generator<Buffer, void> {
     const overlay = opts.source === 'overlay';
     for (const { rel, abs, st } of walk(root, excludeSet(opts))) {
       if (overlay) {
@@ -271,6 +292,4 @@ export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Read
       } else yield* em.entry(rel, abs, st);
     }
     yield* em.end();
-    return em.result();
-  });
 }

@@ -1,0 +1,174 @@
+/**
+ * The main-thread side of the layer worker (write-worker.ts): one worker thread per process, started on first use
+ * and kept (it does not hold the process open between layers), writing one layer at a time; a second layer
+ * written at the same time is written in-thread. The worker is used when its bundle (dist/layer-worker.js) sits
+ * beside the running bundle or LAYERWISE_LAYER_WORKER names it; otherwise (the TypeScript sources under tsx, say)
+ * layers are written in-thread, with the same bytes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { LayerwiseError, type ErrorKind } from '../errors';
+import type { LayerWriteOptions, LayerWriteResult } from './index';
+import type { LayerJob, LayerWorkerMessage } from './write-worker';
+import { sourceInfo } from './write';
+
+/** chunks (of 1 MiB) the worker may have posted ahead of the consumer */
+const CREDITS = 4;
+
+function workerPath(): string | undefined {
+  const env = process.env.LAYERWISE_LAYER_WORKER;
+  if (env !== undefined) return env === '' || env === '0' ? undefined : env;
+  if (__filename.endsWith('.ts')) return undefined;
+  const p = join(__dirname, 'layer-worker.js');
+  return existsSync(p) ? p : undefined;
+}
+
+class LayerWorker {
+  private worker: Worker | undefined;
+  busy = false;
+  broken = false;
+
+  constructor(private readonly path: string) {}
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.path);
+    w.unref();
+    w.on('error', () => {
+      // a worker that dies is not used again (the layer it was writing fails with the error below)
+      this.broken = true;
+      this.worker = undefined;
+    });
+    w.on('exit', () => {
+      this.worker = undefined;
+    });
+    this.worker = w;
+    return w;
+  }
+
+  write(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.busy = true;
+    const hash = createHash('sha256');
+    let size = 0;
+    let resolveDone!: (r: LayerWriteResult) => void;
+    let rejectDone!: (e: unknown) => void;
+    const done = new Promise<LayerWriteResult>((res, rej) => {
+      resolveDone = res;
+      rejectDone = rej;
+    });
+    done.catch(() => undefined); // callers may only listen to the stream
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    Atomics.store(control, 0, CREDITS);
+    let owed = 0;
+    let finished = false;
+    let worker: Worker | undefined;
+    const giveCredit = (n: number) => {
+      if (n <= 0) return;
+      Atomics.add(control, 0, n);
+      Atomics.notify(control, 0);
+    };
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (worker) {
+        worker.removeListener('message', onMessage);
+        worker.removeListener('error', onError);
+        worker.unref();
+      }
+      this.busy = false;
+    };
+    const fail = (e: unknown) => {
+      Atomics.store(control, 1, 1); // the worker stops at its next chunk
+      Atomics.notify(control, 0);
+      finish();
+      rejectDone(e);
+      if (!stream.destroyed) stream.destroy(e as Error);
+    };
+    const onMessage = (m: LayerWorkerMessage) => {
+      if (finished) return;
+      if ('chunk' in m) {
+        const b = Buffer.from(m.chunk, m.offset, m.length);
+        hash.update(b);
+        size += b.length;
+        if (stream.push(b)) giveCredit(1);
+        else owed++;
+      } else if ('end' in m) {
+        finish();
+        stream.push(null);
+        resolveDone({ diffId: `sha256:${hash.digest('hex')}`, size, entries: m.end.entries, fileBytes: m.end.fileBytes });
+      } else if ('error' in m) {
+        fail(new LayerwiseError(m.error.kind as ErrorKind, m.error.message));
+      }
+    };
+    const onError = (e: Error) => fail(new LayerwiseError('internal', `layer worker failed: ${e.message}`, { cause: e }));
+    const stream = new Readable({
+      highWaterMark: CREDITS << 20,
+      read() {
+        const n = owed;
+        owed = 0;
+        giveCredit(n);
+      },
+      destroy(err, cb) {
+        if (!finished) {
+          // the consumer gave up (or failed): stop the worker; done rejects
+          Atomics.store(control, 1, 1);
+          Atomics.notify(control, 0);
+          const w = worker;
+          finish();
+          // the worker answers { stopped } or finishes its chunk; either way it is free for the next job once
+          // it has seen the stop flag — until then it is not handed another
+          if (w) {
+            self.busy = true;
+            const release = (m: LayerWorkerMessage) => {
+              if ('stopped' in m || 'end' in m || 'error' in m) {
+                w.removeListener('message', release);
+                self.busy = false;
+              }
+            };
+            w.on('message', release);
+          }
+          rejectDone(err ?? new LayerwiseError('io', 'layer stream closed before it was fully read'));
+        }
+        cb(err);
+      },
+    });
+    void (async () => {
+      try {
+        const { root, xattrs } = await sourceInfo(dir, opts);
+        if (finished) return;
+        worker = this.start();
+        worker.ref(); // a layer being written keeps the process alive
+        worker.on('message', onMessage);
+        worker.once('error', onError);
+        const job: LayerJob = { root, opts, xattrs, control };
+        worker.postMessage(job);
+      } catch (e) {
+        fail(e);
+      }
+    })();
+    return { stream, done };
+  }
+}
+
+let pool: LayerWorker | undefined;
+
+/** The layer worker when it can take a layer now; undefined: write in-thread. */
+export function layerWorker(): LayerWorker | undefined {
+  if (pool === undefined) {
+    const p = workerPath();
+    if (!p) return undefined;
+    pool = new LayerWorker(p);
+  }
+  if (pool.busy || pool.broken) return undefined;
+  return pool;
+}
+
+/** Forget the worker (tests switch LAYERWISE_LAYER_WORKER between cases). */
+export function resetLayerWorker(): void {
+  pool = undefined;
+}
