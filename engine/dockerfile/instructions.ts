@@ -190,10 +190,15 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       ins.command = { json: node.json, words: args };
       if (keyword === 'RUN') {
         need(problems, argsRange, args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
-        let mounts: Mount[] | undefined;
         // (indexed loops: NO_FLAGS is frozen, and for-of over a frozen array allocates an iterator)
-        for (let i = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') (mounts ??= []).push(parseMountFlag(flags[i]!, problems));
-        ins.mounts = mounts ?? NO_MOUNTS;
+        let count = 0;
+        for (let i = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') count++;
+        let mounts = NO_MOUNTS;
+        if (count) {
+          mounts = new Array(count);
+          for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') mounts[j++] = parseMountFlag(flags[i]!, problems);
+        }
+        ins.mounts = mounts;
         for (let i = 0; i < flags.length; i++) {
           const f = flags[i]!;
           if (f.name === 'network' && f.value !== undefined && !NETWORK_MODES.includes(f.value))
@@ -221,12 +226,13 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       break;
     case 'ENV':
     case 'LABEL': {
-      const pairs: KeyValue[] = [];
+      // lists are made at their final size: one grown by push keeps its spare capacity in the tree
+      const pairs: KeyValue[] = new Array(Math.floor(args.length / 3));
       for (let i = 0; i + 2 < args.length; i += 3) {
         const k = args[i]!;
         const v = args[i + 1]!;
         const sep = args[i + 2]!;
-        pairs.push({ key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } });
+        pairs[i / 3] = { key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } };
         if (k.value.length === 0 && sep.value === '=') addProblem(problems, 'BlankName', `${keyword} names can not be blank`, k.range);
       }
       ins.pairs = pairs;
@@ -356,19 +362,21 @@ export function csvFields(s: string): { value: string; start: number; end: numbe
 }
 
 function parseMountFlag(f: Flag, problems: ParseProblem[]): Mount {
-  const m: Mount = { type: 'bind', options: [], range: f.range };
   const vr = f.valueRange ?? f.range;
   const fields = csvFields(f.value ?? '');
   if (!fields) {
     addProblem(problems, 'InvalidMount', 'failed to parse csv mounts: bare " in non-quoted field', vr);
-    return m;
+    return { type: 'bind', options: [], range: f.range };
   }
-  for (const fl of fields) {
+  // one option a field: the list is made at its final size
+  const m: Mount = { type: 'bind', options: new Array(fields.length), range: f.range };
+  for (let i = 0; i < fields.length; i++) {
+    const fl = fields[i]!;
     const r = subRange(vr, fl.start, fl.end);
     const eq = fl.value.indexOf('=');
     const key = (eq === -1 ? fl.value : fl.value.slice(0, eq)).toLowerCase();
     const value = eq === -1 ? undefined : fl.value.slice(eq + 1);
-    m.options.push({ key, value, range: r });
+    m.options[i] = { key, value, range: r };
     if (fl.value === '' && fields.length === 1) continue;
     if (!MOUNT_KEYS.includes(key)) {
       const s = nearest(key, MOUNT_KEYS);

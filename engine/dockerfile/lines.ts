@@ -341,7 +341,10 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
         lastLine = i;
         const cLead = leadingSpace(text, ca, ce);
         if (ca + cLead < ce && text.charCodeAt(ca + cLead) === 0x23 /* # */) {
-          (comments ??= []).push(comment(i, ca, cLead, ce, true));
+          const c = comment(i, ca, cLead, ce, true);
+          // (a list literal has no spare capacity; nearly all continuations have at most one comment)
+          if (comments) comments.push(c);
+          else comments = [c];
           i++;
           continue;
         }
