@@ -29,7 +29,7 @@ import { resolveStageRef, stepEvent } from './builder';
 import { explainMiss, findPrevious } from './explain';
 import { pruneCopiedUpDirs } from './prune';
 import { planIdMap } from '../runtime/idmap';
-import type { MissReason } from './events';
+import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
 
 export interface StageResult {
@@ -44,6 +44,16 @@ export interface StageResult {
 }
 
 const FS_KEYWORDS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
+
+/** A step that ran and whose layer is still being written (StageRunner.deferCommit). */
+interface DeferredRecord {
+  deferred: true;
+  /** the step's upper dir: its changes, the top lower dir of the next step until it is adopted */
+  upper: string;
+  created: string;
+  /** the layer written and adopted, the temp dir removed: the cache record */
+  finish: () => Promise<CacheRecord>;
+}
 
 export class StageRunner {
   private st!: StageConfig;
@@ -122,7 +132,10 @@ export class StageRunner {
         if (ctx.opts.signal?.aborted) throw new LayerwiseError('build', 'build cancelled');
         await this.step(ins, ctx.scopes.before.get(ins) ?? new Map());
       }
+      await this.settle();
     } finally {
+      // a failed stage: the layer still being written is finished (or fails) before its temp dir goes
+      await this.settle().catch(() => undefined);
       for (const c of this.cleanups.splice(0)) await c();
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
@@ -266,19 +279,23 @@ export class StageRunner {
       inputs.duration = rec.duration;
     } else {
       miss = explainMiss(inputs, ctx.history, { noCache: this.noCache, ...(this.lastFs?.missed ? { parent: { instruction: this.lastFs.instruction, line: this.lastFs.line } } : {}) });
+      let out: CacheRecord | DeferredRecord;
       try {
-        rec = await plan.execute(id);
+        out = await plan.execute(id);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         ctx.emit(stepEvent({ ...ev, status: 'error', duration: (Date.now() - t0) / 1000, cacheKey: plan.key, miss, error: message }));
         if (e instanceof LayerwiseError && e.range) throw e;
         this.fail(ins, message);
       }
+      if ('deferred' in out) return this.deferStep(ins, ev, plan, inputs, miss, out);
+      rec = out;
       await ctx.cache.put(rec);
       ctx.counts.built++;
       inputs.duration = rec.duration;
     }
     ctx.newHistory.push(inputs);
+    await this.settle(); // the layer below, if it is still being written
     if (rec.layer) {
       const desc: Descriptor = { mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size };
       this.layers.push(desc);
@@ -303,14 +320,133 @@ export class StageRunner {
   }
 
   private async lowerDirs(): Promise<string[]> {
-    if (this.diffIds.length === 0) return [];
-    const chains = chainIds(this.diffIds);
-    return this.ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!);
+    const below = this.diffIds.length === 0 ? [] : await this.ctx.store.snapshots.lowerDirs(chainIds(this.diffIds).at(-1)!);
+    // the last step's layer, still being written: its upper dir holds exactly its changes (whiteouts in the overlay
+    // form, as a snapshot), so it serves as the top lower dir until it is adopted as the snapshot
+    return this.pending ? [this.pending.upper, ...below] : below;
+  }
+
+  /**
+   * The last step, when its layer is still being written while this one runs (deferStep): its upper dir stands in
+   * for its snapshot, and `settle` finishes it — the layer stored, its upper dir adopted as the snapshot (only now:
+   * a step running over it has unmounted it), the cache record, the image's layer list and its done event.
+   */
+  private pending: { upper: string; settle: () => Promise<void> } | undefined;
+
+  /** Finishes the pending step, if any (see `pending`); its failure is its own step's error. */
+  private async settle(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    await p.settle();
+  }
+
+  /** Whether a step's layer may be written while the next step runs: the next filesystem step of the stage is a
+   *  RUN (the case where the two overlap; a COPY would wait for it anyway), and its upper dir will become its
+   *  snapshot (not with SOURCE_DATE_EPOCH, whose layers are unpacked again). */
+  private mayDefer(ins: Instruction): boolean {
+    if (this.ctx.opts.sourceDateEpoch !== undefined) return false;
+    const list = this.stage.instructions;
+    const i = list.indexOf(ins);
+    if (i < 0) return false; // an ONBUILD trigger
+    const next = list.slice(i + 1).find((x) => FS_KEYWORDS.has(x.keyword));
+    return next?.keyword === 'RUN';
+  }
+
+  /**
+   * Starts writing the layer of a step that ran (its upper dir `w.upper`) and returns at once: the record comes
+   * when the next step settles it. The step's temp dir is the deferred record's to remove.
+   */
+  private async deferCommit(w: { upper: string; cleanup: () => Promise<void> }, key: string, t0: number, text: string, keepEmpty: boolean): Promise<DeferredRecord> {
+    await this.settle(); // the layer below first: its chain id is part of this one's
+    let open!: () => void;
+    const gate = new Promise<void>((res) => (open = res));
+    const created = new Date().toISOString();
+    const ranFor = Date.now() - t0;
+    const tw = Date.now();
+    let writtenIn = 0;
+    const layer = this.commitUpper(w.upper, 'overlay', keepEmpty, { gate, onWritten: () => (writtenIn = Date.now() - tw) });
+    layer.catch(() => undefined); // awaited by finish
+    let finished: Promise<CacheRecord> | undefined;
+    return {
+      deferred: true,
+      upper: w.upper,
+      created,
+      finish: () =>
+        (finished ??= (async () => {
+          open();
+          try {
+            const l = await layer;
+            return { v: 1, key, ...(l ? { layer: l } : {}), created, duration: (ranFor + writtenIn) / 1000, instruction: text };
+          } finally {
+            await w.cleanup();
+          }
+        })()),
+    };
+  }
+
+  /** The bookkeeping of a step whose layer is still being written: everything but the layer now, the rest when
+   *  the next step settles it. */
+  private deferStep(
+    ins: Instruction,
+    ev: Omit<StepEvent, 'v' | 'type' | 'status'>,
+    plan: { key: string; createdBy: string; after?: () => void },
+    inputs: StepInputs,
+    miss: MissReason | undefined,
+    out: DeferredRecord,
+  ): void {
+    const { ctx } = this;
+    ctx.counts.built++;
+    ctx.newHistory.push(inputs);
+    this.fsKey = plan.key;
+    this.lastFs = { instruction: inputs.instruction, line: ins.startLine, missed: true };
+    this.lastCreated = out.created;
+    const entry = historyEntry(plan.createdBy, this.lastCreated, false);
+    this.st.config.history!.push(entry);
+    if (plan.after) plan.after();
+    this.pending = {
+      upper: out.upper,
+      settle: async () => {
+        let rec: CacheRecord;
+        try {
+          rec = await out.finish();
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          ctx.emit(stepEvent({ ...ev, status: 'error', duration: 0, cacheKey: plan.key, ...(miss ? { miss } : {}), error: message }));
+          if (e instanceof LayerwiseError && e.range) throw e;
+          this.fail(ins, message);
+        }
+        await ctx.cache.put(rec);
+        inputs.duration = rec.duration;
+        if (rec.layer) {
+          this.layers.push({ mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size });
+          this.diffIds.push(rec.layer.diffId);
+          await ctx.store.snapshots.prepare(this.layers, this.diffIds);
+        } else entry.empty_layer = true;
+        ctx.emit(
+          stepEvent({
+            ...ev,
+            status: 'done',
+            duration: rec.duration,
+            cacheKey: plan.key,
+            ...(rec.layer ? { layer: { digest: rec.layer.digest, diffId: rec.layer.diffId, size: rec.layer.size } } : { emptyLayer: true }),
+            ...(miss ? { miss } : {}),
+          }),
+        );
+      },
+    };
   }
 
   /** Turns an upper dir into a layer blob in the store, and the dir itself into the layer's snapshot (no second
    *  unpack); undefined when nothing changed. */
-  private async commitUpper(upper: string, source: 'overlay' | 'dir', keepEmpty = false): Promise<CacheRecord['layer']> {
+  private async commitUpper(
+    upper: string,
+    source: 'overlay' | 'dir',
+    keepEmpty = false,
+    deferred?: { gate: Promise<void>; onWritten: () => void },
+  ): Promise<CacheRecord['layer']> {
+    if (!deferred) await this.settle(); // the layer below first: its chain id is part of this one's
+    const below = [...this.diffIds];
     trace('commit start');
     const layerOpts: LayerWriteOptions = { source, ...layerIdMap(), ...(this.ctx.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.opts.sourceDateEpoch } : {}) };
     const w = writeLayer(upper, layerOpts);
@@ -320,10 +456,16 @@ export class StageRunner {
     const ingested = this.ctx.store.content.ingest(w.stream, { producerDigest: w.done.then((d) => d.diffId) });
     ingested.catch(() => undefined); // awaited below
     const done = await w.done;
+    if (deferred) {
+      // the next step may be running over this upper dir: it is adopted once that step has settled this one
+      await ingested;
+      deferred.onWritten();
+      await deferred.gate;
+    }
     // the upper dir has been read whole: it becomes the snapshot while the blob's last bytes are written and synced
     let adopted: Promise<unknown> = Promise.resolve();
     if (done.entries > 0 && source === 'overlay' && this.ctx.opts.sourceDateEpoch === undefined) {
-      const chains = chainIds([...this.diffIds, done.diffId]);
+      const chains = chainIds([...below, done.diffId]);
       // the snapshot is checked (fsck) by writing it as this layer again: adopting it reads nothing
       adopted = this.ctx.store.snapshots
         .adopt(upper, done.diffId, chains[chains.length - 1]!, chains.length > 1 ? chains[chains.length - 2] : undefined, { layer: layerOpts, size: done.fileBytes })
@@ -360,7 +502,7 @@ export class StageRunner {
     link?: boolean;
     createdBy: string;
     after?: () => void;
-    execute: (id: number) => Promise<CacheRecord>;
+    execute: (id: number) => Promise<CacheRecord | DeferredRecord>;
   }> {
     const cfg = this.st.config.config!;
     const workdir = cfg.WorkingDir || '/';
@@ -481,6 +623,7 @@ export class StageRunner {
         const t0 = Date.now();
         const w = await this.workDirs();
         const releases: (() => Promise<void>)[] = [];
+        let handedOver = false; // the temp dir belongs to a deferred record
         try {
           const log = (stream: 'stdout' | 'stderr') =>
             new Writable({
@@ -523,10 +666,15 @@ export class StageRunner {
             const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
             throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });
           }
+          if (this.mayDefer(ins)) {
+            const d = await this.deferCommit(w, key, t0, text, true);
+            handedOver = true;
+            return d;
+          }
           return record(key, t0, await this.commitUpper(w.upper, 'overlay', true), text);
         } finally {
           for (const r of releases) await r();
-          await w.cleanup();
+          if (!handedOver) await w.cleanup();
         }
       },
     };
@@ -829,6 +977,7 @@ export class StageRunner {
       execute: async () => {
         const t0 = Date.now();
         const w = await this.workDirs();
+        let handedOver = false; // the temp dir belongs to a deferred record
         try {
           for (const g of gitSources) {
             // checked out inside the step's temp dir: w.cleanup() removes it with the rest
@@ -859,11 +1008,16 @@ export class StageRunner {
             ctx.store.tmpDir,
           );
           trace('copy job done');
+          if (this.mayDefer(ins)) {
+            const d = await this.deferCommit(w, key, t0, text, false);
+            handedOver = true;
+            return d;
+          }
           const layer = await this.commitUpper(w.upper, 'overlay');
           trace('copy committed');
           return record(key, t0, layer, text);
         } finally {
-          await w.cleanup();
+          if (!handedOver) await w.cleanup();
         }
       },
     };

@@ -32,9 +32,10 @@ export function readAheadStream(path: string, opts: ReadAheadOptions = {}): Read
   let eof = false;
   const inflight: Promise<Buffer>[] = [];
   let pumping = false;
-  /** buffers given back, and every buffer this stream made (by its memory), lent out or not */
+  /** buffers given back, and the buffers this stream made (by their memory), lent out or not — weakly: a chunk the
+   *  consumer never gives back is the garbage collector's */
   const free: Buffer[] = [];
-  const ours = new Map<ArrayBufferLike, { buf: Buffer; lent: boolean }>();
+  const ours = new WeakMap<ArrayBufferLike, { buf: Buffer; lent: boolean }>();
 
   const take = (): Buffer => {
     const reused = free.pop();

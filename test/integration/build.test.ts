@@ -8,6 +8,7 @@ import { readdir, writeFile, appendFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { buildUnavailableReason, newKit, runBuild, sh, writeContext, type Kit } from '../helpers/build';
+import type { StepEvent } from '../../engine/build/events';
 
 let kit: Kit;
 let skip: string | undefined;
@@ -347,6 +348,52 @@ test('a failing RUN fails the build at its line and leaves nothing behind', asyn
   assert.deepEqual((await kit.store.images.list()).length, before.length);
   const tmp = await readdir(join(kit.root, 'tmp')).catch(() => [] as string[]);
   assert.deepEqual(tmp.filter((x) => x.startsWith(`${process.pid}-`)), []);
+});
+
+test('a RUN runs while the layer of the step before it is written (over its upper dir): it sees it, removes from it, and every step still reports its layer in order', async (t) => {
+  if (skip) return t.skip(skip);
+  const df = 'FROM busybox\nCOPY a.txt b.txt /d/\nRUN rm /d/a.txt && cat /d/b.txt > /d/c.txt\nRUN ls /d > /list.txt\nRUN rm /list.txt\n';
+  const c = await ctx({ Dockerfile: df, 'a.txt': 'A', 'b.txt': 'B' });
+  const b = await runBuild(kit, c, { tags: ['overlap:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  const out = await sh(kit, 'overlap:1', 'ls /d; cat /d/c.txt; test -e /list.txt || echo no-list');
+  assert.equal(out.out, 'b.txt\nc.txt\nBno-list\n');
+  // the done events come in step order, each with its own layer, and the image lists those layers in that order
+  const done = b.events.filter((e): e is StepEvent => e.type === 'step' && e.status === 'done');
+  assert.deepEqual(done.map((e) => e.instruction.split(' ')[0]), ['COPY', 'RUN', 'RUN', 'RUN']);
+  const img = await kit.store.images.resolve('overlap:1');
+  assert.deepEqual(img.manifest.layers.slice(-4).map((l) => l.digest), done.map((e) => e.layer!.digest));
+  // each layer holds its own step's changes (the RUN's removal as a whiteout over the COPY's layer)
+  const { listLayer } = await import('../../engine/layers');
+  const names: string[][] = [];
+  for (const e of done) {
+    const entries: string[] = [];
+    for await (const x of listLayer(await kit.store.content.readBlob(e.layer!.digest))) if (x.type !== 'dir') entries.push(x.whiteout ? `-${x.path}` : x.path);
+    names.push(entries.sort());
+  }
+  assert.deepEqual(names, [['d/a.txt', 'd/b.txt'], ['-d/a.txt', 'd/c.txt'], ['list.txt'], ['-list.txt']]);
+  const { fsck } = await import('../../engine/store/fsck');
+  const report = await fsck(kit.store, {});
+  assert.deepEqual(report.problems, []);
+  // nothing is left in the store's temp dir, and a rebuild takes every step from the cache
+  const tmp = await readdir(join(kit.root, 'tmp')).catch(() => [] as string[]);
+  assert.deepEqual(tmp.filter((x) => x.startsWith(`${process.pid}-`)), []);
+  const again = await runBuild(kit, c, { tags: ['overlap:1'] });
+  assert.deepEqual(again.summary.map((x) => x.split(' -> ')[1]), ['cached', 'cached', 'cached', 'cached']);
+});
+
+test('a RUN that fails after a step whose layer was still being written: that step is cached, nothing is left behind', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN exit 4\n', 'a.txt': 'A' });
+  const b = await runBuild(kit, c, {});
+  assert.match(b.error!.message, /exit code: 4/);
+  assert.equal(b.error!.range!.start.line, 2);
+  const tmp = await readdir(join(kit.root, 'tmp')).catch(() => [] as string[]);
+  assert.deepEqual(tmp.filter((x) => x.startsWith(`${process.pid}-`)), []);
+  await writeFile(join(c, 'Dockerfile'), 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt\n');
+  const fixed = await runBuild(kit, c, {});
+  assert.equal(fixed.error, undefined, fixed.error?.message);
+  assert.deepEqual(fixed.summary.map((x) => x.split(' -> ')[1]?.split(' ')[0]), ['cached', 'built']);
 });
 
 test('parse errors and a missing base image point at the Dockerfile line', async (t) => {

@@ -135,3 +135,41 @@ test('an import of a 24 MB tar through it stores exactly the file (its buffers a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('chunks a consumer never gives back are not kept by the stream (a 48 MiB read holds a few MiB once collected)', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = await mkdtemp(join(tmpdir(), 'lw-readahead-'));
+  try {
+    const f = join(dir, 'f');
+    const mib = Buffer.alloc(1 << 20, 1);
+    await writeFile(f, (function* () {
+      for (let i = 0; i < 48; i++) yield mib;
+    })());
+    // collections until the backing stores are released (freed memory is given back a little later)
+    const collect = async () => {
+      for (let i = 0; i < 4; i++) {
+        gc();
+        await new Promise<void>((res) => setImmediate(res));
+      }
+    };
+    await collect();
+    const base = process.memoryUsage().arrayBuffers;
+    const s = readAheadStream(f);
+    let n = 0;
+    await new Promise<void>((res, rej) => {
+      s.on('data', (c: Buffer) => void (n += c.length));
+      s.once('end', () => res());
+      s.once('error', rej);
+    });
+    assert.equal(n, 48 << 20);
+    await collect();
+    const held = process.memoryUsage().arrayBuffers - base;
+    assert.ok(held < 12 << 20, `${(held / 2 ** 20).toFixed(1)} MiB still held after reading 48 MiB`);
+    assert.ok(s.readableEnded); // the stream itself is still alive: it is its chunks that went
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
