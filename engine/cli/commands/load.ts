@@ -4,7 +4,6 @@
  * `{"event":"progress","bytes":N}` lines to stderr as the archive is read (stdout stays as docker's).
  */
 import { createReadStream, promises as fsp } from 'node:fs';
-import { readAheadStream } from '../../store/readahead';
 import { resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
 import { loadArchive, loadedLines, loadLayoutDir } from '../../store/load';
@@ -38,7 +37,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     }
     images = st.isDirectory()
       ? await loadLayoutDir(store, path, onProgress ? { onProgress } : {})
-      : await loadArchive(store, st.isFile() ? readAheadStream(path) : createReadStream(path, { highWaterMark: 1 << 20 }), onProgress ? { onProgress } : {});
+      : await loadArchive(store, createReadStream(path, { highWaterMark: 1 << 20 }), onProgress ? { onProgress } : {});
   } else {
     if ((ctx.stdin as { isTTY?: boolean }).isTTY) throw new LayerwiseError('usage', 'requested load from stdin, but stdin is empty', { exitCode: 1 });
     images = await loadArchive(store, ctx.stdin, onProgress ? { onProgress } : {});
