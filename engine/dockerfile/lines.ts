@@ -296,8 +296,6 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
     heredocs: NO_HEREDOCS,
     problems: NO_PROBLEMS,
   };
-  // the escape character of continuation lines is read before the directives (see the report on the escape directive)
-  const esc = out.escape;
   let i = 0;
   while (i < count) {
     const a = lineStart(i);
@@ -353,7 +351,7 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
           i++;
           continue;
         }
-        cut = continuationCut(text, ca, ce, esc);
+        cut = continuationCut(text, ca, ce, out.escape);
         continued = cut !== -1;
         const e = continued ? cut : ce;
         if (e > ca) {
