@@ -1,7 +1,7 @@
 /**
  * bench/parse: parse a generated 5,000-line multi-stage Dockerfile with our parser and with the npm
  * `dockerfile-ast` (the parser behind dockerfile-language-server-nodejs), side by side. Prints medians and the
- * ratio; it does not pass or fail. `npx tsx bench/parse/parse.ts [lines] [runs]`.
+ * ratio; it does not pass or fail. `npx tsx bench/parse/parse.ts [lines] [runs] [--alloc]`.
  *
  * Our parser is measured as it ships: bundled by esbuild (as in dist/server.js and dist/cli.js), not through
  * tsx's per-file transform, whose module wrappers cost about 2x here. The peer runs from its npm package.
@@ -9,6 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildSync } from 'esbuild';
 import { DockerfileParser } from 'dockerfile-ast';
 import type { Dockerfile } from '../../engine/dockerfile';
@@ -21,8 +23,9 @@ buildSync({ entryPoints: [join(__dirname, '..', '..', 'engine', 'dockerfile', 'i
 const { parse } = require(bundle) as { parse: (text: string) => Dockerfile };
 rmSync(dir, { recursive: true, force: true });
 
-const lines = Number(process.argv[2] ?? 5000);
-const runs = Number(process.argv[3] ?? 30);
+const positional = process.argv.slice(2).filter((a) => a !== '--alloc');
+const lines = Number(positional[0] ?? 5000);
+const runs = Number(positional[1] ?? 30);
 const text = generateDockerfile(lines);
 
 function median(xs: number[]): number {
@@ -55,3 +58,37 @@ console.log(
 const ours = measure('layerwise', () => parse(text));
 const peer = measure('dockerfile-ast', () => DockerfileParser.parse(text));
 console.log(`ratio: layerwise is ${(peer / ours).toFixed(1)}x faster than dockerfile-ast (goal: under 15 ms and >= 3x)`);
+
+/**
+ * `--alloc`: after the timings (which it does not touch), the memory a parse allocates and the size of the tree
+ * it returns, from heap use around single parses with full collections in between; a sample during which a
+ * collection ran (the heap shrank) is dropped.
+ */
+if (process.argv.includes('--alloc')) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const used = (): number => process.memoryUsage().heapUsed;
+  const sizes = (fn: () => unknown): { alloc: number; retained: number } => {
+    const allocs: number[] = [];
+    const retained: number[] = [];
+    let keep: unknown;
+    for (let i = 0; i < 9; i++) {
+      keep = undefined;
+      gc();
+      const h0 = used();
+      keep = fn();
+      const h1 = used();
+      gc();
+      const h2 = used();
+      if (h1 > h0) allocs.push(h1 - h0);
+      retained.push(h2 - h0);
+    }
+    if (keep === undefined) throw new Error('no tree');
+    return { alloc: allocs.length ? median(allocs) : NaN, retained: median(retained) };
+  };
+  const mb = (n: number): string => (n / 1e6).toFixed(2);
+  for (const [name, fn] of [['layerwise', () => parse(text)], ['dockerfile-ast', () => DockerfileParser.parse(text)]] as const) {
+    const r = sizes(fn);
+    console.log(`alloc (--alloc) ${name.padEnd(16)} ${mb(r.alloc)} MB allocated a parse, ${mb(r.retained)} MB retained by the tree`);
+  }
+}

@@ -80,10 +80,11 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
     if (!seenFrom && ins.keyword === 'FROM') seenFrom = true;
     const before = !seenFrom && ins.keyword !== 'ARG';
     // InstructionBeforeFrom belongs to the whole file: take it off kept instructions, add it where it applies now
+    // (indexed loops: the shared empty lists are frozen, and for-of over a frozen array allocates an iterator)
     let had = false;
-    for (const p of ins.problems) if (p.code === 'InstructionBeforeFrom') had = true;
+    for (let i = 0; i < ins.problems.length; i++) if (ins.problems[i]!.code === 'InstructionBeforeFrom') had = true;
     if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
-    for (const p of ins.problems) problems.push(p);
+    for (let i = 0; i < ins.problems.length; i++) problems.push(ins.problems[i]!);
     if (before) {
       const p: ParseProblem = {
         code: 'InstructionBeforeFrom',

@@ -67,6 +67,7 @@ const NO_HEREDOCS: Heredoc[] = Object.freeze([]) as unknown as Heredoc[];
 const NO_COMMENTS: Comment[] = Object.freeze([]) as unknown as Comment[];
 const NO_TOKENS: Token[] = Object.freeze([]) as unknown as Token[];
 const NO_MOUNTS: Mount[] = Object.freeze([]) as unknown as Mount[];
+const NO_PROBLEMS: ParseProblem[] = Object.freeze([]) as unknown as ParseProblem[];
 const NETWORK_MODES = ['default', 'none', 'host'];
 const SECURITY_MODES = ['sandbox', 'insecure'];
 
@@ -189,10 +190,17 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       ins.command = { json: node.json, words: args };
       if (keyword === 'RUN') {
         need(problems, argsRange, args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
-        let mounts: Mount[] | undefined;
-        for (const f of flags) if (f.name === 'mount') (mounts ??= []).push(parseMountFlag(f, problems));
-        ins.mounts = mounts ?? NO_MOUNTS;
-        for (const f of flags) {
+        // (indexed loops: NO_FLAGS is frozen, and for-of over a frozen array allocates an iterator)
+        let count = 0;
+        for (let i = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') count++;
+        let mounts = NO_MOUNTS;
+        if (count) {
+          mounts = new Array(count);
+          for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') mounts[j++] = parseMountFlag(flags[i]!, problems);
+        }
+        ins.mounts = mounts;
+        for (let i = 0; i < flags.length; i++) {
+          const f = flags[i]!;
           if (f.name === 'network' && f.value !== undefined && !NETWORK_MODES.includes(f.value))
             addProblem(problems, 'FlagInvalidValue', `invalid network mode "${f.value}"`, f.valueRange ?? f.range);
           if (f.name === 'security' && f.value !== undefined && !SECURITY_MODES.includes(f.value))
@@ -208,7 +216,9 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
     case 'ADD':
       ins.copy = { sources: args.slice(0, -1) };
       if (args.length) ins.copy.dest = args[args.length - 1]!;
-      if (need(problems, argsRange, args.length >= 2, `${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`)) {
+      // (the messages built with the keyword are made only when reported)
+      if (args.length < 2) addProblem(problems, 'MissingArguments', `${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`, argsRange);
+      else {
         const dest = args[args.length - 1]!;
         if (/^\d*<<-?\s*[^<]+$/.test(dest.value) && heredocs.some((h) => dest.value.includes(h.name)))
           addProblem(problems, 'HeredocDestination', `${keyword} cannot accept a heredoc as a destination`, dest.range);
@@ -216,16 +226,17 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       break;
     case 'ENV':
     case 'LABEL': {
-      const pairs: KeyValue[] = [];
+      // lists are made at their final size: one grown by push keeps its spare capacity in the tree
+      const pairs: KeyValue[] = new Array(Math.floor(args.length / 3));
       for (let i = 0; i + 2 < args.length; i += 3) {
         const k = args[i]!;
         const v = args[i + 1]!;
         const sep = args[i + 2]!;
-        pairs.push({ key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } });
+        pairs[i / 3] = { key: k, value: v, legacy: sep.value === '', range: { start: k.range.start, end: v.range.end } };
         if (k.value.length === 0 && sep.value === '=') addProblem(problems, 'BlankName', `${keyword} names can not be blank`, k.range);
       }
       ins.pairs = pairs;
-      if (!node.error) need(problems, argsRange, args.length > 0, `${keyword} requires at least one argument`);
+      if (!node.error && args.length === 0) addProblem(problems, 'MissingArguments', `${keyword} requires at least one argument`, argsRange);
       break;
     }
     case 'ARG': {
@@ -248,7 +259,7 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
     case 'WORKDIR':
     case 'USER':
     case 'STOPSIGNAL':
-      need(problems, argsRange, args.length === 1, `${keyword} requires exactly one argument`);
+      if (args.length !== 1) addProblem(problems, 'MissingArguments', `${keyword} requires exactly one argument`, argsRange);
       break;
     case 'EXPOSE':
       need(problems, argsRange, args.length > 0, 'EXPOSE requires at least one argument');
@@ -268,7 +279,7 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       } else if (t === 'CMD') {
         ins.command = { json: node.json, words: args.slice(1) };
         if (args.length < 2) addProblem(problems, 'MissingArguments', 'Missing command after HEALTHCHECK CMD', argsRange);
-        for (const f of flags) checkHealthFlag(f, problems);
+        for (let i = 0; i < flags.length; i++) checkHealthFlag(flags[i]!, problems);
       } else {
         addProblem(problems, 'InvalidArguments', `Unknown type "${typ!.value}" in HEALTHCHECK (try CMD)`, typ!.range);
       }
@@ -285,12 +296,13 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
       const t = trigger.keyword;
       if (t === 'ONBUILD') addProblem(problems, 'OnbuildChain', 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', trigger.keywordToken.range);
       else if (t === 'FROM' || t === 'MAINTAINER') addProblem(problems, 'OnbuildForbidden', `${t} isn't allowed as an ONBUILD trigger`, trigger.keywordToken.range);
-      for (const p of trigger.problems) problems.push(p);
+      for (let i = 0; i < trigger.problems.length; i++) problems.push(trigger.problems[i]!);
       break;
     }
   }
   const flagProblems = validateFlags(keyword, flags, ins.healthcheckType?.value);
   if (flagProblems.length) problems.push(...flagProblems);
+  if (problems.length === 0) ins.problems = NO_PROBLEMS;
   return ins;
 }
 
@@ -350,19 +362,21 @@ export function csvFields(s: string): { value: string; start: number; end: numbe
 }
 
 function parseMountFlag(f: Flag, problems: ParseProblem[]): Mount {
-  const m: Mount = { type: 'bind', options: [], range: f.range };
   const vr = f.valueRange ?? f.range;
   const fields = csvFields(f.value ?? '');
   if (!fields) {
     addProblem(problems, 'InvalidMount', 'failed to parse csv mounts: bare " in non-quoted field', vr);
-    return m;
+    return { type: 'bind', options: [], range: f.range };
   }
-  for (const fl of fields) {
+  // one option a field: the list is made at its final size
+  const m: Mount = { type: 'bind', options: new Array(fields.length), range: f.range };
+  for (let i = 0; i < fields.length; i++) {
+    const fl = fields[i]!;
     const r = subRange(vr, fl.start, fl.end);
     const eq = fl.value.indexOf('=');
     const key = (eq === -1 ? fl.value : fl.value.slice(0, eq)).toLowerCase();
     const value = eq === -1 ? undefined : fl.value.slice(eq + 1);
-    m.options.push({ key, value, range: r });
+    m.options[i] = { key, value, range: r };
     if (fl.value === '' && fields.length === 1) continue;
     if (!MOUNT_KEYS.includes(key)) {
       const s = nearest(key, MOUNT_KEYS);

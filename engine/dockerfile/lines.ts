@@ -296,8 +296,6 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
     heredocs: NO_HEREDOCS,
     problems: NO_PROBLEMS,
   };
-  // the escape character of continuation lines is read before the directives (see the report on the escape directive)
-  const esc = out.escape;
   let i = 0;
   while (i < count) {
     const a = lineStart(i);
@@ -341,7 +339,10 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
         lastLine = i;
         const cLead = leadingSpace(text, ca, ce);
         if (ca + cLead < ce && text.charCodeAt(ca + cLead) === 0x23 /* # */) {
-          (comments ??= []).push(comment(i, ca, cLead, ce, true));
+          const c = comment(i, ca, cLead, ce, true);
+          // (a list literal has no spare capacity; nearly all continuations have at most one comment)
+          if (comments) comments.push(c);
+          else comments = [c];
           i++;
           continue;
         }
@@ -350,7 +351,7 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
           i++;
           continue;
         }
-        cut = continuationCut(text, ca, ce, esc);
+        cut = continuationCut(text, ca, ce, out.escape);
         continued = cut !== -1;
         const e = continued ? cut : ce;
         if (e > ca) {

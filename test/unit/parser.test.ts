@@ -37,6 +37,19 @@ error InstructionBeforeFrom: RUN cannot appear before the first FROM: no build s
 warning NoEmptyContinuation: Empty continuation line found in: RUN apt-get update &&     apt-get install -y curl ""@2:0-2:0`,
 );
 
+test('the escape directive applies to every line of a continuation, not only the first', () => {
+  const df = parse('# escape=`\nFROM a\nRUN a `\n b `\n c\nRUN x `\n y \\\n z\n');
+  assert.deepEqual(
+    df.instructions.map((i) => [i.logical, i.startLine, i.endLine]),
+    [
+      ['FROM a', 1, 1],
+      ['RUN a  b  c', 2, 4],
+      ['RUN x  y \\', 5, 6],
+      ['z', 7, 7],
+    ],
+  );
+});
+
 tree(
   'the escape directive switches the continuation character; an escape at EOF is accepted',
   '# escape=`\nFROM x\nRUN dir c:\\ `\n  /s\nCMD echo `',
