@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { LayerwiseError, type ErrorKind } from '../errors';
 import type { LayerWriteOptions, LayerWriteResult } from './index';
 import type { LayerJob, LayerWorkerMessage } from './write-worker';
-import { sourceInfo } from './write';
+import { pendingResult, sourceInfo } from './write';
 
 /** chunks (of 1 MiB) the worker may have posted ahead of the consumer */
 const CREDITS = 4;
@@ -55,13 +55,7 @@ class LayerWorker {
     this.busy = true;
     const hash = createHash('sha256');
     let size = 0;
-    let resolveDone!: (r: LayerWriteResult) => void;
-    let rejectDone!: (e: unknown) => void;
-    const done = new Promise<LayerWriteResult>((res, rej) => {
-      resolveDone = res;
-      rejectDone = rej;
-    });
-    done.catch(() => undefined); // callers may only listen to the stream
+    const { done, resolveDone, rejectDone } = pendingResult();
     const control = new Int32Array(new SharedArrayBuffer(8));
     Atomics.store(control, 0, CREDITS);
     let owed = 0;

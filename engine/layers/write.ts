@@ -224,16 +224,23 @@ export async function sourceInfo(dir: string, opts: LayerWriteOptions): Promise<
   return { root, xattrs };
 }
 
-/** Wraps a generator of tar bytes into the { stream, done } pair the API returns. `produce` must end with
- *  emitter.end() and return emitter.result(). */
-export function layerStream(produce: () => AsyncGenerator<Buffer, LayerWriteResult>): { stream: Readable; done: Promise<LayerWriteResult> } {
+/** The `done` promise of a layer being written, and how to settle it (a rejection nobody awaits is not reported:
+ *  callers may only listen to the stream). */
+export function pendingResult(): { done: Promise<LayerWriteResult>; resolveDone: (r: LayerWriteResult) => void; rejectDone: (e: unknown) => void } {
   let resolveDone!: (r: LayerWriteResult) => void;
   let rejectDone!: (e: unknown) => void;
   const done = new Promise<LayerWriteResult>((res, rej) => {
     resolveDone = res;
     rejectDone = rej;
   });
-  done.catch(() => undefined); // callers may only listen to the stream
+  done.catch(() => undefined);
+  return { done, resolveDone, rejectDone };
+}
+
+/** Wraps a generator of tar bytes into the { stream, done } pair the API returns. `produce` must end with
+ *  emitter.end() and return emitter.result(). */
+export function layerStream(produce: () => AsyncGenerator<Buffer, LayerWriteResult>): { stream: Readable; done: Promise<LayerWriteResult> } {
+  const { done, resolveDone, rejectDone } = pendingResult();
   async function* run(): AsyncGenerator<Buffer> {
     const gen = produce();
     for (;;) {
