@@ -100,6 +100,15 @@ async function main(): Promise<void> {
   const app = join(WORK, 'app');
   makeApp(app);
   console.log(`build bench: ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${RUNS} runs, context 2,000 files / 24 MB`);
+  // what starting node costs here (our CLI pays it once a build, docker's Go CLI does not): with this
+  // environment, and without NODE_EXTRA_CA_CERTS, which node reads at start-up when it is set
+  const nodeStart = (env: NodeJS.ProcessEnv) => median(Array.from({ length: 5 }, () => run(process.execPath, ['-e', '0'], env).seconds));
+  const caEnv = { ...process.env };
+  delete caEnv.NODE_EXTRA_CA_CERTS;
+  console.log(
+    `node start-up: ${(nodeStart(process.env) * 1000).toFixed(0)} ms` +
+      (process.env.NODE_EXTRA_CA_CERTS !== undefined ? ` (NODE_EXTRA_CA_CERTS is set here; without it ${(nodeStart(caEnv) * 1000).toFixed(0)} ms)` : ''),
+  );
 
   let docker: DockerPeer | undefined;
   try {
