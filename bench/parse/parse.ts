@@ -34,7 +34,11 @@ function median(xs: number[]): number {
 }
 
 function measure(name: string, fn: () => unknown): number {
-  for (let i = 0; i < 5; i++) fn(); // warm up the JIT
+  // Warm up to the steady state an editor session runs in: the JIT (TurboFan reaches the parser's hot functions
+  // after about 10 parses of this file) and the heap (the young generation grows to its full size over the first
+  // parses; --trace-gc shows a scavenge every 2-3 parses only from about the 10th on). Five warm-up runs left
+  // both still settling in the first timed runs. The same for both parsers.
+  for (let i = 0; i < 20; i++) fn();
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
