@@ -21,6 +21,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   tag: () => import('./commands/tag'),
   rmi: () => import('./commands/rmi'),
   'image-prune': () => import('./commands/image-prune'),
+  'builder-prune': () => import('./commands/builder-prune'),
   'system-df': () => import('./commands/system-df'),
   save: () => import('./commands/save'),
   load: () => import('./commands/load'),
@@ -43,4 +44,5 @@ export const aliases: Record<string, string> = {
   'image load': 'load',
   'image import': 'import',
   'system df': 'system-df',
+  'builder prune': 'builder-prune',
 };

@@ -74,10 +74,16 @@ export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Prom
 
 async function printHelp(ctx: CliContext): Promise<number> {
   const lines = [USAGE, 'Commands:'];
-  const names = Object.keys(commands).filter((n) => !n.startsWith('__')).sort();
-  for (const n of names) {
+  // a command with a docker-style two-word form (`image prune`, `system df`) is listed by that name
+  const spoken = new Map(Object.entries(aliases).filter(([two, cmd]) => two.replace(' ', '-') === cmd).map(([two, cmd]) => [cmd, two]));
+  const names = Object.keys(commands)
+    .filter((n) => !n.startsWith('__'))
+    .map((n) => [spoken.get(n) ?? n, n] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const width = Math.max(...names.map(([shown]) => shown.length)) + 2;
+  for (const [shown, n] of names) {
     const mod = await commands[n]!();
-    lines.push(`  ${n.padEnd(10)} ${mod.summary}`);
+    lines.push(`  ${shown.padEnd(width)} ${mod.summary}`);
   }
   ctx.stdout.write(lines.join('\n') + '\n');
   return 0;

@@ -305,3 +305,45 @@ test('a snapshot a build step adopted is checked by fsck (by writing it as its l
   assert.equal(readFileSync(both, 'utf8'), `original-${TOKEN}\n`.repeat(2));
   assert.equal((await runCli(['fsck'])).code, 0);
 });
+
+test('builder prune: without -a the records of the last build stay (a rebuild is cached) and older ones go; -a removes every record and the cache mounts, GC frees what only they kept, and the next build says the cache was pruned', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = join(dir, 'ctx-prune');
+  await mkdir(c, { recursive: true });
+  await writeFile(join(c, 'data.txt'), `v1-${TOKEN}\n`);
+  const df = (n: string) => `FROM busybox\nCOPY data.txt /data.txt\nRUN --mount=type=cache,target=/cache cat /data.txt > /out.txt && echo ${n}-${TOKEN} > /cache/seen\n`;
+  await writeFile(join(c, 'Dockerfile'), df('old'));
+  assert.equal((await runCli(['build', '-q', '-t', `prune-${TOKEN}`, c])).code, 0);
+  await writeFile(join(c, 'Dockerfile'), df('new')); // the RUN of the first build is now an old record
+  assert.equal((await runCli(['build', '-q', '-t', `prune-${TOKEN}`, c])).code, 0);
+  const keys = () => readdirSync(join(root, 'cache', 'keys')).sort();
+  const before = keys();
+  const dangling = await runCli(['builder', 'prune', '-f']);
+  assert.equal(dangling.code, 0, dangling.stderr);
+  assert.match(dangling.stdout, /^Deleted build cache objects:\n/);
+  assert.match(dangling.stdout, /\nTotal:\t\S+\n$/);
+  const afterDangling = keys();
+  assert.ok(afterDangling.length < before.length && afterDangling.every((k) => before.includes(k)), `${before.length} -> ${afterDangling.length} records`);
+  const cached = await runCli(['build', '--progress=json', c]);
+  const steps = cached.events.filter((e) => e.type === 'step' && e.status !== 'running' && !e.instruction?.startsWith('FROM'));
+  assert.deepEqual(steps.map((e) => e.status), ['cached', 'cached']);
+  // every record and the cache mounts go; the layers only the old records named are freed
+  await runCli(['rmi', `prune-${TOKEN}`]);
+  const blobs = () => readdirSync(join(root, 'blobs', 'sha256')).length;
+  const blobsBefore = blobs();
+  const everything = await runCli(['builder', 'prune', '-af']);
+  assert.equal(everything.code, 0, everything.stderr);
+  assert.deepEqual(keys(), []);
+  assert.deepEqual(existsSync(join(root, 'cache-mounts')) ? readdirSync(join(root, 'cache-mounts')) : [], []);
+  assert.ok(blobs() <= blobsBefore);
+  assert.equal((await runCli(['fsck'])).code, 0);
+  const rebuilt = await runCli(['build', '--progress=json', c]);
+  const misses = rebuilt.events.filter((e) => e.type === 'step' && e.status === 'done' && !e.instruction?.startsWith('FROM')) as (StepEv & { miss?: { kind: string; detail: string } })[];
+  assert.equal(misses.length, 2);
+  assert.match(misses[0]!.miss!.detail, /pruned/);
+  // asked and answered no: nothing is removed
+  const refused = await runCli(['builder', 'prune', '-a']);
+  assert.equal(refused.code, 0);
+  assert.match(refused.stdout, /WARNING! This will remove all build cache\./);
+  assert.ok(keys().length > 0);
+});

@@ -370,7 +370,7 @@ describe('image commands (in-process)', { skip }, () => {
     const s = await cli(root, ['save']);
     assert.equal(s.code, 125);
     assert.match(s.stderr, /"save" requires at least 1 argument/);
-    for (const cmd of [['images'], ['inspect'], ['history'], ['tag'], ['rmi'], ['image', 'prune'], ['system', 'df'], ['save'], ['load'], ['import'], ['fsck']]) {
+    for (const cmd of [['images'], ['inspect'], ['history'], ['tag'], ['rmi'], ['image', 'prune'], ['builder', 'prune'], ['system', 'df'], ['save'], ['load'], ['import'], ['fsck']]) {
       const h = await cli(root, [...cmd, '--help']);
       assert.equal(h.code, 0, cmd.join(' '));
       assert.match(h.stdout, new RegExp(`^Usage:  layerwise ${cmd.join(' ')}`));
