@@ -1,7 +1,8 @@
 /**
  * Build benchmark: a small app's context (requirements file + source tree, 2,000 files, 24 MB) built by our CLI
  * (dist/cli.js) and by `docker build` (BuildKit, the shared test daemon of test/helpers/docker.ts) side by side:
- * cold build, no-op rebuild, rebuild after one source file changed — medians of a few runs, and the ratios.
+ * cold build (each round starts with the build cache pruned, `builder prune -af` on both sides; the base image
+ * stays), no-op rebuild, rebuild after one source file changed — medians of a few runs, and the ratios.
  * Then the peak RSS of our CLI (every process it starts, each reporting its own peak) building a big context.
  *
  *   npm run build && npx tsx bench/build/build.ts
@@ -129,27 +130,42 @@ async function main(): Promise<void> {
     if (side === 'ours' && t.rssMB) res[k].rss.push(t.rssMB);
   };
   const tag = `lw-bench-${process.pid}`;
-  for (let i = 0; i < RUNS; i++) {
-    console.log(`  round ${i + 1}/${RUNS}: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    // ours: a fresh store each round (cold), then a no-op and a one-file rebuild on it
-    const root = await freshStore();
+  // both sides keep their store (and the base image, unpacked) across rounds, and start each round with the build
+  // cache pruned: `builder prune -af`, then a cold build, a no-op rebuild and a one-file rebuild
+  const root = await freshStore();
+  const oursRound = (i: number): void => {
+    const pruned = ours(root, ['builder', 'prune', '-af']);
+    if (!pruned.ok) console.log(`  ours builder prune FAILED: ${pruned.note}`);
     rec('cold', 'ours', ours(root, ['build', '-q', '-t', 'bench', app]));
     rec('no-op', 'ours', ours(root, ['build', '-q', '-t', 'bench', app]));
     touchOne(app, i * 2);
     rec('one file', 'ours', ours(root, ['build', '-q', '-t', 'bench', app]));
-    rmSync(root, { recursive: true, force: true });
-    if (docker) {
-      await docker.run(['builder', 'prune', '-af']);
-      const d = (args: string[]) => {
-        const t0 = process.hrtime.bigint();
-        return docker!.run(args).then((r) => ({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, ok: r.code === 0, note: r.stderr.slice(-400) }));
-      };
-      rec('cold', 'docker', await d(['build', '-q', '-t', tag, app]));
-      rec('no-op', 'docker', await d(['build', '-q', '-t', tag, app]));
-      touchOne(app, i * 2 + 1);
-      rec('one file', 'docker', await d(['build', '-q', '-t', tag, app]));
+  };
+  const dockerRound = async (i: number): Promise<void> => {
+    if (!docker) return;
+    await docker.run(['builder', 'prune', '-af']);
+    const d = (args: string[]) => {
+      const t0 = process.hrtime.bigint();
+      return docker!.run(args).then((r) => ({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, ok: r.code === 0, note: r.stderr.slice(-400) }));
+    };
+    rec('cold', 'docker', await d(['build', '-q', '-t', tag, app]));
+    rec('no-op', 'docker', await d(['build', '-q', '-t', tag, app]));
+    touchOne(app, i * 2 + 1);
+    rec('one file', 'docker', await d(['build', '-q', '-t', tag, app]));
+  };
+  for (let i = 0; i < RUNS; i++) {
+    console.log(`  round ${i + 1}/${RUNS}: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}${i % 2 ? ' (docker first)' : ''}`);
+    // who goes first alternates: on this VM's disk, creating files runs at very different speeds depending on what
+    // was written and freed just before, and a fixed order would hand one side the other's aftermath every round
+    if (i % 2) {
+      await dockerRound(i);
+      oursRound(i);
+    } else {
+      oursRound(i);
+      await dockerRound(i);
     }
   }
+  rmSync(root, { recursive: true, force: true });
   if (docker) await docker.run(['rmi', tag]);
   console.log(`  done: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const goals: Record<string, number> = { cold: 0.6, 'no-op': 0.25, 'one file': 0.5 };
