@@ -12,7 +12,7 @@ import { readJsonFile } from '../../store/fs-atomic';
 import { openStore } from '../../store/store';
 import type { BuildHistory } from '../../build/cache';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, readLine, usageError, showHelp } from './image-cli';
+import { du, humanSize, parseFlags, readLine, usageError, showHelp } from './image-cli';
 
 export const summary = 'Remove build cache';
 
@@ -33,19 +33,6 @@ async function keysOfLastBuilds(historyDir: string): Promise<Set<string>> {
     for (const s of h?.steps ?? []) if (typeof s.key === 'string') keys.add(s.key);
   }
   return keys;
-}
-
-async function du(p: string): Promise<number> {
-  let st;
-  try {
-    st = await fsp.lstat(p);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const n of await fsp.readdir(p)) total += await du(join(p, n));
-  return total;
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {

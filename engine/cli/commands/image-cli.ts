@@ -2,6 +2,8 @@
  * Shared by the image commands (images, inspect, history, tag, rmi, image prune, system df, save, load, import,
  * fsck): a small docker-style flag parser, docker's human sizes and durations, tabwriter-like tables.
  */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { LayerwiseError } from '../../errors';
 
 export type FlagType = 'bool' | 'string' | 'strings';
@@ -185,4 +187,18 @@ export async function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
     if (nl >= 0) return buf.slice(0, nl);
   }
   return buf;
+}
+
+/** Bytes of the files under `p` (or of `p` itself), symlinks not followed; 0 when it is missing. */
+export async function du(p: string): Promise<number> {
+  let st;
+  try {
+    st = await fsp.lstat(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const n of await fsp.readdir(p)) total += await du(join(p, n));
+  return total;
 }

@@ -1,28 +1,14 @@
 /** `layerwise system df [-v] [--format json]`: disk usage of the store, as `docker system df`. */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import type { Index } from '../../image/types';
 import { digestsInRecords, digestsInUse } from '../../store/gc';
 import { reachableFrom } from '../../store/manifests';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, table, usageError, showHelp } from './image-cli';
+import { du, humanSize, parseFlags, table, usageError, showHelp } from './image-cli';
 import { summaries } from './image-view';
 
 export const summary = 'Show the store\'s disk usage';
-
-async function du(p: string): Promise<number> {
-  let total = 0;
-  let st;
-  try {
-    st = await fsp.lstat(p);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.size;
-  for (const n of await fsp.readdir(p)) total += await du(join(p, n));
-  return total;
-}
 
 function reclaim(n: number, of: number): string {
   if (of === 0) return humanSize(n);
