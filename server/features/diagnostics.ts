@@ -152,6 +152,9 @@ function filePath(uri: string): string | undefined {
   }
 }
 
+/** How long after a document's first diagnostics the server primes its incremental rules. */
+const PRIME_AFTER_MS = 50;
+
 export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] = allRules): DiagnosticsService {
   const { connection, documents, settings } = ctx;
   const published = new Map<string, { version: number; findings: SeverityFinding[] }>();
@@ -163,6 +166,7 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
   const storeWatcher = new StoreWatcher();
   const storeListeners: ((root: string, what: StoreChange) => void)[] = [];
   const incrementals = new Map<string, IncrementalRules>();
+  const primeTimers = new Map<string, NodeJS.Timeout>();
 
   const onRuleError = (rule: Rule, error: unknown): void => {
     if (reportedRules.has(rule.id)) return;
@@ -208,17 +212,24 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };
     }
-    if (cold) {
+    if (cold && !primeTimers.has(uri)) {
+      // Priming is work for later edits, not for this one: it runs a moment after the document's first diagnostics,
+      // not right after them, so that it does not hold up what the client sends next (the other files an editor
+      // opens at start-up, say). It primes the document as it is then (edits may have come in meanwhile, each run
+      // plain until it is primed); a document closed by then is not primed.
       const inc = incremental;
-      const tree = now.parsed;
-      setImmediate(() => {
-        if (incrementals.get(uri) !== inc || inc.warm || documents.getDocument(uri)?.parsed !== tree) return;
+      const timer = setTimeout(() => {
+        primeTimers.delete(uri);
+        const tree = documents.getDocument(uri)?.parsed;
+        if (!tree || incrementals.get(uri) !== inc || inc.warm) return;
         try {
           inc.prime(tree, { uri, context, images, history, onRuleError });
         } catch {
           /* a failing rule was reported by the run; the next edit starts cold again */
         }
-      });
+      }, PRIME_AFTER_MS);
+      timer.unref?.();
+      primeTimers.set(uri, timer);
     }
     published.set(uri, { version, findings: result.findings });
     await connection.sendDiagnostics({ uri, version, diagnostics: result.diagnostics });
@@ -265,6 +276,9 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     pending.delete(e.document.uri);
     published.delete(e.document.uri);
     incrementals.delete(e.document.uri);
+    const prime = primeTimers.get(e.document.uri);
+    if (prime) clearTimeout(prime);
+    primeTimers.delete(e.document.uri);
     openedVersion.delete(e.document.uri);
     contexts.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
