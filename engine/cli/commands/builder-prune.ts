@@ -12,7 +12,7 @@ import { readJsonFile } from '../../store/fs-atomic';
 import { openStore } from '../../store/store';
 import type { BuildHistory } from '../../build/cache';
 import type { CliContext } from '../context';
-import { du, humanSize, parseFlags, readLine, usageError, showHelp } from './image-cli';
+import { confirmed, du, humanSize, pruneFlags } from './image-cli';
 
 export const summary = 'Remove build cache';
 
@@ -36,20 +36,10 @@ async function keysOfLastBuilds(historyDir: string): Promise<Set<string>> {
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const f = parseFlags(args, { all: { type: 'bool', short: 'a' }, force: { type: 'bool', short: 'f' }, filter: { type: 'strings' } }, 'builder prune');
-  if (f.help) return showHelp(ctx, 'builder prune [OPTIONS]', summary, f);
-  if (f.args.length) throw usageError('"builder prune" accepts no arguments.', 'builder prune');
-  if (f.lists.get('filter')?.length) throw usageError('builder prune filters are not supported', 'builder prune');
-  const all = f.bools.has('all');
-  if (!f.bools.has('force')) {
-    ctx.stdout.write(
-      all
-        ? 'WARNING! This will remove all build cache.\nAre you sure you want to continue? [y/N] '
-        : 'WARNING! This will remove all dangling build cache.\nAre you sure you want to continue? [y/N] ',
-    );
-    const answer = (await readLine(ctx.stdin)).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') return 0;
-  }
+  const f = pruneFlags(args, ctx, 'builder prune', summary);
+  if (!f) return 0;
+  const all = f.all;
+  if (!f.force && !(await confirmed(ctx, all ? 'This will remove all build cache.' : 'This will remove all dangling build cache.'))) return 0;
   const store = await openStore(ctx.root);
   const keysDir = join(store.cacheDir, 'keys');
   const mountsDir = join(store.root, 'cache-mounts');

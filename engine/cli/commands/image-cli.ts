@@ -189,6 +189,25 @@ export async function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
   return buf;
 }
 
+/** The flags of the prune commands (`-a`, `-f`; filters are refused), checked; undefined when it printed help. */
+export function pruneFlags(args: string[], ctx: { stdout: NodeJS.WritableStream }, command: string, summary: string): { all: boolean; force: boolean } | undefined {
+  const f = parseFlags(args, { all: { type: 'bool', short: 'a' }, force: { type: 'bool', short: 'f' }, filter: { type: 'strings' } }, command);
+  if (f.help) {
+    showHelp(ctx, `${command} [OPTIONS]`, summary, f);
+    return undefined;
+  }
+  if (f.args.length) throw usageError(`"${command}" accepts no arguments.`, command);
+  if (f.lists.get('filter')?.length) throw usageError(`${command} filters are not supported`, command);
+  return { all: f.bools.has('all'), force: f.bools.has('force') };
+}
+
+/** Docker's `WARNING! … Are you sure you want to continue? [y/N]`: whether the answer on stdin was yes. */
+export async function confirmed(ctx: { stdout: NodeJS.WritableStream; stdin: NodeJS.ReadableStream }, warning: string): Promise<boolean> {
+  ctx.stdout.write(`WARNING! ${warning}\nAre you sure you want to continue? [y/N] `);
+  const answer = (await readLine(ctx.stdin)).trim().toLowerCase();
+  return answer === 'y' || answer === 'yes';
+}
+
 /** Bytes of the files under `p` (or of `p` itself), symlinks not followed; 0 when it is missing. */
 export async function du(p: string): Promise<number> {
   let st;

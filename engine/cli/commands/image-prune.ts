@@ -4,26 +4,17 @@ import { familiarString } from '../../image/refs';
 import { collectGarbage, digestsInUse } from '../../store/gc';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { humanSize, parseFlags, readLine, usageError, showHelp } from './image-cli';
+import { confirmed, humanSize, pruneFlags } from './image-cli';
 import { summaries } from './image-view';
 
 export const summary = 'Remove unused images';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const f = parseFlags(args, { all: { type: 'bool', short: 'a' }, force: { type: 'bool', short: 'f' }, filter: { type: 'strings' } }, 'image prune');
-  if (f.help) return showHelp(ctx, 'image prune [OPTIONS]', summary, f);
-  if (f.args.length) throw usageError('"image prune" accepts no arguments.', 'image prune');
-  if (f.lists.get('filter')?.length) throw usageError('image prune filters are not supported', 'image prune');
-  const all = f.bools.has('all');
-  if (!f.bools.has('force')) {
-    ctx.stdout.write(
-      all
-        ? 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] '
-        : 'WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ',
-    );
-    const answer = (await readLine(ctx.stdin)).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') return 0;
-  }
+  const f = pruneFlags(args, ctx, 'image prune', summary);
+  if (!f) return 0;
+  const all = f.all;
+  const warning = all ? 'This will remove all images without at least one container associated to them.' : 'This will remove all dangling images.';
+  if (!f.force && !(await confirmed(ctx, warning))) return 0;
   const store = await openStore(ctx.root);
   const used = await digestsInUse(store);
   const list = await summaries(store, false);
