@@ -31,6 +31,7 @@ import { pruneCopiedUpDirs } from './prune';
 import { planIdMap } from '../runtime/idmap';
 import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
+import { planMounts, type MountHost } from './stage-mounts';
 
 export interface StageResult {
   config: ImageConfig;
@@ -608,7 +609,7 @@ export class StageRunner {
     if (envGet(env, 'HOME') === undefined) env.push(`HOME=${await this.homeOf(user)}`);
     const network = (ins.flags.find((f) => f.name === 'network')?.value ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
-    const mountSpecs = await this.planMounts(ins, ex);
+    const mountSpecs = await planMounts(this.mountHost(), ins, ex);
     // as BuildKit: with an ssh mount, SSH_AUTH_SOCK names the first one unless the environment sets it
     const firstSsh = mountSpecs.find((m) => m.sshTarget);
     if (firstSsh && envGet(env, 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.sshTarget}`);
@@ -680,93 +681,16 @@ export class StageRunner {
     };
   }
 
-  /** RUN --mount: the cache-key part of each mount and how to make it. */
-  private async planMounts(ins: Instruction, ex: Expanded): Promise<PlannedMount[]> {
-    const { ctx } = this;
-    const expanded = ex.flags.get('mount') ?? [];
-    const out: PlannedMount[] = [];
-    let sshCount = 0;
-    for (const value of expanded) {
-      const opts = new Map<string, string>();
-      for (const field of value.split(',')) {
-        const eq = field.indexOf('=');
-        opts.set((eq === -1 ? field : field.slice(0, eq)).toLowerCase(), eq === -1 ? 'true' : field.slice(eq + 1));
-      }
-      const type = (opts.get('type') ?? 'bind').toLowerCase();
-      const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
-      const ro = opts.get('readonly') ?? opts.get('ro');
-      const readonly = ro !== undefined ? ro !== 'false' : opts.get('rw') === 'true' || opts.get('readwrite') === 'true' ? false : type === 'bind' || type === 'secret' || type === 'ssh';
-      if (type === 'secret') {
-        const sid = opts.get('id') ?? (target ? target.split('/').pop()! : '');
-        const tgt = target ?? `/run/secrets/${sid}`;
-        const src = ctx.opts.secrets?.[sid];
-        const required = opts.get('required') === 'true';
-        if (!src && required) this.fail(ins, `secret ${sid} not found`);
-        out.push({ key: { type, id: sid, target: tgt }, prepare: async () => (src ? { type: 'bind', source: src, target: tgt, readonly: true } : { type: 'tmpfs', target: '/run/secrets/.none', size: 4096 }) });
-      } else if (type === 'ssh') {
-        // BuildKit: id "default", target /run/buildkit/ssh_agent.N, owner 0:0, mode 0600; optional unless required
-        const sid = opts.get('id') || 'default';
-        const tgt = target ?? `/run/buildkit/ssh_agent.${sshCount}`;
-        sshCount++;
-        if (opts.get('source') ?? opts.get('src')) this.fail(ins, 'ssh does not support source');
-        const required = opts.get('required') === 'true';
-        const num = (k: string, d: number, base = 10): number => {
-          const v = opts.get(k);
-          const n = v === undefined ? d : Number.parseInt(v, base);
-          if (!Number.isInteger(n) || n < 0) this.fail(ins, `invalid value ${v} for ${k}`);
-          return n;
-        };
-        const uid = num('uid', 0);
-        const gid = num('gid', 0);
-        const mode = num('mode', 0o600, 8);
-        const forwarded = ctx.ssh.has(sid);
-        if (!forwarded && required) this.fail(ins, `no SSH key ${JSON.stringify(sid)} forwarded from the client`);
-        out.push({
-          key: { type, id: sid, target: tgt, uid, gid, mode },
-          sshTarget: tgt,
-          ...(forwarded
-            ? {
-                prepare: async () => {
-                  const sock = await ctx.ssh.socketFor(sid, { uid, gid, mode }, sshHostIds);
-                  return { mount: { type: 'bind', source: sock.path, target: tgt, readonly: true }, release: sock.close };
-                },
-              }
-            : {}),
-        });
-      } else if (type === 'cache') {
-        if (!target) this.fail(ins, 'mount type cache requires a target');
-        const cid = opts.get('id') ?? target!;
-        const dir = join(ctx.store.root, 'cache-mounts', sha256Hex(cid));
-        out.push({ key: { type, id: cid, target }, prepare: async () => (await mkdir(dir, { recursive: true }), { type: 'cache', source: dir, target: target!, readonly: false }) });
-      } else if (type === 'tmpfs') {
-        if (!target) this.fail(ins, 'mount type tmpfs requires a target');
-        out.push({ key: { type, target }, prepare: async () => ({ type: 'tmpfs', target: target! }) });
-      } else if (type === 'bind') {
-        if (!target) this.fail(ins, 'mount type bind requires a target');
-        const from = opts.get('from');
-        const source = opts.get('source') ?? opts.get('src') ?? '/';
-        if (!from) {
-          const h = await hashPaths(this.ctxDir(), [source], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: true });
-          out.push({ key: { type, source, target, context: h.digest, readonly }, prepare: async () => ({ type: 'bind', source: join(this.ctxDir(), source), target: target!, readonly: true }) });
-        } else {
-          const src = await this.fromSource(from);
-          out.push({
-            key: { type, source, target, from: src.key },
-            prepare: async () => {
-              const w = await this.workDirs();
-              await runCopyJob(
-                { request: { kind: 'COPY', srcIsContext: false, sources: [{ path: source }], dest: '/', workdir: '/' }, dst: { lowerDirs: [], upperDir: w.upper, workDir: w.work }, srcLowerDirs: src.lowerDirs, emptyDir: await this.emptyDir() },
-                ctx.store.tmpDir,
-              );
-              return { type: 'bind', source: w.upper, target: target!, readonly: true };
-            },
-          });
-        }
-      } else {
-        this.fail(ins, `mount type ${type} is not supported by layerwise build`);
-      }
-    }
-    return out;
+  /** What mount planning (stage-mounts.ts) needs of this stage. */
+  private mountHost(): MountHost {
+    return {
+      ctx: this.ctx,
+      fail: (ins, message) => this.fail(ins, message),
+      ctxDir: () => this.ctxDir(),
+      fromSource: (ref) => this.fromSource(ref),
+      workDirs: () => this.workDirs(),
+      emptyDir: () => this.emptyDir(),
+    };
   }
 
   /** git runs with the build's forwarded default SSH agent (for ssh remotes) and its cancellation */
@@ -1022,23 +946,6 @@ export class StageRunner {
       },
     };
   }
-}
-
-/** A RUN --mount: its cache-key part and how to make it (none: an optional ssh mount with nothing forwarded). */
-interface PlannedMount {
-  key: unknown;
-  /** ssh mounts: where the socket goes (the first one becomes SSH_AUTH_SOCK) */
-  sshTarget?: string;
-  prepare?: () => Promise<SandboxMount | { mount: SandboxMount; release: () => Promise<void> }>;
-}
-
-/** The host owner for a container uid/gid of an ssh socket: the same ids as root; rootless, container root is
- *  this user and other ids are not ours to give (the socket is then made connectable by all, in a private dir). */
-function sshHostIds(uid: number, gid: number): { uid: number; gid: number } | undefined {
-  const me = process.getuid?.() ?? 0;
-  if (me === 0) return { uid, gid };
-  if (uid === 0 && gid === 0) return { uid: me, gid: process.getgid?.() ?? 0 };
-  return undefined;
 }
 
 export function instructionText(ins: Instruction): string {

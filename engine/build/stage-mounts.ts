@@ -1,0 +1,133 @@
+/**
+ * RUN --mount planning for a stage (StageRunner): for each mount, its part of the step's cache key and how to make
+ * it when the step runs — secrets, SSH agent sockets, cache mounts, tmpfs and binds (from the context, or from a
+ * stage or image through the copy worker), with BuildKit's defaults and errors.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Expanded } from '../dockerfile/scope';
+import type { Instruction } from '../dockerfile/types';
+import { hashPaths } from '../context/hash';
+import type { SandboxMount } from '../runtime/sandbox';
+import type { BuildContext } from './builder';
+import { sha256Hex } from './cache';
+import { runCopyJob } from './copy-worker';
+
+/** A RUN --mount: its cache-key part and how to make it (none: an optional ssh mount with nothing forwarded). */
+export interface PlannedMount {
+  key: unknown;
+  /** ssh mounts: where the socket goes (the first one becomes SSH_AUTH_SOCK) */
+  sshTarget?: string;
+  prepare?: () => Promise<SandboxMount | { mount: SandboxMount; release: () => Promise<void> }>;
+}
+
+/** What mount planning needs of the stage it plans for. */
+export interface MountHost {
+  ctx: BuildContext;
+  /** throws the build error for `ins` */
+  fail(ins: Instruction, message: string): never;
+  ctxDir(): string;
+  /** a stage or image named by `from=`: its identity for cache keys and its lower dirs */
+  fromSource(ref: string): Promise<{ key: string; lowerDirs: string[] }>;
+  workDirs(): Promise<{ dir: string; upper: string; work: string; cleanup: () => Promise<void> }>;
+  emptyDir(): Promise<string>;
+}
+
+/** RUN --mount: the cache-key part of each mount and how to make it. */
+export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded): Promise<PlannedMount[]> {
+  const { ctx } = host;
+  const expanded = ex.flags.get('mount') ?? [];
+  const out: PlannedMount[] = [];
+  let sshCount = 0;
+  for (const value of expanded) {
+    const opts = new Map<string, string>();
+    for (const field of value.split(',')) {
+      const eq = field.indexOf('=');
+      opts.set((eq === -1 ? field : field.slice(0, eq)).toLowerCase(), eq === -1 ? 'true' : field.slice(eq + 1));
+    }
+    const type = (opts.get('type') ?? 'bind').toLowerCase();
+    const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+    const ro = opts.get('readonly') ?? opts.get('ro');
+    const readonly = ro !== undefined ? ro !== 'false' : opts.get('rw') === 'true' || opts.get('readwrite') === 'true' ? false : type === 'bind' || type === 'secret' || type === 'ssh';
+    if (type === 'secret') {
+      const sid = opts.get('id') ?? (target ? target.split('/').pop()! : '');
+      const tgt = target ?? `/run/secrets/${sid}`;
+      const src = ctx.opts.secrets?.[sid];
+      const required = opts.get('required') === 'true';
+      if (!src && required) host.fail(ins, `secret ${sid} not found`);
+      out.push({ key: { type, id: sid, target: tgt }, prepare: async () => (src ? { type: 'bind', source: src, target: tgt, readonly: true } : { type: 'tmpfs', target: '/run/secrets/.none', size: 4096 }) });
+    } else if (type === 'ssh') {
+      // BuildKit: id "default", target /run/buildkit/ssh_agent.N, owner 0:0, mode 0600; optional unless required
+      const sid = opts.get('id') || 'default';
+      const tgt = target ?? `/run/buildkit/ssh_agent.${sshCount}`;
+      sshCount++;
+      if (opts.get('source') ?? opts.get('src')) host.fail(ins, 'ssh does not support source');
+      const required = opts.get('required') === 'true';
+      const num = (k: string, d: number, base = 10): number => {
+        const v = opts.get(k);
+        const n = v === undefined ? d : Number.parseInt(v, base);
+        if (!Number.isInteger(n) || n < 0) host.fail(ins, `invalid value ${v} for ${k}`);
+        return n;
+      };
+      const uid = num('uid', 0);
+      const gid = num('gid', 0);
+      const mode = num('mode', 0o600, 8);
+      const forwarded = ctx.ssh.has(sid);
+      if (!forwarded && required) host.fail(ins, `no SSH key ${JSON.stringify(sid)} forwarded from the client`);
+      out.push({
+        key: { type, id: sid, target: tgt, uid, gid, mode },
+        sshTarget: tgt,
+        ...(forwarded
+          ? {
+              prepare: async () => {
+                const sock = await ctx.ssh.socketFor(sid, { uid, gid, mode }, sshHostIds);
+                return { mount: { type: 'bind', source: sock.path, target: tgt, readonly: true }, release: sock.close };
+              },
+            }
+          : {}),
+      });
+    } else if (type === 'cache') {
+      if (!target) host.fail(ins, 'mount type cache requires a target');
+      const cid = opts.get('id') ?? target!;
+      const dir = join(ctx.store.root, 'cache-mounts', sha256Hex(cid));
+      out.push({ key: { type, id: cid, target }, prepare: async () => (await mkdir(dir, { recursive: true }), { type: 'cache', source: dir, target: target!, readonly: false }) });
+    } else if (type === 'tmpfs') {
+      if (!target) host.fail(ins, 'mount type tmpfs requires a target');
+      out.push({ key: { type, target }, prepare: async () => ({ type: 'tmpfs', target: target! }) });
+    } else if (type === 'bind') {
+      if (!target) host.fail(ins, 'mount type bind requires a target');
+      const from = opts.get('from');
+      const source = opts.get('source') ?? opts.get('src') ?? '/';
+      if (!from) {
+        const h = await hashPaths(host.ctxDir(), [source], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: true });
+        out.push({ key: { type, source, target, context: h.digest, readonly }, prepare: async () => ({ type: 'bind', source: join(host.ctxDir(), source), target: target!, readonly: true }) });
+      } else {
+        const src = await host.fromSource(from);
+        out.push({
+          key: { type, source, target, from: src.key },
+          prepare: async () => {
+            const w = await host.workDirs();
+            await runCopyJob(
+              { request: { kind: 'COPY', srcIsContext: false, sources: [{ path: source }], dest: '/', workdir: '/' }, dst: { lowerDirs: [], upperDir: w.upper, workDir: w.work }, srcLowerDirs: src.lowerDirs, emptyDir: await host.emptyDir() },
+              ctx.store.tmpDir,
+            );
+            return { type: 'bind', source: w.upper, target: target!, readonly: true };
+          },
+        });
+      }
+    } else {
+      host.fail(ins, `mount type ${type} is not supported by layerwise build`);
+    }
+  }
+  return out;
+}
+
+/** The host owner for a container uid/gid of an ssh socket: the same ids as root; rootless, container root is
+ *  this user and other ids are not ours to give (the socket is then made connectable by all, in a private dir). */
+function sshHostIds(uid: number, gid: number): { uid: number; gid: number } | undefined {
+  const me = process.getuid?.() ?? 0;
+  if (me === 0) return { uid, gid };
+  if (uid === 0 && gid === 0) return { uid: me, gid: process.getgid?.() ?? 0 };
+  return undefined;
+}
+
