@@ -12,7 +12,7 @@
  * global ARGs and the problems that depend on the whole file (InstructionBeforeFrom, NoInstructions) are then
  * assembled over the whole instruction list as `parse` assembles them.
  */
-import { assembleDockerfile, computeLineStarts, lineAt, parse } from '../engine/dockerfile/index';
+import { assembleDockerfile, computeLineStarts, lineAt, parse, partitionPoint } from '../engine/dockerfile/index';
 import type { Comment, Dockerfile, Instruction, ParseProblem } from '../engine/dockerfile/types';
 
 /** For an instruction copied to new lines by a re-parse (the edit changed the line count above it): the instruction
@@ -120,14 +120,7 @@ export function reparse(prev: Dockerfile, text: string, stats?: ReparseStats): D
   const list = prev.instructions;
   // X: the last instruction whose lines all come before the first changed line. The slice starts at X's first
   // line, which the edit left as it was: an instruction line, so the slice's scan starts past any directive.
-  let xi = -1;
-  for (let lo = 0, hi = list.length - 1; lo <= hi; ) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]!.endLine < lineA) {
-      xi = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const xi = partitionPoint(list.length, (i) => list[i]!.endLine < lineA) - 1;
   // an edit in the first instruction or above it (directives): parse it all
   if (xi < 0) return full();
   const X = list[xi]!;

@@ -10,24 +10,17 @@ import { buildInstruction } from './instructions';
 import { scanLines } from './lines';
 import { knownKeyword, parseNode, Pieces, type RawNode } from './nodes';
 import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
+import { partitionPoint } from './text';
 
 export * from './types';
 export { dumpBuildKit, dumpInstruction } from './dump';
-export { lineAt, positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts } from './text';
+export { lineAt, positionAt, offsetAt, containsPosition, comparePositions, computeLineStarts, partitionPoint } from './text';
 
 /** The top-level instruction whose lines include `line` (0-based), by binary search: instructions are in order. */
 export function instructionAt(df: Dockerfile, line: number): Instruction | undefined {
   const list = df.instructions;
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const ins = list[mid]!;
-    if (line < ins.startLine) hi = mid - 1;
-    else if (line > ins.endLine) lo = mid + 1;
-    else return ins;
-  }
-  return undefined;
+  const ins = list[partitionPoint(list.length, (i) => list[i]!.endLine < line)];
+  return ins && ins.startLine <= line ? ins : undefined;
 }
 export { KNOWN_KEYWORDS, isKnownKeyword } from './nodes';
 export { FLAG_SPECS } from './flags';

@@ -82,6 +82,18 @@ export function goQuote(s: string): string {
 }
 
 /** UTF-16 offsets of each line start. Lines end at `\n` only (a `\r` before it belongs to the line). */
+/** In a list ordered so that `before(i)` holds for a prefix of it: the length of that prefix (binary search). */
+export function partitionPoint(length: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function computeLineStarts(text: string): number[] {
   const starts = [0];
   let i = text.indexOf('\n');

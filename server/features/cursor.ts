@@ -1,5 +1,5 @@
 /** Where a position falls in the tree: the instruction, the flag, the word being typed. Shared by features. */
-import { offsetAt } from '../../engine/dockerfile/text';
+import { offsetAt, partitionPoint } from '../../engine/dockerfile/text';
 import { containsPosition, instructionAt } from '../../engine/dockerfile';
 import type { Dockerfile, Flag, Heredoc, Instruction, Position, Range } from '../../engine/dockerfile/types';
 
@@ -12,17 +12,7 @@ export const instructionAtLine: (df: Dockerfile, line: number) => Instruction | 
 /** Index of the last instruction starting at or before `line` (-1 when none). */
 export function lastInstructionBefore(df: Dockerfile, line: number): number {
   const list = df.instructions;
-  let lo = 0;
-  let hi = list.length - 1;
-  let ans = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]!.startLine <= line) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return ans;
+  return partitionPoint(list.length, (i) => list[i]!.startLine <= line) - 1;
 }
 
 export function heredocBodyAt(ins: Instruction, line: number): Heredoc | undefined {

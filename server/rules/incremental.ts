@@ -12,6 +12,7 @@
  * hints name other lines in their messages). A unit that ends the file is never reused: some fixes there reach into
  * the line before it.
  */
+import { partitionPoint } from '../../engine/dockerfile/text';
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { movedFrom } from '../incrementalParse';
 import { finishFindings, hadolintIgnores, parseCheckDirective, runOneRule, type RunOptions, type RunResult } from './run';
@@ -186,17 +187,10 @@ export class IncrementalRules {
     const check = parseCheckDirective(file);
     if (dirty.length) {
       const sub = subFile(dirty);
+      // the units are in order and do not overlap: the first that ends at or after `line`, if it starts by then
       const byLine = (line: number): Unit | undefined => {
-        let lo = 0;
-        let hi = dirty.length - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          const u = dirty[mid]!;
-          if (line < u.first) hi = mid - 1;
-          else if (line > u.last) lo = mid + 1;
-          else return u;
-        }
-        return undefined;
+        const u = dirty[partitionPoint(dirty.length, (i) => dirty[i]!.last < line)];
+        return u && u.first <= line ? u : undefined;
       };
       const made = new Map<Unit, Finding[]>();
       for (const u of dirty) {

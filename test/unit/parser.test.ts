@@ -246,3 +246,18 @@ test('a file with no instructions is an error; the parser never throws on odd in
     assert.deepEqual(df.problems.map((p) => p.code), ['UnknownInstruction', 'UnknownInstruction'], k);
   }
 });
+
+test('partitionPoint and instructionAt: binary search agrees with a scan, on every line of a Dockerfile with gaps', async () => {
+  const { partitionPoint } = await import('../../engine/dockerfile/text');
+  const { instructionAt, parse: parseDf } = await import('../../engine/dockerfile');
+  for (let n = 0; n < 40; n++) {
+    const xs = Array.from({ length: n }, (_, i) => (i * 7) % 5).sort((a, b) => a - b);
+    for (let v = -1; v <= 5; v++) assert.equal(partitionPoint(xs.length, (i) => xs[i]! < v), xs.filter((x) => x < v).length);
+  }
+  const df = parseDf('# c\nFROM a\n\nRUN x \\\n  y\n# between\nCOPY . /\n\n');
+  const lines = df.text.split('\n').length;
+  for (let line = 0; line < lines; line++) {
+    const scan = df.instructions.find((i) => i.startLine <= line && line <= i.endLine);
+    assert.equal(instructionAt(df, line), scan, `line ${line}`);
+  }
+});
