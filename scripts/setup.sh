@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(busybox-static util-linux uidmap skopeo umoci docker-registry zstd attr openssh-client git)
+APT_PACKAGES=(busybox-static util-linux uidmap skopeo umoci docker-registry zstd attr openssh-client git openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -32,6 +32,7 @@ import { planIdMap } from '../runtime/idmap';
 import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
 import { planMounts, type MountHost } from './stage-mounts';
+import { httpGet, type Downloaded } from './download';
 
 export interface StageResult {
   config: ImageConfig;
@@ -709,14 +710,14 @@ export class StageRunner {
   private async download(ins: Instruction, url: string, checksum: string | undefined): Promise<NonNullable<CopySource['file']>> {
     const { createHash } = await import('node:crypto');
     const { writeFile: wf } = await import('node:fs/promises');
-    let res: Response;
+    let res: Downloaded;
     try {
-      res = await fetch(url, { redirect: 'follow', ...(this.ctx.opts.signal ? { signal: this.ctx.opts.signal } : {}) });
+      res = await httpGet(url, this.ctx.opts.signal ? { signal: this.ctx.opts.signal } : {});
     } catch (e) {
       this.fail(ins, `failed to load ${url}: ${(e as Error).message}`);
     }
-    if (!res.ok) this.fail(ins, `invalid response status ${res.status} for ${url}`);
-    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status < 200 || res.status > 299) this.fail(ins, `invalid response status ${res.status} for ${url}`);
+    const body = res.body;
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
     if (checksum && checksum !== digest) this.fail(ins, `digest mismatch ${digest}: ${checksum}`);
     const w = await this.workDirs();
@@ -725,7 +726,7 @@ export class StageRunner {
     await wf(hostPath, body);
     this.downloads.set(hostPath, digest);
     const pathName = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '__unnamed__';
-    const lm = res.headers.get('last-modified');
+    const lm = res.headers['last-modified'];
     const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : undefined;
     return { hostPath, name: pathName, mode: 0o600, ...(mtime !== undefined && Number.isFinite(mtime) ? { mtime } : {}) };
   }
