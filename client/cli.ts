@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { launchEnv } from '../engine/cli/launch-env';
 
 export interface CliEnvironment {
   /** absolute path of the CLI script */
@@ -31,7 +32,8 @@ export function spawnCli(env: CliEnvironment, args: string[], cwd?: string): Chi
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     // in desktop VS Code process.execPath is Electron; this makes it behave as Node
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    // and without node reading NODE_EXTRA_CA_CERTS at start-up (launchEnv)
+    env: { ...launchEnv(process.env), ELECTRON_RUN_AS_NODE: '1' },
   });
 }
 

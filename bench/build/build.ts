@@ -1,6 +1,6 @@
 /**
  * Build benchmark: a small app's context (requirements file + source tree, 2,000 files, 24 MB) built by our CLI
- * (dist/cli.js) and by `docker build` (BuildKit, the shared test daemon of test/helpers/docker.ts) side by side:
+ * (bin/layerwise, as users start it) and by `docker build` (BuildKit, the shared test daemon of test/helpers/docker.ts) side by side:
  * cold build (each round starts with the build cache pruned, `builder prune -af` on both sides; the base image
  * stays), no-op rebuild, rebuild after one source file changed — medians of a few runs, and the ratios.
  * Then the peak RSS of our CLI (every process it starts, each reporting its own peak) building a big context.
@@ -20,11 +20,13 @@ import { startDocker, dockerUnavailableReason, type DockerPeer } from '../../tes
 import { busyboxImageTar } from '../../test/helpers/rootfs';
 import { openStore } from '../../engine/store/store';
 import { loadArchive } from '../../engine/store/load';
+import { launchEnv } from '../../engine/cli/launch-env';
 
 const RUNS = Number(process.env.BUILD_BENCH_RUNS ?? 3);
 const BIG_MB = Number(process.env.BUILD_BENCH_BIG_MB ?? 1024);
 const PROFILE = process.env.BUILD_BENCH_PROFILE === '1';
 const CLI = resolve(__dirname, '../../dist/cli.js');
+const BIN = resolve(__dirname, '../../bin/layerwise');
 const WORK = mkdtempSync(join(process.env.BUILD_BENCH_DIR ?? tmpdir(), 'lw-build-bench-'));
 const RSS_HOOK = join(WORK, 'rss-hook.js');
 
@@ -75,8 +77,13 @@ let profileN = 0;
 function ours(root: string, args: string[]): Timed {
   // NODE_OPTIONS: the copy workers our CLI starts report their peak RSS too (--cpu-prof is not allowed there:
   // profiles cover the main process only)
-  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`, `--cpu-prof-name=run-${++profileN}.cpuprofile`] : [];
-  return run(process.execPath, [...prof, CLI, '--root', root, ...args], { ...process.env, NODE_OPTIONS: `--require=${RSS_HOOK}` });
+  // as users start it: bin/layerwise (which starts node without NODE_EXTRA_CA_CERTS); profiles need node's flags
+  const env = { ...process.env, NODE_OPTIONS: `--require=${RSS_HOOK}` };
+  if (PROFILE) {
+    const prof = ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`, `--cpu-prof-name=run-${++profileN}.cpuprofile`];
+    return run(process.execPath, [...prof, CLI, '--root', root, ...args], launchEnv(env));
+  }
+  return run(BIN, ['--root', root, ...args], env);
 }
 
 const median = (xs: number[]) => {

@@ -94,7 +94,8 @@ function usageError(ctx: CliContext, msg: string): number {
   return 125;
 }
 
-if (require.main === module) {
+/** Runs the command line of this process and sets its exit code (dist/cli.js, engine/cli/launcher.ts). */
+export function cliEntry(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -105,3 +106,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) cliEntry();

@@ -1,0 +1,97 @@
+/**
+ * How the CLI starts (built: dist/cli.js, bin/layerwise; `npm run build`):
+ *  - dist/cli.js runs dist/cli-main.js with a V8 code cache, one file per command, written once and then used;
+ *    a corrupt cache is rejected by V8, the command still works and the file is written again; `off` writes none;
+ *  - bin/layerwise starts node without NODE_EXTRA_CA_CERTS and hands the file over as LAYERWISE_EXTRA_CA_CERTS
+ *    (observed from inside the CLI's process through a --require hook), also when reached through a symlink.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { commandWord } from '../../engine/cli/launcher-args';
+
+const ROOT = resolve(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const BIN = join(ROOT, 'bin', 'layerwise');
+const missing = existsSync(join(ROOT, 'dist', 'cli-main.js')) ? false : 'dist/cli-main.js is missing: npm run build';
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('commandWord: the first argument after the global options', () => {
+  assert.equal(commandWord(['build', '-t', 'x', '.']), 'build');
+  assert.equal(commandWord(['--root', 'images', 'images']), 'images');
+  assert.equal(commandWord(['--root=/s', 'system', 'df']), 'system');
+  assert.equal(commandWord(['--version']), 'none');
+  assert.equal(commandWord(['../odd/Name']), 'other');
+});
+
+test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt one, and can be turned off', { skip: missing }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lw-launch-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cache = join(dir, 'cache');
+  const env = { ...process.env, LAYERWISE_TRACE: '1', LAYERWISE_CODE_CACHE: cache, LAYERWISE_ROOT: join(dir, 'store') };
+  const traced = (r: { stderr: string }) => /code cache (\w+)/.exec(r.stderr)?.[1];
+
+  const first = run(process.execPath, [CLI, 'images'], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^REPOSITORY\s+TAG\s+IMAGE ID/);
+  assert.equal(traced(first), 'none');
+  const files = readdirSync(cache);
+  assert.equal(files.length, 1);
+  assert.match(files[0]!, /^cli-v\d+.*-images\.bin$/);
+
+  const second = run(process.execPath, [CLI, 'images'], env);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(traced(second), 'used');
+
+  // another command has a cache of its own
+  assert.equal(traced(run(process.execPath, [CLI, 'system', 'df'], env)), 'none');
+  assert.equal(readdirSync(cache).length, 2);
+
+  // a corrupt cache: V8 rejects it, the command runs, and the cache is written anew
+  const file = join(cache, files[0]!);
+  writeFileSync(file, Buffer.alloc(readFileSync(file).length, 7));
+  const corrupt = run(process.execPath, [CLI, 'images'], env);
+  assert.equal(corrupt.code, 0, corrupt.stderr);
+  assert.equal(corrupt.stdout, first.stdout);
+  assert.equal(traced(corrupt), 'rejected');
+  assert.equal(traced(run(process.execPath, [CLI, 'images'], env)), 'used');
+
+  const off = run(process.execPath, [CLI, 'images'], { ...env, LAYERWISE_CODE_CACHE: 'off' });
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal(traced(off), undefined);
+  // errors still come out as one line and an exit code
+  const bad = run(process.execPath, [CLI, 'inspect', 'no-such-image'], env);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr.replace(/\[trace[^\n]*\n/g, ''), 'Error: No such image: no-such-image\n');
+});
+
+test('bin/layerwise hands NODE_EXTRA_CA_CERTS over as LAYERWISE_EXTRA_CA_CERTS, also through a symlink', { skip: missing }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lw-bin-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const hook = join(dir, 'hook.js');
+  writeFileSync(hook, "process.on('exit', () => require('fs').writeSync(2, '@@' + JSON.stringify([process.env.NODE_EXTRA_CA_CERTS ?? null, process.env.LAYERWISE_EXTRA_CA_CERTS ?? null]) + '\\n'));\n");
+  const link = join(dir, 'layerwise');
+  symlinkSync(BIN, link);
+  const seen = (r: { stderr: string }) => JSON.parse(/@@(.*)/.exec(r.stderr)![1]!) as [string | null, string | null];
+  const base: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--require=${hook}`, LAYERWISE_ROOT: join(dir, 'store'), LAYERWISE_CODE_CACHE: 'off' };
+  delete base.LAYERWISE_EXTRA_CA_CERTS;
+  for (const cmd of [BIN, link]) {
+    const r = run(cmd, ['--version'], { ...base, NODE_EXTRA_CA_CERTS: '/some/ca.pem' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'layerwise version 0.1.0\n');
+    assert.deepEqual(seen(r), [null, '/some/ca.pem']);
+  }
+  // one the user set already is kept; without NODE_EXTRA_CA_CERTS nothing changes
+  assert.deepEqual(seen(run(BIN, ['--version'], { ...base, NODE_EXTRA_CA_CERTS: '/a.pem', LAYERWISE_EXTRA_CA_CERTS: '/b.pem' })), [null, '/b.pem']);
+  const none = { ...base };
+  delete none.NODE_EXTRA_CA_CERTS;
+  assert.deepEqual(seen(run(BIN, ['--version'], none)), [null, null]);
+});
