@@ -6,7 +6,7 @@
  *   npm run build && npx tsx bench/store/images.ts
  *
  * Env: STORE_BENCH_MB (500), STORE_BENCH_FILES (20000), STORE_BENCH_RUNS (3), STORE_BENCH_DIR (the OS tmp
- * dir), LAYERWISE_CLI (default dist/cli.js).
+ * dir), LAYERWISE_CLI (a CLI script to run with node; default: bin/layerwise, as users start it).
  *
  * Disk speed: a sequential write of a file as big as the rootfs tar (random data), in 1 MiB writes, then fsync
  * (the write figure), and a sequential read of it back (page cache, as the inputs of the steps are); median of 3. The goal is
@@ -27,6 +27,7 @@ const MB = Number(process.env.STORE_BENCH_MB ?? 500);
 const FILES = Number(process.env.STORE_BENCH_FILES ?? 20000);
 const RUNS = Math.max(1, Number(process.env.STORE_BENCH_RUNS ?? 3));
 const CLI = resolve(process.env.LAYERWISE_CLI ?? join(__dirname, '../../dist/cli.js'));
+const BIN = join(__dirname, '../../bin/layerwise');
 const MiB = 1 << 20;
 
 interface Step {
@@ -95,7 +96,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
 }
 
 function ours(args: string[]): Step {
-  return timed(process.execPath, [CLI, ...args]);
+  // as users start it: bin/layerwise (node without NODE_EXTRA_CA_CERTS, see the README), unless LAYERWISE_CLI names a script
+  return process.env.LAYERWISE_CLI ? timed(process.execPath, [CLI, ...args]) : timed(BIN, args);
 }
 
 /** A docker CLI step: adds the daemon's CPU and peak RSS during the step. */

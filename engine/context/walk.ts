@@ -10,7 +10,7 @@
  */
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { compareUtf8 } from './gostrings';
 import { NO_MATCH_INFO, PatternMatcher, type MatchInfo } from './patternmatcher';
@@ -101,6 +101,32 @@ function decodeName(b: Buffer, dirAbs: string): string {
   return name;
 }
 
+/** A directory's entry names. Read as strings (no Buffer a name); invalid UTF-8 decodes to U+FFFD, so only when a
+ *  name holds one is the directory read again as bytes to tell a real U+FFFD from a name that cannot be decoded. */
+function readNamesSync(dirAbs: string): string[] {
+  const names = readdirSync(dirAbs);
+  for (const n of names) if (n.includes('\ufffd')) return readdirSync(dirAbs, { encoding: 'buffer' }).map((b) => decodeName(b, dirAbs));
+  return names;
+}
+
+/** `parent/name` for a normalized absolute parent (path.join would normalize again, for every entry). */
+function childPath(parent: string, name: string): string {
+  return parent.length === 1 ? parent + name : parent + '/' + name;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Sorts names in place by the bytes of their UTF-8 encoding: JavaScript's own string order is the same unless a
+ *  name holds an astral character (a surrogate pair), which only compareUtf8 places right. */
+function sortNames<T>(items: T[], key: (t: T) => string): T[] {
+  if (items.some((t) => SURROGATE.test(key(t)))) return items.sort((a, b) => compareUtf8(key(a), key(b)));
+  return items.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 /** Per-directory state carried to children: the parent's match results. */
 interface DirState {
   abs: string;
@@ -163,12 +189,17 @@ class ContextWalker {
   /** walkDir without a thread-pool hop or a promise per directory: the entries below `dir` appended to `out`. */
   walkDirSync(dir: DirState, out: ContextEntry[]): void {
     const children = this.listChildrenSync(dir);
+    if (!children.some((c) => c.descend)) {
+      // no subdirectory: the entries in name order, no bookkeeping
+      for (const child of sortNames(children, (c) => c.name)) if (child.visible) out.push(child.entry);
+      return;
+    }
     const items: { key: string; child: Child; subtree: boolean }[] = [];
     for (const child of children) {
       items.push({ key: child.name, child, subtree: false });
       if (child.descend) items.push({ key: child.name + '/', child, subtree: true });
     }
-    items.sort((a, b) => compareUtf8(a.key, b.key));
+    sortNames(items, (i) => i.key);
     // what hidden directories turned out to hold (nothing: they are left out whole)
     const hidden = new Map<Child, ContextEntry[]>();
     for (const item of items) {
@@ -191,16 +222,17 @@ class ContextWalker {
   }
 
   private listChildrenSync(dir: DirState): Child[] {
-    let raw: Buffer[];
+    let names: string[];
     this.onDir?.(dir.rel);
     try {
-      raw = readdirSync(dir.abs, { encoding: 'buffer' });
+      names = readNamesSync(dir.abs);
     } catch (e) {
+      if (e instanceof LayerwiseError) throw e;
       throw ioError('cannot read directory', dir.abs, e);
     }
     const out: Child[] = [];
-    for (const b of raw) {
-      const r = this.examine(dir, decodeName(b, dir.abs));
+    for (const name of names) {
+      const r = this.examine(dir, name);
       if (r) out.push(r);
     }
     return out;
@@ -231,7 +263,7 @@ class ContextWalker {
   }
 
   private examine(dir: DirState, name: string): Child | undefined {
-    const abs = join(dir.abs, name);
+    const abs = childPath(dir.abs, name);
     const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
     let st: Stats | undefined;
     try {
@@ -278,16 +310,18 @@ class ContextWalker {
   }
 }
 
-/** Resolves and checks the context root (a symlink to a directory is fine, like `docker build link/`). */
+/** Resolves and checks the context root (a symlink to a directory is fine, like `docker build link/`): the
+ *  directory as an absolute, normalized path. */
 async function contextRoot(contextDir: string): Promise<string> {
+  const root = resolve(contextDir);
   try {
-    const st = await stat(contextDir);
+    const st = await stat(root);
     if (!st.isDirectory()) throw new LayerwiseError('invalid', `build context ${contextDir} is not a directory`);
   } catch (e) {
     if (e instanceof LayerwiseError) throw e;
     throw ioError('cannot open build context', contextDir, e);
   }
-  return contextDir;
+  return root;
 }
 
 /**

@@ -201,6 +201,21 @@ test('walk: a file name that is not UTF-8 is an error, not a silently dropped fi
   await assert.rejects(listContext(root), (e: unknown) => isLayerwiseError(e) && e.kind === 'invalid' && /not valid UTF-8/.test(e.message));
 });
 
+test('walk: names with U+FFFD, astral and other non-ASCII characters are kept, in UTF-8 byte order (both walks)', async (t) => {
+  // U+FFFD is what invalid bytes decode to: a real one must not be mistaken for them; an astral character (a
+  // surrogate pair in JavaScript) sorts after U+E000-U+FFFF in UTF-8 but before them in UTF-16
+  const names = ['a\ufffdb', 'z', '\u{1F600}', '\uE000', '\uFFFD', 'é', 'A', 'a-b', 'a/c', 'a.b'];
+  const root = await makeTree(Object.fromEntries(names.map((n) => [n, 'x'])));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const sync = (await listContext(root)).map((e) => e.path);
+  const streamed: string[] = [];
+  for await (const e of walkContext(root)) streamed.push(e.path);
+  const expected = ['A', 'a', 'a-b', 'a.b', 'a/c', 'a\ufffdb', 'z', 'é', '\uE000', '\uFFFD', '\u{1F600}'];
+  assert.deepEqual(sync, expected);
+  assert.deepEqual(streamed, expected);
+  assert.deepEqual([...expected].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))), expected);
+});
+
 test('walk: an aborted signal stops the walk', async (t) => {
   const root = await makeTree({ 'a/b/c': 'x', 'd/e': 'y' });
   t.after(() => rm(root, { recursive: true, force: true }));
