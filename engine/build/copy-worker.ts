@@ -105,8 +105,12 @@ class CopyWorker {
     this.child.on('close', (code) => gone(new LayerwiseError('internal', this.err.trim() || `copy worker exited with ${code}`)));
   }
 
+  /** it was given a job (else it holds no mount and no file: it may simply be killed) */
+  private used = false;
+
   run(specPath: string): Promise<Reply> {
     if (this.exited) return Promise.reject(new LayerwiseError('internal', 'copy worker is gone'));
+    this.used = true;
     return new Promise<Reply>((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.child.stdin!.write(specPath + '\n');
@@ -114,7 +118,15 @@ class CopyWorker {
   }
 
   close(): void {
-    this.child.stdin!.end();
+    if (this.used || this.exited) {
+      this.child.stdin!.end();
+      return;
+    }
+    // started ahead of a job that never came (an all-cached build): it may still be starting up, and the build
+    // need not wait for that — it is killed, and this process does not wait for it to go
+    this.child.kill('SIGKILL');
+    this.child.unref();
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
   }
 }
 
