@@ -51,6 +51,9 @@ interface Plan {
   unmounts: string[];
   /** cleanup lines for the stubs */
   cleanup: string[];
+  /** parents of stubs whose mtime is put back after the cleanup (container path -> touch stamp), one `touch` a
+   *  stamp for all of them (an exec each would cost a few milliseconds a RUN) */
+  restoreMtimes: Map<string, string>;
 }
 
 const MAX_USER_FILE = 10 << 20;
@@ -105,7 +108,8 @@ async function mountpoint(plan: Plan, target: string, leaf: 'file' | 'dir', what
     const p = SetupScript.inRoot(r.path);
     let line = leaf === 'file' ? `{ [ -f ${p} ] && [ ! -s ${p} ] && rm -f ${p}; }` : `rmdir ${p}`;
     for (const m of r.missing.slice(0, -1).reverse()) line += `; rmdir ${SetupScript.inRoot(m as string)}`;
-    if (parentStat) line += `; touch -h -d ${touchStamp(parentStat.mtimeNs)} ${SetupScript.inRoot(existingParent)}`;
+    // stamped as it is before anything is created (every stub is planned before the set-up runs)
+    if (parentStat && !plan.restoreMtimes.has(existingParent)) plan.restoreMtimes.set(existingParent, touchStamp(parentStat.mtimeNs));
     plan.cleanup.push(line);
   }
   return r.path;
@@ -207,14 +211,15 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   if (ctx.idmap.mode === 'root-only') user.groups = []; // setgroups is denied in a single-id user namespace
   user.groups = user.groups.filter((g) => isMapped(ctx.idmap, 'gid', g));
 
-  const plan: Plan = { ctx, mkdirs: [], files: [], fstab: new Fstab(), unmounts: [], cleanup: [] };
+  const plan: Plan = { ctx, mkdirs: [], files: [], fstab: new Fstab(), unmounts: [], cleanup: [], restoreMtimes: new Map() };
   await systemMounts(plan);
   await etcFiles(plan);
   await userMounts(plan, spec.mounts ?? []);
 
   const s = new SetupScript();
   const h = shq(ctx.hostname);
-  s.must(`{ hostname ${h} 2>/dev/null || printf %s ${h} > /proc/sys/kernel/hostname; }`, 'cannot set the hostname');
+  // the shell's own write first (no exec); `hostname` where /proc/sys is read-only
+  s.must(`{ printf %s ${h} 2>/dev/null > /proc/sys/kernel/hostname || hostname ${h} 2>/dev/null; }`, 'cannot set the hostname');
   if (plan.mkdirs.length) s.must(`mkdir -m 755 ${plan.mkdirs.map((m) => SetupScript.inRoot(m)).join(' ')}`, 'cannot create mount points in the container');
   for (const f of plan.files) s.must(`: > ${SetupScript.inRoot(f)}`, `cannot create ${f} in the container`);
   await writeFile(join(ctx.state, 'fstab'), plan.fstab.text());
@@ -249,5 +254,9 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   // after the command: detach the mounts (stubs under them cannot be removed otherwise), then the stubs
   if (plan.unmounts.length) s.onCleanup(`umount -l ${[...plan.unmounts].reverse().map((p) => SetupScript.inRoot(p)).join(' ')}`);
   for (const line of plan.cleanup.reverse()) s.onCleanup(line);
+  // then the parents' mtimes, once every stub below them is gone
+  const byStamp = new Map<string, string[]>();
+  for (const [dir, stamp] of plan.restoreMtimes) byStamp.set(stamp, [...(byStamp.get(stamp) ?? []), dir]);
+  for (const [stamp, dirs] of byStamp) s.onCleanup(`touch -h -d ${stamp} ${dirs.map((d) => SetupScript.inRoot(d)).join(' ')}`);
   return { script: s.build(finalArgv), user };
 }
