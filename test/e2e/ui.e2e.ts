@@ -126,13 +126,14 @@ test('UI: build examples/hello-app from the palette, inline annotations, Images 
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await shot(page, '01-workbench');
 
-    // open the Dockerfile: the language server's predicted status shows (honestly "unknown" before any build)
+    // open the Dockerfile: the language server's predicted status shows (the store has the base image but no
+    // build of this Dockerfile: every step will be built)
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('Dockerfile');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dockerfile' }).first().waitFor();
     await page.keyboard.press('Enter');
     await page.locator('.monaco-editor .view-line', { hasText: 'FROM busybox:latest AS base' }).waitFor({ timeout: 60_000 });
-    const predicted = await waitForAnnotations(page, (a) => a.some((x) => x.startsWith('cache status unknown')), 'predicted status');
+    const predicted = await waitForAnnotations(page, (a) => a.some((x) => x.startsWith('will rebuild: no earlier build of this Dockerfile')), 'predicted status');
     assert.ok(predicted.length > 0);
     await shot(page, '02-dockerfile-predicted');
 
