@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { commandWord } from '../../engine/cli/launcher-args';
@@ -73,17 +73,21 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   assert.equal(bad.stderr.replace(/\[trace[^\n]*\n/g, ''), 'Error: No such image: no-such-image\n');
 });
 
-test('bin/layerwise hands NODE_EXTRA_CA_CERTS over as LAYERWISE_EXTRA_CA_CERTS, also through a symlink', { skip: missing }, (t) => {
+test('bin/layerwise hands NODE_EXTRA_CA_CERTS over as LAYERWISE_EXTRA_CA_CERTS, also through absolute and relative symlinks', { skip: missing }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lw-bin-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.js');
   writeFileSync(hook, "process.on('exit', () => require('fs').writeSync(2, '@@' + JSON.stringify([process.env.NODE_EXTRA_CA_CERTS ?? null, process.env.LAYERWISE_EXTRA_CA_CERTS ?? null]) + '\\n'));\n");
   const link = join(dir, 'layerwise');
   symlinkSync(BIN, link);
+  // npm's global bin links are relative, and may point at another link
+  mkdirSync(join(dir, 'sub'));
+  const relLink = join(dir, 'sub', 'lw');
+  symlinkSync('../layerwise', relLink);
   const seen = (r: { stderr: string }) => JSON.parse(/@@(.*)/.exec(r.stderr)![1]!) as [string | null, string | null];
   const base: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--require=${hook}`, LAYERWISE_ROOT: join(dir, 'store'), LAYERWISE_CODE_CACHE: 'off' };
   delete base.LAYERWISE_EXTRA_CA_CERTS;
-  for (const cmd of [BIN, link]) {
+  for (const cmd of [BIN, link, relLink]) {
     const r = run(cmd, ['--version'], { ...base, NODE_EXTRA_CA_CERTS: '/some/ca.pem' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'layerwise version 0.1.0\n');
