@@ -14,7 +14,7 @@
  * process) only means compiling without it: the cache is written to a temporary name and renamed, and V8 checks
  * what it reads (a checksum and the source hash) and rejects what does not match.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,13 +58,18 @@ function loadWithCache(dir: string): Record<string, unknown> {
   if (!cached || script.cachedDataRejected) {
     // written once the command is done, so that it holds every function the command compiled
     process.once('exit', () => {
+      const tmp = `${file}.${process.pid}.tmp`;
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.tmp`;
         writeFileSync(tmp, script.createCachedData());
         renameSync(tmp, file);
       } catch {
-        /* no cache this time */
+        // no cache this time (a full disk, say), and no half-written file left behind
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* never written */
+        }
       }
     });
   }
