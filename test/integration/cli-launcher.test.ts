@@ -64,6 +64,13 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   assert.equal(traced(corrupt), 'rejected');
   assert.equal(traced(run(process.execPath, [CLI, 'images'], env)), 'used');
 
+  // a cache that cannot be written (its dir would be below a file): the command works, nothing is left
+  writeFileSync(join(dir, 'a-file'), '');
+  const unwritable = run(process.execPath, [CLI, 'images'], { ...env, LAYERWISE_CODE_CACHE: join(dir, 'a-file', 'cache') });
+  assert.equal(unwritable.code, 0, unwritable.stderr);
+  assert.equal(unwritable.stdout, first.stdout);
+  assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'cache', 'store']);
+
   const off = run(process.execPath, [CLI, 'images'], { ...env, LAYERWISE_CODE_CACHE: 'off' });
   assert.equal(off.code, 0, off.stderr);
   assert.equal(traced(off), undefined);
