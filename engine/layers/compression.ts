@@ -2,9 +2,15 @@
  *  node:zlib; zstd through node:zlib when this Node has it, else the `zstd` binary. */
 import { spawn } from 'node:child_process';
 import { PassThrough, Readable, type Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { LayerwiseError } from '../errors';
 import type { Compression } from './index';
+
+/** node:zlib, loaded on first use: most commands (a cached build, `images`) never compress anything */
+let zlibModule: typeof Zlib | undefined;
+function zlibLib(): typeof Zlib {
+  return (zlibModule ??= require('node:zlib') as typeof Zlib);
+}
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -18,6 +24,7 @@ export function detectCompression(head: Buffer): Compression {
 
 type ZstdFactory = (opts?: object) => Transform;
 function nodeZstd(kind: 'compress' | 'decompress'): ZstdFactory | undefined {
+  const zlib = zlibLib();
   const z = zlib as unknown as Record<string, unknown>;
   const f = z[kind === 'compress' ? 'createZstdCompress' : 'createZstdDecompress'];
   return typeof f === 'function' ? (f as ZstdFactory).bind(zlib) : undefined;
@@ -121,7 +128,7 @@ export function decompress(input: NodeJS.ReadableStream): { stream: Readable; co
     src.pipe(rest);
     src.resume();
     let plain: Readable;
-    if (c === 'gzip') plain = zlibStream(rest, zlib.createGunzip(), 'gzip data is corrupt');
+    if (c === 'gzip') plain = zlibStream(rest, zlibLib().createGunzip(), 'gzip data is corrupt');
     else if (c === 'zstd') {
       const f = nodeZstd('decompress');
       plain = f ? zlibStream(rest, f(), 'zstd data is corrupt') : zstdProcess(rest, ['-dc', '-q'], 'decompress');
@@ -161,10 +168,10 @@ export function decompress(input: NodeJS.ReadableStream): { stream: Readable; co
  *  input itself. */
 export function compress(input: Readable, c: Compression, level?: number): Readable {
   if (c === 'none') return input;
-  if (c === 'gzip') return zlibStream(input, zlib.createGzip({ level: level ?? 6 }), 'gzip');
+  if (c === 'gzip') return zlibStream(input, zlibLib().createGzip({ level: level ?? 6 }), 'gzip');
   const f = nodeZstd('compress');
   if (f) {
-    const zc = zlib.constants as unknown as Record<string, number>;
+    const zc = zlibLib().constants as unknown as Record<string, number>;
     const key = zc.ZSTD_c_compressionLevel;
     return zlibStream(input, f(key === undefined ? {} : { params: { [key]: level ?? 3 } }), 'zstd');
   }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { LayerwiseError, type ErrorKind } from '../errors';
 import type { LayerWriteOptions, LayerWriteResult } from './index';
 import type { LayerJob, LayerWorkerMessage } from './write-worker';
@@ -35,7 +35,9 @@ class LayerWorker {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.path);
+    // node:worker_threads is loaded with the first layer written: a cached build writes none
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const w = new WorkerThread(this.path);
     w.unref();
     w.on('error', () => {
       // a worker that dies is not used again (the layer it was writing fails with the error below)

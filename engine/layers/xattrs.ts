@@ -1,7 +1,7 @@
 /** Extended attributes of whole trees, through the `getfattr`/`setfattr` programs (Debian package `attr`):
  *  Node has no xattr API, and one process per tree (not per file) keeps this fast. */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type * as Readline from 'node:readline';
 
 /** xattr names that belong to overlayfs itself: never copied into or out of a layer. */
 export function isOverlayPrivate(name: string): boolean {
@@ -61,7 +61,8 @@ export async function readTreeXattrs(root: string): Promise<Map<string, Array<[s
   });
   const prefix = root.endsWith('/') ? root : root + '/';
   let current: Array<[string, Buffer]> | null = null;
-  const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  // node:readline is loaded here, on first use: a cached build never reads a tree's xattrs
+  const rl = (require('node:readline') as typeof Readline).createInterface({ input: child.stdout, crlfDelay: Infinity });
   for await (const line of rl) {
     if (line.startsWith('# file: ')) {
       const p = unescapeBytes(line.slice(8)).toString('utf8');
