@@ -111,6 +111,59 @@ test('editing a source file rebuilds from its COPY on, and says which file chang
   assert.equal((await sh(kit, 'app:2', 'cat /app/built.txt')).out, 'v1 two\n');
 });
 
+test('build - : a context tar (plain or gzip, -f inside it) or a Dockerfile from standard input, as docker build -', async (t) => {
+  if (skip) return t.skip(skip);
+  const { cli } = await import('../helpers/store-cli');
+  const { execFileSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const spooled = () => readdirSync(tmpdir()).filter((n) => n.startsWith('layerwise-stdin-')).length;
+  const before = spooled();
+  // the Dockerfile itself: an empty context
+  const df = await cli(kit.root, ['build', '-q', '-t', 'stdin:df', '-'], 'FROM busybox\nRUN echo from-stdin > /m\n');
+  assert.equal(df.code, 0, df.stderr);
+  assert.equal((await sh(kit, 'stdin:df', 'cat /m')).out, 'from-stdin\n');
+  // a context archive, plain and gzip; -f names a Dockerfile inside it
+  const c = await ctx({ 'Dockerfile.alt': 'FROM busybox\nCOPY data.txt /data.txt\n', 'data.txt': 'in the tar\n', Dockerfile: 'FROM busybox\nCOPY data.txt /d.txt\n' });
+  for (const [name, flags] of [['plain', '-cf'], ['gzip', '-czf']] as const) {
+    const tarball = execFileSync('tar', ['-C', c, flags, '-', '.']);
+    const r = await cli(kit.root, ['build', '-q', '-f', 'Dockerfile.alt', '-t', `stdin:${name}`, '-'], tarball);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await sh(kit, `stdin:${name}`, 'cat /data.txt')).out, 'in the tar\n');
+  }
+  const dflt = await cli(kit.root, ['build', '-q', '-t', 'stdin:default', '-'], execFileSync('tar', ['-C', c, '-cf', '-', '.']));
+  assert.equal(dflt.code, 0, dflt.stderr);
+  assert.equal((await sh(kit, 'stdin:default', 'cat /d.txt')).out, 'in the tar\n');
+  // refused: stdin for both, a Dockerfile outside the tar, an archive that escapes
+  const both = await cli(kit.root, ['build', '-f', '-', '-'], 'FROM busybox\n');
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /can't use stdin for both build context and dockerfile/);
+  const outside = await cli(kit.root, ['build', '-f', '../x', '-'], execFileSync('tar', ['-C', c, '-cf', '-', '.']));
+  assert.equal(outside.code, 1);
+  assert.match(outside.stderr, /must be within the build context/);
+  const evil = Buffer.alloc(1024 * 3);
+  const h = Buffer.alloc(512);
+  h.write('../escape.txt', 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write('00000000002\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  h.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  h.copy(evil, 0);
+  evil.write('hi', 512);
+  const bad = await cli(kit.root, ['build', '-'], evil);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /^Error: unable to prepare context: the build context from standard input: .*escape/);
+  assert.equal(spooled(), before, 'nothing of standard input is left in the temp dir');
+});
+
 test('a rebuild after one file changed links the unchanged files from the last snapshot; its layer is what a fresh store builds', async (t) => {
   if (skip) return t.skip(skip);
   const files: Record<string, string> = { Dockerfile: 'FROM busybox\nWORKDIR /app\nCOPY src/ ./src/\n' };

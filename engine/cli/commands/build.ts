@@ -10,12 +10,14 @@ import { build, type BuildOptions } from '../../build/builder';
 import { parseSshSpec, type SshSpec } from '../../build/ssh';
 import { ProgressPrinter, type ProgressMode } from '../../build/progress';
 import type { CliContext } from '../context';
+import { stdinContext, type StdinContext } from '../stdin-context';
 
 export const summary = 'Build an image from a Dockerfile';
 
-const USAGE = `Usage:  layerwise build [OPTIONS] PATH
+const USAGE = `Usage:  layerwise build [OPTIONS] PATH | -
 
-Build an image from a Dockerfile
+Build an image from a Dockerfile. PATH "-" reads the build context as a tar archive (plain, gzip or zstd) from
+standard input, or, when standard input is not an archive, the Dockerfile, with an empty context.
 
 Options:
       --build-arg stringArray   Set build-time variables
@@ -138,11 +140,28 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }
   const p = parseBuildArgs(args, ctx.env);
   if (p.context === undefined) throw new LayerwiseError('usage', `"build" requires exactly 1 argument.\nSee 'layerwise build --help'.\n\n${USAGE.split('\n')[0]}`);
-  const contextDir = resolve(ctx.cwd, p.context);
-  if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new LayerwiseError('not-found', `unable to prepare context: path "${p.context}" not found`);
+  // `-`: the context (a tar) or the Dockerfile (anything else) comes from standard input, as with docker build
+  const fromStdin = p.context === '-' ? await stdinContext(ctx.stdin, p.file) : undefined;
+  try {
+    return await runBuild(p, ctx, fromStdin);
+  } finally {
+    await fromStdin?.cleanup();
+  }
+}
+
+async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | undefined): Promise<number> {
+  const contextDir = fromStdin ? fromStdin.dir : resolve(ctx.cwd, p.context!);
+  if (!fromStdin && (!existsSync(contextDir) || !statSync(contextDir).isDirectory())) throw new LayerwiseError('not-found', `unable to prepare context: path "${p.context}" not found`);
   let dockerfileText: string | undefined;
   let dockerfile: string | undefined;
-  if (p.file === '-') {
+  if (fromStdin?.dockerfileText !== undefined) {
+    dockerfileText = fromStdin.dockerfileText;
+    dockerfile = resolve(contextDir, 'Dockerfile');
+  } else if (fromStdin) {
+    // a context archive: -f names a file inside it
+    dockerfile = resolve(contextDir, p.file ?? 'Dockerfile');
+    if (!dockerfile.startsWith(contextDir + '/')) throw new LayerwiseError('invalid', `the Dockerfile (${p.file}) must be within the build context`);
+  } else if (p.file === '-') {
     const chunks: Buffer[] = [];
     for await (const c of ctx.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
     dockerfileText = Buffer.concat(chunks).toString('utf8');
