@@ -164,6 +164,41 @@ test('build - : a context tar (plain or gzip, -f inside it) or a Dockerfile from
   assert.equal(spooled(), before, 'nothing of standard input is left in the temp dir');
 });
 
+test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, --env-file, -e; refusals as docker words them', async (t) => {
+  if (skip) return t.skip(skip);
+  const { cli } = await import('../helpers/store-cli');
+  const { mkdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
+  const host = join(kit.dir, 'run-host');
+  mkdirSync(join(host, 'ro'), { recursive: true });
+  writeFileSync(join(host, 'ro', 'f'), 'from-host\n');
+  writeFileSync(join(host, 'envf'), 'A=1\n# a comment\n\nB=two words\nFROM_HOST\n');
+  const base = await cli(kit.root, ['tag', 'busybox', 'runner:1']);
+  assert.equal(base.code, 0, base.stderr);
+  const r = await cli(kit.root, [
+    'run', '--rm', '-v', `${host}/rw:/data`, '-v', `${host}/ro:/ro:ro`, '--mount', `type=bind,source=${host}/ro,target=/ro2,readonly`,
+    '--tmpfs', '/scratch', '--mount', 'type=tmpfs,target=/t2', '--env-file', `${host}/envf`, '-e', 'C=3', 'runner:1',
+    'sh', '-c', 'echo written > /data/out; cat /ro/f /ro2/f; (echo x > /ro/g) 2>/dev/null || echo ro-refused; touch /scratch/a /t2/b && echo tmpfs-ok; grep -c " /scratch tmpfs" /proc/mounts; echo "$A|$B|$C|$FROM_HOST"',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `from-host\nfrom-host\nro-refused\ntmpfs-ok\n1\n1|two words|3|${process.env.FROM_HOST ?? ''}\n`);
+  assert.equal(readFileSync(join(host, 'rw', 'out'), 'utf8'), 'written\n', '-v made the missing host dir and the write landed there');
+  assert.ok(!existsSync(join(host, 'ro', 'g')));
+  const refused = async (args: string[], code: number, re: RegExp) => {
+    const x = await cli(kit.root, ['run', ...args, 'runner:1', 'true']);
+    assert.equal(x.code, code, `${args.join(' ')}: ${x.stderr}`);
+    assert.match(x.stderr, re);
+  };
+  await refused(['--mount', `type=bind,source=${host}/absent,target=/x`], 1, /bind source path does not exist/);
+  await refused(['-v', 'named:/data'], 1, /named volumes are not supported here/);
+  await refused(['-v', `${host}:relative`], 1, /the container path must be absolute/);
+  await refused(['-p', '8080:80'], 125, /publishing ports \(-p\) is not supported/);
+  await refused(['--mount', 'type=volume,target=/v'], 1, /mount type volume is not supported here/);
+  await refused(['--env-file', `${host}/absent`], 1, /no such file or directory/);
+  const help = await cli(kit.root, ['run', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: {2}layerwise run \[OPTIONS\] IMAGE/);
+});
+
 test('a rebuild after one file changed links the unchanged files from the last snapshot; its layer is what a fresh store builds', async (t) => {
   if (skip) return t.skip(skip);
   const files: Record<string, string> = { Dockerfile: 'FROM busybox\nWORKDIR /app\nCOPY src/ ./src/\n' };

@@ -1,18 +1,89 @@
 /**
- * `layerwise run [--rm] [-e K=V]… [-w DIR] [-u USER] [--network none|host] [-i] [-t] IMAGE [COMMAND [ARG…]]`:
- * runs a command in a new container from an image, on the namespace sandbox (the image's snapshots under a fresh
- * upper dir). This first version keeps no container state after the process ends: the upper dir is removed
- * (`--rm` is implied); named containers, `ps`, `exec`, ports and volumes come with the runtime issue.
+ * `layerwise run [--rm] [-e K=V]… [--env-file F]… [-v HOST:CTR[:ro]]… [--mount …]… [--tmpfs P]… [-w DIR] [-u USER]
+ * [--network none|host] [-i] [-t] IMAGE [COMMAND [ARG…]]`: runs a command in a new container from an image, on the
+ * namespace sandbox (the image's snapshots under a fresh upper dir). No container state is kept after the process
+ * ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published ports are not
+ * part of this engine yet (containers share the host's network).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
 import { chainIds } from '../../image/chain';
 import { openStore } from '../../store';
-import { runSandboxed } from '../../runtime/sandbox';
+import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
 import type { CliContext } from '../context';
 
 export const summary = 'Run a command in a new container';
+
+const USAGE = `Usage:  layerwise run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+Run a command in a new container (removed when it ends)
+
+Options:
+      --entrypoint string   Overwrite the default ENTRYPOINT of the image
+  -e, --env list            Set environment variables
+      --env-file list       Read in a file of environment variables
+  -i, --interactive         Keep STDIN open
+      --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
+                            type=tmpfs,target=…[,tmpfs-size=…])
+      --network string      Connect a container to a network: "host" (default: the host's network) or "none"
+      --rm                  Automatically remove the container when it exits (always)
+      --tmpfs list          Mount a tmpfs directory
+  -t, --tty                 Allocate a pseudo-TTY
+  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+  -v, --volume list         Bind mount a host path: HOST-PATH:CONTAINER-PATH[:ro|rw]
+  -w, --workdir string      Working directory inside the container
+`;
+
+/** -v HOST:CONTAINER[:ro|rw] (a host path: absolute, or relative starting with `.`; named volumes are not kept). */
+export function parseVolume(spec: string, cwd: string): SandboxMount {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw new LayerwiseError('usage', `invalid volume specification: '${spec}'`);
+  const [src, target, mode] = parts as [string, string, string | undefined];
+  if (!src.startsWith('/') && !src.startsWith('.')) {
+    throw new LayerwiseError('invalid', `invalid volume specification: '${spec}': named volumes are not supported here; give a host path (absolute, or relative starting with ".")`);
+  }
+  if (!target.startsWith('/')) throw new LayerwiseError('invalid', `invalid volume specification: '${spec}': the container path must be absolute`);
+  const opts = (mode ?? '').split(',').filter(Boolean);
+  for (const o of opts) if (o !== 'ro' && o !== 'rw' && o !== 'z' && o !== 'Z') throw new LayerwiseError('invalid', `invalid volume specification: '${spec}': unknown mode ${o}`);
+  return { type: 'bind', source: resolve(cwd, src), target, readonly: opts.includes('ro') };
+}
+
+/** --mount type=bind|tmpfs,…, as docker run takes it. */
+export function parseMountFlag(spec: string, cwd: string): SandboxMount {
+  const kv = new Map<string, string>();
+  for (const field of spec.split(',')) {
+    const eq = field.indexOf('=');
+    kv.set(eq < 0 ? field : field.slice(0, eq), eq < 0 ? 'true' : field.slice(eq + 1));
+  }
+  const type = kv.get('type') ?? 'volume';
+  const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination');
+  if (!target || !target.startsWith('/')) throw new LayerwiseError('invalid', `invalid argument "${spec}" for "--mount" flag: an absolute target is required`);
+  const ro = ['readonly', 'ro'].some((k) => kv.has(k) && kv.get(k) !== 'false');
+  if (type === 'bind') {
+    const src = kv.get('source') ?? kv.get('src');
+    if (!src) throw new LayerwiseError('invalid', `invalid argument "${spec}" for "--mount" flag: a bind mount needs a source`);
+    return { type: 'bind', source: resolve(cwd, src), target, readonly: ro };
+  }
+  if (type === 'tmpfs') {
+    const size = kv.get('tmpfs-size');
+    return { type: 'tmpfs', target, ...(size && /^\d+$/.test(size) ? { size: Number(size) } : {}) };
+  }
+  throw new LayerwiseError('invalid', `invalid argument "${spec}" for "--mount" flag: mount type ${type} is not supported here (bind, tmpfs)`);
+}
+
+/** --env-file: KEY=VALUE lines (a bare KEY takes the value from this environment); blank and # lines skipped. */
+export function parseEnvFile(text: string, env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq === 0) throw new LayerwiseError('invalid', `invalid environment variable: ${line}`);
+    out.push(eq < 0 ? `${line}=${env[line] ?? ''}` : line);
+  }
+  return out;
+}
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const env: string[] = [];
@@ -22,6 +93,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   let tty = false;
   let interactive = false;
   let entrypoint: string | undefined;
+  const mounts: SandboxMount[] = [];
+  /** -v sources, which are made when missing */
+  const volumes = new Set<SandboxMount>();
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
@@ -35,9 +109,48 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     };
     const name = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
     switch (name) {
+      case '-h':
+      case '--help':
+        ctx.stdout.write(USAGE);
+        return 0;
       case '--rm':
-      case '-d':
         break;
+      case '-d':
+      case '--detach':
+        throw new LayerwiseError('usage', 'detached containers (-d) are not supported: the container runs in the foreground and is removed when it ends');
+      case '-v':
+      case '--volume':
+        {
+          const m = parseVolume(val(), ctx.cwd);
+          mounts.push(m);
+          volumes.add(m);
+        }
+        break;
+      case '--mount':
+        mounts.push(parseMountFlag(val(), ctx.cwd));
+        break;
+      case '--tmpfs': {
+        const t = val().split(':')[0]!;
+        if (!t.startsWith('/')) throw new LayerwiseError('invalid', `invalid tmpfs path: ${t} (must be absolute)`);
+        mounts.push({ type: 'tmpfs', target: t });
+        break;
+      }
+      case '--env-file': {
+        const f = resolve(ctx.cwd, val());
+        let text: string;
+        try {
+          text = await readFile(f, 'utf8');
+        } catch (e) {
+          throw new LayerwiseError('not-found', `open ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+        }
+        env.push(...parseEnvFile(text, ctx.env));
+        break;
+      }
+      case '-p':
+      case '--publish':
+      case '-P':
+      case '--publish-all':
+        throw new LayerwiseError('usage', `publishing ports (${name}) is not supported: containers share the host's network, so a port the command listens on is reachable on the host as it is`);
       case '-e':
       case '--env': {
         const kv = val();
@@ -77,6 +190,15 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }
   const ref = args[i];
   if (!ref) throw new LayerwiseError('usage', '"run" requires at least 1 argument.\nSee \'layerwise run --help\'.');
+  // a bind source that does not exist is made, as docker run -v does (--mount refuses it, as docker does)
+  for (const m of mounts) {
+    if (m.type !== 'bind') continue;
+    const st = await stat(m.source!).catch(() => undefined);
+    if (!st) {
+      if (!volumes.has(m)) throw new LayerwiseError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+      await mkdir(m.source!, { recursive: true });
+    }
+  }
   const cmd = args.slice(i + 1);
   const store = await openStore(ctx.root);
   const img = await store.images.resolve(ref);
@@ -109,6 +231,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       stdout: ctx.stdout === process.stdout ? 'inherit' : (ctx.stdout as NodeJS.WritableStream as import('node:stream').Writable),
       stderr: ctx.stderr === process.stderr ? 'inherit' : (ctx.stderr as NodeJS.WritableStream as import('node:stream').Writable),
       tty,
+      ...(mounts.length ? { mounts } : {}),
       stateParent: store.tmpDir,
     });
     return res.exitCode;
