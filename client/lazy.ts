@@ -9,6 +9,6 @@ export { registerBuildDiagnostics } from './build/diagnostics';
 export { BuildTreeProvider } from './views/buildTree';
 export { ImagesTreeProvider } from './views/imagesTree';
 export { buildImageCommand } from './commands/build';
-export { inspectImageCommand, pruneImagesCommand, removeImageCommand, tagImageCommand } from './commands/images';
+export { inspectImageCommand, pruneImagesCommand, removeImageCommand, runImageCommand, tagImageCommand } from './commands/images';
 export { runningBuilds } from './build/runner';
 export { registerTasks } from './tasks';

@@ -1,6 +1,7 @@
-/** Layerwise: Tag Image, Remove Image, Prune Images, Inspect Image — each one CLI call, then views refresh. */
+/** Layerwise: Tag Image, Remove Image, Prune Images, Inspect Image — each one CLI call, then views refresh — and
+ *  Run Image, in an integrated terminal. */
 import * as vscode from 'vscode';
-import { runCli } from '../cli';
+import { cliArgs, runCli } from '../cli';
 import type { LayerwiseHost } from '../host';
 import { listImages, type ImageItem } from '../images';
 
@@ -95,4 +96,36 @@ export async function inspectImageCommand(host: LayerwiseHost, arg: unknown): Pr
   const doc = await vscode.workspace.openTextDocument({ language: 'json', content });
   await vscode.window.showTextDocument(doc, { preview: true });
   return doc;
+}
+
+/**
+ * Layerwise: Run Image — `layerwise run --rm -it IMAGE [COMMAND…]` in an integrated terminal, whose pty the
+ * container's process gets (its stdin, a tty): an interactive shell for an image whose command is one. The argument
+ * may carry `command` (the command and its arguments) and `flags` (more `run` flags, e.g. `-e K=V`, `-v H:C`).
+ * Returns the terminal; its exit status is the command's.
+ */
+export async function runImageCommand(host: LayerwiseHost, arg: unknown): Promise<vscode.Terminal | undefined> {
+  if (!host.engineAllowed()) return undefined;
+  const ref = await imageRef(host, arg, 'Layerwise: Run Image');
+  if (!ref) return undefined;
+  const o = typeof arg === 'object' && arg !== null ? (arg as { command?: unknown; flags?: unknown }) : {};
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const terminal = vscode.window.createTerminal({
+    name: `layerwise run ${ref}`,
+    iconPath: new vscode.ThemeIcon('package'),
+    shellPath: process.execPath,
+    shellArgs: cliArgs(host.cli(), ['run', '--rm', '-it', ...strings(o.flags), ref, ...strings(o.command)]),
+    ...(vscode.workspace.workspaceFolders?.[0] ? { cwd: vscode.workspace.workspaceFolders[0].uri } : {}),
+    // Electron runs as node; node does not read NODE_EXTRA_CA_CERTS at start-up (see engine/cli/launch-env.ts)
+    // the terminal starts from the window's environment, not this process's: the store is the one the other
+    // commands use (LAYERWISE_ROOT / XDG_DATA_HOME as this extension host has them)
+    env: {
+      ELECTRON_RUN_AS_NODE: '1',
+      NODE_EXTRA_CA_CERTS: null,
+      ...(process.env.NODE_EXTRA_CA_CERTS && !process.env.LAYERWISE_EXTRA_CA_CERTS ? { LAYERWISE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
+      ...Object.fromEntries(['LAYERWISE_ROOT', 'XDG_DATA_HOME', 'LAYERWISE_EXTRA_CA_CERTS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
+    },
+  });
+  terminal.show();
+  return terminal;
 }

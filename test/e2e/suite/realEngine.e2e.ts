@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { api, workspaceDir } from './util';
+import { busyboxImageTar } from '../../helpers/rootfs';
 
 describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', function () {
   this.timeout(120_000);
@@ -66,5 +67,32 @@ describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', 
     assert.match(images, /scratch:e2e/);
     assert.match(images, /hello\.txt — added/);
     assert.match(images, /extra\.txt — added/);
+  });
+
+  it('Run Image: the container runs in an integrated terminal with a tty, and the terminal ends with its exit status', async function () {
+    const busybox = await busyboxImageTar();
+    if (!busybox) {
+      console.log('  SKIPPED: no busybox image (Debian package busybox-static)');
+      this.skip();
+    }
+    const load = spawnSync(process.execPath, [cli, '--root', root, 'load', '-i', busybox!.path], { encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    assert.equal(load.status, 0, load.stderr);
+    const closed = new Promise<vscode.Terminal>((resolve) => {
+      const d = vscode.window.onDidCloseTerminal((t) => {
+        if (!t.name.startsWith('layerwise run')) return;
+        d.dispose();
+        resolve(t);
+      });
+    });
+    // stdin and stdout are a tty in the container, -e reaches it: the exit status says so
+    const terminal = (await vscode.commands.executeCommand('layerwise.runImage', {
+      ref: 'busybox:latest',
+      flags: ['-e', 'CODE=7'],
+      command: ['sh', '-c', 'test -t 0 && test -t 1 && exit "$CODE"; exit 9'],
+    })) as vscode.Terminal;
+    assert.ok(terminal, 'a terminal');
+    assert.equal(terminal.name, 'layerwise run busybox:latest');
+    const t = await closed;
+    assert.equal(t.exitStatus?.code, 7);
   });
 });
