@@ -24,6 +24,9 @@ describe('Layerwise in an untrusted workspace', function () {
     assert.equal(await vscode.commands.executeCommand('layerwise.removeImage', { ref: 'a:1', confirm: false }), false);
     assert.equal(await vscode.commands.executeCommand('layerwise.pruneImages', { confirm: false }), undefined);
     assert.equal(await vscode.commands.executeCommand('layerwise.inspectImage', { ref: 'a:1' }), undefined);
+    const terminals = vscode.window.terminals.length;
+    assert.equal(await vscode.commands.executeCommand('layerwise.runImage', { ref: 'a:1' }), undefined);
+    assert.equal(vscode.window.terminals.length, terminals, 'no terminal was opened');
     assert.deepEqual(cliCalls(), [], 'the CLI was never run');
     assert.match(lw.host.whyNoEngine() ?? '', /untrusted workspace/);
   });
