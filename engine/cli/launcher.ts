@@ -11,9 +11,11 @@
  *
  * The cache lives in `$LAYERWISE_CODE_CACHE`, else `$XDG_CACHE_HOME/layerwise/code-cache` (`~/.cache/…`);
  * `LAYERWISE_CODE_CACHE=off` turns it off. Any problem with it (unwritable, corrupt, half-written by a killed
- * process) only means compiling without it: the cache is written to a temporary name and renamed, and V8 checks
- * what it reads (a checksum and the source hash) and rejects what does not match.
+ * process) only means compiling without it: the cache is written to a temporary name and renamed, and each file
+ * carries the sha256 of its data, checked before V8 sees it — V8 itself checks only a header (its version, flags and
+ * the source's length), and a cache whose body is damaged crashes the process that uses it.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
@@ -38,12 +40,29 @@ function cacheFile(dir: string, argv: readonly string[]): string {
   return join(dir, `cli-${key}-${commandWord(argv)}.bin`);
 }
 
+const MAGIC = Buffer.from('LWCC1\n');
+
+/** The file's bytes: MAGIC, the sha256 of the data, the data (V8's cached data). */
+export function wrapCache(data: Buffer): Buffer {
+  return Buffer.concat([MAGIC, createHash('sha256').update(data).digest(), data]);
+}
+
+/** The data of a cache file, or undefined when it is not one or its data is damaged. */
+export function unwrapCache(file: Buffer): Buffer | undefined {
+  const start = MAGIC.length + 32;
+  if (file.length <= start || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const data = file.subarray(start);
+  return createHash('sha256').update(data).digest().equals(file.subarray(MAGIC.length, start)) ? data : undefined;
+}
+
 /** Runs dist/cli-main.js as node would, with its code cache. Returns the module's exports. */
 function loadWithCache(dir: string): Record<string, unknown> {
   const file = cacheFile(dir, process.argv.slice(2));
   let cached: Buffer | undefined;
+  let damaged = false;
   try {
-    cached = readFileSync(file);
+    cached = unwrapCache(readFileSync(file));
+    damaged = cached === undefined;
   } catch {
     cached = undefined;
   }
@@ -54,14 +73,14 @@ function loadWithCache(dir: string): Record<string, unknown> {
     ...(cached ? { cachedData: cached } : {}),
     importModuleDynamically: vm.constants!.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  trace(`code cache ${!cached ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`);
+  trace(`code cache ${damaged ? 'damaged' : !cached ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`);
   if (!cached || script.cachedDataRejected) {
     // written once the command is done, so that it holds every function the command compiled
     process.once('exit', () => {
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        writeFileSync(tmp, script.createCachedData());
+        writeFileSync(tmp, wrapCache(script.createCachedData()));
         renameSync(tmp, file);
       } catch {
         // no cache this time (a full disk, say), and no half-written file left behind
@@ -101,4 +120,4 @@ function load(): Record<string, unknown> {
   return require(MAIN) as Record<string, unknown>;
 }
 
-(load().cliEntry as () => void)();
+if (require.main === module) (load().cliEntry as () => void)();

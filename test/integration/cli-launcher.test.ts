@@ -1,7 +1,8 @@
 /**
  * How the CLI starts (built: dist/cli.js, bin/layerwise; `npm run build`):
  *  - dist/cli.js runs dist/cli-main.js with a V8 code cache, one file per command, written once and then used;
- *    a corrupt cache is rejected by V8, the command still works and the file is written again; `off` writes none;
+ *    a damaged cache (checked by its sha256: V8 would crash on it) or one V8 rejects is not used, the command
+ *    still works and the file is written again; `off` writes none;
  *  - bin/layerwise starts node without NODE_EXTRA_CA_CERTS and hands the file over as LAYERWISE_EXTRA_CA_CERTS
  *    (observed from inside the CLI's process through a --require hook), also when reached through a symlink.
  */
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { commandWord } from '../../engine/cli/launcher-args';
+import { unwrapCache, wrapCache } from '../../engine/cli/launcher';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -29,6 +31,19 @@ test('commandWord: the first argument after the global options', () => {
   assert.equal(commandWord(['--root=/s', 'system', 'df']), 'system');
   assert.equal(commandWord(['--version']), 'none');
   assert.equal(commandWord(['../odd/Name']), 'other');
+});
+
+test('code cache files: the data comes back only when its sha256 matches', () => {
+  const data = Buffer.from('some cached data');
+  const file = wrapCache(data);
+  assert.deepEqual(unwrapCache(file), data);
+  for (let i = 0; i < file.length; i++) {
+    const bad = Buffer.from(file);
+    bad[i] ^= 1;
+    assert.equal(unwrapCache(bad), undefined, `byte ${i} changed`);
+  }
+  assert.equal(unwrapCache(file.subarray(0, file.length - 1)), undefined);
+  assert.equal(unwrapCache(Buffer.alloc(0)), undefined);
 });
 
 test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt one, and can be turned off', { skip: missing }, (t) => {
@@ -55,14 +70,24 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   assert.equal(traced(run(process.execPath, [CLI, 'system', 'df'], env)), 'none');
   assert.equal(readdirSync(cache).length, 2);
 
-  // a corrupt cache: V8 rejects it, the command runs, and the cache is written anew
+  // a damaged cache (one byte of its data changed: V8 would take it and crash), a file that is not a cache, and
+  // a sound file whose data V8 does not take: each time the command runs, and the cache is written anew
   const file = join(cache, files[0]!);
-  writeFileSync(file, Buffer.alloc(readFileSync(file).length, 7));
-  const corrupt = run(process.execPath, [CLI, 'images'], env);
-  assert.equal(corrupt.code, 0, corrupt.stderr);
-  assert.equal(corrupt.stdout, first.stdout);
-  assert.equal(traced(corrupt), 'rejected');
-  assert.equal(traced(run(process.execPath, [CLI, 'images'], env)), 'used');
+  const good = readFileSync(file);
+  const flipped = Buffer.from(good);
+  flipped[Math.floor(flipped.length * 0.6)] ^= 0xff;
+  for (const [bytes, expected] of [
+    [flipped, 'damaged'],
+    [Buffer.alloc(good.length, 7), 'damaged'],
+    [wrapCache(Buffer.alloc(4096, 7)), 'rejected'],
+  ] as const) {
+    writeFileSync(file, bytes);
+    const r = run(process.execPath, [CLI, 'images'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, first.stdout);
+    assert.equal(traced(r), expected);
+    assert.equal(traced(run(process.execPath, [CLI, 'images'], env)), 'used');
+  }
 
   // a cache that cannot be written (its dir would be below a file): the command works, nothing is left
   writeFileSync(join(dir, 'a-file'), '');
