@@ -46,6 +46,10 @@ export interface BuildOptions {
   iidfile?: string;
   /** predict only: compute every step's cache key and look it up, run nothing, write nothing */
   predict?: boolean;
+  /** `--label`: labels set on the image (over the Dockerfile's LABELs); no step's cache key depends on them */
+  labels?: Record<string, string>;
+  /** `--network`: the network of RUN steps without a --network flag of their own (default: `default`) */
+  network?: 'default' | 'none' | 'host';
 }
 
 /** What `predict` finds for a step. */
@@ -287,6 +291,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
       const config: ImageConfig = final.config;
       config.rootfs = { type: 'layers', diff_ids: final.diffIds };
+      if (opts.labels && Object.keys(opts.labels).length) {
+        config.config = { ...config.config, Labels: { ...config.config?.Labels, ...opts.labels } };
+      }
       const { manifest } = await writeImage(store.content, { config, layers: final.layers });
       const tags = opts.tags ?? [];
       // a tag that already names this manifest is left as it is (a no-op build rewrites nothing)

@@ -608,7 +608,7 @@ export class StageRunner {
     const user = cfg.User || '';
     const cwd = cfg.WorkingDir || '/';
     if (envGet(env, 'HOME') === undefined) env.push(`HOME=${await this.homeOf(user)}`);
-    const network = (ins.flags.find((f) => f.name === 'network')?.value ?? 'default') as 'default' | 'none' | 'host';
+    const network = (ins.flags.find((f) => f.name === 'network')?.value ?? this.ctx.opts.network ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
     const mountSpecs = await planMounts(this.mountHost(), ins, ex);
     // as BuildKit: with an ssh mount, SSH_AUTH_SOCK names the first one unless the environment sets it

@@ -199,6 +199,34 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   assert.match(help.stdout, /^Usage: {2}layerwise run \[OPTIONS\] IMAGE/);
 });
 
+test('build --label sets image labels (over LABEL, not in any cache key), --network is the RUNs\' default, --platform only the host\'s, --pull refused', async (t) => {
+  if (skip) return t.skip(skip);
+  const { cli } = await import('../helpers/store-cli');
+  const { hostPlatform, formatPlatform } = await import('../../engine/image/chain');
+  const c = await ctx({ Dockerfile: 'FROM busybox\nLABEL a=from-dockerfile keep=yes\nRUN ls /sys/class/net | tr "\\n" " " > /nets\n' });
+  const one = await cli(kit.root, ['build', '-q', '--label', 'a=from-cli', '--label', 'b=two words', '--network', 'none', '--platform', formatPlatform(hostPlatform()), '-t', 'lbl:1', c]);
+  assert.equal(one.code, 0, one.stderr);
+  const img = await kit.store.images.resolve('lbl:1');
+  assert.deepEqual(img.config.config?.Labels, { a: 'from-cli', keep: 'yes', b: 'two words' });
+  assert.equal((await sh(kit, 'lbl:1', 'cat /nets')).out, 'lo ', 'RUN had a network namespace of its own, with only lo');
+  // other labels: every step from the cache, another image
+  const two = await runBuild(kit, c, { tags: ['lbl:2'], labels: { a: 'other' }, network: 'none' });
+  assert.deepEqual(two.summary.map((x) => x.split(' -> ')[1]!.split(' ')[0]), ['cached']);
+  assert.notEqual(two.result!.imageId, img.id);
+  // the default network: the RUN misses (its network is part of its key)
+  const three = await runBuild(kit, c, { tags: ['lbl:3'] });
+  assert.deepEqual(three.summary.map((x) => x.split(' -> ')[1]!.split(' ')[0]), ['built']);
+  const other = hostPlatform().architecture === 'amd64' ? 'linux/arm64' : 'linux/amd64';
+  const plat = await cli(kit.root, ['build', '--platform', other, c]);
+  assert.equal(plat.code, 1);
+  assert.match(plat.stderr, new RegExp(`cannot build for ${other}: this engine builds for the host platform`));
+  const pull = await cli(kit.root, ['build', '--pull', c]);
+  assert.equal(pull.code, 1);
+  assert.match(pull.stderr, /does not pull images from a registry/);
+  const net = await cli(kit.root, ['build', '--network', 'bridge', c]);
+  assert.equal(net.code, 125);
+});
+
 test('a rebuild after one file changed links the unchanged files from the last snapshot; its layer is what a fresh store builds', async (t) => {
   if (skip) return t.skip(skip);
   const files: Record<string, string> = { Dockerfile: 'FROM busybox\nWORKDIR /app\nCOPY src/ ./src/\n' };

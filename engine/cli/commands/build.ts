@@ -10,6 +10,7 @@ import { build, type BuildOptions } from '../../build/builder';
 import { parseSshSpec, type SshSpec } from '../../build/ssh';
 import { ProgressPrinter, type ProgressMode } from '../../build/progress';
 import type { CliContext } from '../context';
+import { formatPlatform, hostPlatform } from '../../image/chain';
 import { stdinContext, type StdinContext } from '../stdin-context';
 
 export const summary = 'Build an image from a Dockerfile';
@@ -23,8 +24,12 @@ Options:
       --build-arg stringArray   Set build-time variables
   -f, --file string             Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads stdin)
       --iidfile string          Write the image ID to the file
+      --label list              Set metadata for an image
+      --network string          Set the networking mode for the RUN instructions during build ("default", "host",
+                                "none")
       --no-cache                Do not use cache when building the image
       --no-cache-filter strings Do not cache specified stages
+      --platform string         Set the target platform for the build (the host's: this engine builds for it only)
       --progress string         Set type of progress output ("auto", "plain", "json", "quiet") (default "auto")
   -q, --quiet                   Suppress the build output and print image ID on success
       --secret stringArray      Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")
@@ -36,6 +41,8 @@ Options:
 
 interface Parsed {
   file?: string;
+  labels: Record<string, string>;
+  network?: 'default' | 'none' | 'host';
   tags: string[];
   buildArgs: Record<string, string>;
   target?: string;
@@ -50,7 +57,7 @@ interface Parsed {
 }
 
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
-  const p: Parsed = { tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
+  const p: Parsed = { labels: {}, tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
     let inline: string | undefined;
@@ -119,6 +126,33 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
       }
       case '--iidfile':
         p.iidfile = value();
+        break;
+      case '--label': {
+        const kv = value();
+        const eq = kv.indexOf('=');
+        p.labels[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
+        break;
+      }
+      case '--network': {
+        const n = value();
+        if (n !== 'default' && n !== 'none' && n !== 'host') throw new LayerwiseError('usage', `network mode "${n}" not supported by buildkit (default, host, none)`);
+        p.network = n;
+        break;
+      }
+      case '--platform': {
+        // one engine, one platform: the host's (images for others need an emulator, which this engine does not run)
+        const host = formatPlatform(hostPlatform());
+        for (const want of value().split(',').map((x) => x.trim()).filter(Boolean)) {
+          const [os, arch, variant] = want.split('/');
+          const h = hostPlatform();
+          if (os !== h.os || (arch !== undefined && arch !== h.architecture) || (variant !== undefined && h.variant !== undefined && variant !== h.variant)) {
+            throw new LayerwiseError('invalid', `cannot build for ${want}: this engine builds for the host platform, ${host}`);
+          }
+        }
+        break;
+      }
+      case '--pull':
+        if (inline === undefined || inline === 'true') throw new LayerwiseError('invalid', '--pull: this engine does not pull images from a registry; load, import or build base images into the store');
         break;
       case '-q':
       case '--quiet':
@@ -212,6 +246,8 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     ...(dockerfileText !== undefined ? { dockerfileText } : {}),
     ...(p.target ? { target: p.target } : {}),
     ...(p.iidfile ? { iidfile: resolve(ctx.cwd, p.iidfile) } : {}),
+    ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
+    ...(p.network ? { network: p.network } : {}),
     ...(epochRaw && /^\d+$/.test(epochRaw) ? { sourceDateEpoch: Number(epochRaw) } : {}),
   };
   try {
