@@ -219,11 +219,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
       baseImageEnv: (st: Stage) => baseEnv.get(st.index),
     });
-    const ignoreFile = await readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined);
-    const ignore = ignoreFile.file.patterns.map((p) => (p.exclusion ? '!' : '') + p.cleaned);
-
     const cache = new BuildCache(store.cacheDir, store.tmpDir);
-    const history = await cache.history(dockerfilePath);
+    // three reads at once: the .dockerignore, the last build's history, the stat cache
+    const [ignoreFile, history, statCache] = await Promise.all([
+      readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined),
+      cache.history(dockerfilePath),
+      StatCache.load(join(store.cacheDir, 'stat')),
+    ]);
+    const ignore = ignoreFile.file.patterns.map((p) => (p.exclusion ? '!' : '') + p.cleaned);
     const epoch = opts.sourceDateEpoch;
     const created = new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString().replace(/\.000Z$/, 'Z');
     let idCounter = 0;
@@ -249,7 +252,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       image,
       counts,
       predictions: [],
-      statCache: await StatCache.load(join(store.cacheDir, 'stat')),
+      statCache,
       ssh,
     };
     if (opts.predict) {
