@@ -212,24 +212,58 @@ export function runCommands(ins: Instruction): { cmd: SimpleCommand; script: Run
   return out;
 }
 
-/** The command name, skipping `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`. */
-export function commandName(cmd: SimpleCommand): { name: string; index: number } | undefined {
+/** `^[A-Za-z_][A-Za-z0-9_]*=`: a `VAR=x` assignment word. */
+function isAssignment(v: string): boolean {
+  const c0 = v.charCodeAt(0);
+  if (!((c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122) || c0 === 95)) return false;
+  for (let i = 1; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 61) return true;
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return false;
+}
+
+/** The index of the word holding the command name (after `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`), or -1. */
+export function commandNameIndex(cmd: SimpleCommand): number {
   let k = 0;
   const w = cmd.words;
   while (k < w.length) {
     const v = w[k]!.value;
-    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) k++;
+    if (isAssignment(v)) k++;
     else if (v === 'sudo' || v === 'exec' || v === 'command' || v === 'nohup' || v === 'time') {
       k++;
       while (k < w.length && w[k]!.value.startsWith('-')) k++;
     } else if (v === 'env') {
       k++;
-      while (k < w.length && (w[k]!.value.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[k]!.value))) k++;
+      while (k < w.length && (w[k]!.value.startsWith('-') || isAssignment(w[k]!.value))) k++;
     } else break;
   }
-  if (k >= w.length) return undefined;
-  const name = w[k]!.value.replace(/^.*\//, '');
-  return { name, index: k };
+  return k < w.length ? k : -1;
+}
+
+/** A command word without its directory: what `v.replace(/^.*\//, '')` gives (`.` stops at line ends). */
+export function baseName(v: string): string {
+  let lim = v.length;
+  for (let i = 0; i < lim; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) lim = i;
+  }
+  const slash = lim === 0 ? -1 : v.lastIndexOf('/', lim - 1);
+  return slash < 0 ? v : v.slice(slash + 1);
+}
+
+/** The command name, skipping `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`. */
+export function commandName(cmd: SimpleCommand): { name: string; index: number } | undefined {
+  const k = commandNameIndex(cmd);
+  if (k < 0) return undefined;
+  return { name: baseName(cmd.words[k]!.value), index: k };
+}
+
+/** The first word that is not an option (`-x`, `--x`), if any. */
+export function firstNonOption(args: readonly ShellWord[]): string | undefined {
+  for (let i = 0; i < args.length; i++) if (!args[i]!.value.startsWith('-')) return args[i]!.value;
+  return undefined;
 }
 
 /** The words after the command name, and the subcommand (first non-option word) if any. */
@@ -237,7 +271,7 @@ export function commandArgs(cmd: SimpleCommand): { name: string; args: ShellWord
   const cn = commandName(cmd);
   if (!cn) return undefined;
   const args = cmd.words.slice(cn.index + 1);
-  const sub = args.find((a) => !a.value.startsWith('-'))?.value;
+  const sub = firstNonOption(args);
   return sub === undefined ? { name: cn.name, args } : { name: cn.name, args, sub };
 }
 
