@@ -57,16 +57,21 @@ export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: I
   cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
 }
 
+/** The stage instructions expandInstruction expands something in (RUN: its flags; FROM is a stage's `from`). */
+const EXPANDS = new Set(['ENV', 'LABEL', 'COPY', 'ADD', 'WORKDIR', 'USER', 'STOPSIGNAL', 'VOLUME', 'EXPOSE']);
+
 function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
   const expanded = new Map<Instruction, Expanded>();
   const expansionErrors: FileScopes['expansionErrors'] = [];
   const seen = new Set<string>();
   for (const st of file.stages) {
     for (const ins of st.instructions) {
+      // nothing to expand: an instruction BuildKit does not expand (RUN only its flags), or one with no variable,
+      // no quote and no escape character (expansion would be the identity)
+      if (!EXPANDS.has(ins.keyword) && !(ins.keyword === 'RUN' && ins.flags.length)) continue;
+      if (!/[$"'\\`]/.test(ins.logical)) continue;
       const vars = scopes.before.get(ins);
       if (!vars) continue;
-      // nothing to expand: no variable, no quote, no escape character (expansion would be the identity)
-      if (!/[$"'\\`]/.test(ins.logical)) continue;
       const prev = expansions.get(ins);
       let e: Expanded;
       if (prev && prev.escape === file.escape && sameValues(prev.vars, vars)) e = prev.e;
