@@ -219,13 +219,17 @@ const dl3044 = rule({
   description: 'Do not refer to an ENV variable in the same ENV statement that defines it: it is not set yet.',
   check(ctx) {
     for (const ins of instructionsOf(ctx.file, 'ENV')) {
-      const defined = new Set<string>();
-      for (const kv of ins.pairs ?? []) {
-        for (const m of kv.value.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
-          if (defined.has(m[1]!))
-            ctx.report({ range: kv.value.range, message: `It is not possible to reference an ENV variable (${m[1]}) in the same ENV statement where it is defined` });
+      const pairs = ins.pairs ?? [];
+      // the first pair cannot refer to one before it, and a value without `$` refers to nothing
+      let defined: Set<string> | undefined;
+      for (const kv of pairs) {
+        if (defined && kv.value.value.includes('$')) {
+          for (const m of kv.value.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+            if (defined.has(m[1]!))
+              ctx.report({ range: kv.value.range, message: `It is not possible to reference an ENV variable (${m[1]}) in the same ENV statement where it is defined` });
+          }
         }
-        defined.add(kv.key.value);
+        (defined ??= new Set()).add(kv.key.value);
       }
     }
   },

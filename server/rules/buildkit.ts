@@ -7,9 +7,7 @@ import { contextRules } from './contextRules';
 import { rule, type Fix, type Rule } from './types';
 import { variableRules } from './variables';
 import { deleteInstructionEdit, execFormFix, quoteValue } from './fixes';
-
-const isUpper = (s: string): boolean => s === s.toUpperCase();
-const isLower = (s: string): boolean => s === s.toLowerCase();
+import { instructionsOf, isLower, isUpper } from './util';
 
 const stageNameCasing = rule({
   id: 'StageNameCasing',
@@ -98,8 +96,8 @@ const consistentInstructionCasing = rule({
     const wantUpper = upper >= lower;
     for (const ins of all) {
       const w = ins.keywordToken.value;
+      if (wantUpper ? isUpper(w) : isLower(w)) continue;
       const want = wantUpper ? w.toUpperCase() : w.toLowerCase();
-      if (w === want) continue;
       ctx.report({
         range: ins.keywordToken.range,
         instruction: ins,
@@ -182,8 +180,7 @@ const maintainerDeprecated = rule({
   tags: ['deprecated'],
   aliases: ['DL4000'],
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'MAINTAINER') continue;
+    for (const ins of instructionsOf(ctx.file, 'MAINTAINER')) {
       const who = ins.argsToken?.value ?? '';
       const label = ins.keywordToken.value === 'maintainer' ? 'label' : 'LABEL';
       const fixes: Fix[] = [
@@ -252,10 +249,11 @@ const legacyKeyValueFormat = rule({
   severity: 'warning',
   description: '`ENV key value` / `LABEL key value`: use `key=value`.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'ENV' && ins.keyword !== 'LABEL') continue;
+    for (const kw of ['ENV', 'LABEL']) for (const ins of instructionsOf(ctx.file, kw)) {
       const pairs = ins.pairs ?? [];
-      if (!pairs.some((p) => p.legacy)) continue;
+      let legacy = false;
+      for (let i = 0; i < pairs.length; i++) if (pairs[i]!.legacy) legacy = true;
+      if (!legacy) continue;
       const p = pairs[0]!;
       const newText = `${p.key.value}=${quoteValue(p.value.value)}`;
       ctx.report({
@@ -308,14 +306,13 @@ const secretsUsedInArgOrEnv = rule({
   severity: 'warning',
   description: 'Secrets in ARG or ENV end up in the image metadata: use `RUN --mount=type=secret`.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword === 'ARG') {
-        for (const d of ins.argDeclarations ?? [])
-          if (looksSecret(d.name.value)) ctx.report({ range: d.name.range, message: `Do not use ARG or ENV instructions for sensitive data (ARG "${d.name.value}")` });
-      } else if (ins.keyword === 'ENV') {
-        for (const kv of ins.pairs ?? [])
-          if (looksSecret(kv.key.value)) ctx.report({ range: kv.key.range, message: `Do not use ARG or ENV instructions for sensitive data (ENV "${kv.key.value}")` });
-      }
+    for (const ins of instructionsOf(ctx.file, 'ARG')) {
+      for (const d of ins.argDeclarations ?? [])
+        if (looksSecret(d.name.value)) ctx.report({ range: d.name.range, message: `Do not use ARG or ENV instructions for sensitive data (ARG "${d.name.value}")` });
+    }
+    for (const ins of instructionsOf(ctx.file, 'ENV')) {
+      for (const kv of ins.pairs ?? [])
+        if (looksSecret(kv.key.value)) ctx.report({ range: kv.key.range, message: `Do not use ARG or ENV instructions for sensitive data (ENV "${kv.key.value}")` });
     }
   },
 });
@@ -367,8 +364,7 @@ const exposeProtoCasing = rule({
   severity: 'warning',
   description: 'EXPOSE protocols should be lowercase.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'EXPOSE') continue;
+    for (const ins of instructionsOf(ctx.file, 'EXPOSE')) {
       for (const a of ins.args) {
         const slash = a.value.lastIndexOf('/');
         if (slash < 0) continue;
@@ -392,8 +388,7 @@ const exposeInvalidFormat = rule({
   severity: 'warning',
   description: 'EXPOSE takes container ports only: no IP address, no host:container mapping.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'EXPOSE') continue;
+    for (const ins of instructionsOf(ctx.file, 'EXPOSE')) {
       for (const a of ins.args) {
         if (!a.value.includes(':') || a.value.includes('$')) continue;
         const fixed = a.value.slice(a.value.lastIndexOf(':') + 1);

@@ -9,11 +9,15 @@ import { hasOption } from './shell';
 import { rule, type Fix, type Rule, type RuleContext } from './types';
 import { eolOf, pos } from './util';
 
+const BROAD_SOURCES = new Set(['.', './', '*', './*', '/', '.*']);
+
 /** A COPY/ADD of the whole context (or most of it). */
 export function isBroadCopy(ins: Instruction): boolean {
   if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) return false;
-  if (ins.flags.some((f) => f.name === 'from')) return false;
-  return ins.copy.sources.some((s) => ['.', './', '*', './*', '/', '.*'].includes(s.value));
+  for (let i = 0; i < ins.flags.length; i++) if (ins.flags[i]!.name === 'from') return false;
+  const sources = ins.copy.sources;
+  for (let i = 0; i < sources.length; i++) if (BROAD_SOURCES.has(sources[i]!.value)) return true;
+  return false;
 }
 
 export interface Installer {
@@ -85,9 +89,11 @@ function manifestsToCopy(ctx: RuleContext, inst: Installer): string[] {
   return present.length ? present : inst.manifests.slice(0, 1);
 }
 
+const NEUTRAL = new Set(['ENV', 'ARG', 'LABEL', 'EXPOSE', 'STOPSIGNAL', 'HEALTHCHECK', 'CMD', 'ENTRYPOINT', 'VOLUME', 'MAINTAINER']);
+
 /** Instructions between two that a reorder may safely jump over. */
 function neutral(ins: Instruction): boolean {
-  return ['ENV', 'ARG', 'LABEL', 'EXPOSE', 'STOPSIGNAL', 'HEALTHCHECK', 'CMD', 'ENTRYPOINT', 'VOLUME', 'MAINTAINER'].includes(ins.keyword);
+  return NEUTRAL.has(ins.keyword);
 }
 
 const copyAllBeforeInstall = rule({

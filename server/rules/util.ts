@@ -84,8 +84,42 @@ export function* stageInstructions(file: Dockerfile): Generator<{ stage: Stage; 
   }
 }
 
-export function instructionsOf(file: Dockerfile, keyword: string): Instruction[] {
-  return file.instructions.filter((i) => i.keyword === keyword);
+const byKeyword = new WeakMap<Dockerfile, Map<string, Instruction[]>>();
+const NO_INSTRUCTIONS: readonly Instruction[] = Object.freeze([]);
+
+/** The top-level instructions with this keyword, in file order (one index per tree, shared: read only). */
+export function instructionsOf(file: Dockerfile, keyword: string): readonly Instruction[] {
+  let m = byKeyword.get(file);
+  if (!m) {
+    m = new Map();
+    for (const ins of file.instructions) {
+      const l = m.get(ins.keyword);
+      if (l) l.push(ins);
+      else m.set(ins.keyword, [ins]);
+    }
+    byKeyword.set(file, m);
+  }
+  return m.get(keyword) ?? NO_INSTRUCTIONS;
+}
+
+/** `s === s.toUpperCase()`, without making the upper-case string when `s` is ASCII. */
+export function isUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return s === s.toUpperCase();
+    if (c >= 97 && c <= 122) return false;
+  }
+  return true;
+}
+
+/** `s === s.toLowerCase()`, without making the lower-case string when `s` is ASCII. */
+export function isLower(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return s === s.toLowerCase();
+    if (c >= 65 && c <= 90) return false;
+  }
+  return true;
 }
 
 /** The keyword range, the usual anchor for an instruction-wide finding. */
