@@ -4,7 +4,7 @@ import { instructionText, insertLinesBefore, indentOf } from './fixes';
 import { allRunCommands, fixOf, insertAfterWord, prependToRun, reportCommand } from './runHelpers';
 import { hasOption, runScripts } from './shell';
 import { rule, type Rule } from './types';
-import { eolOf, instructionsOf } from './util';
+import { eolOf, instructionsOf, stageInstructionsOf } from './util';
 
 const dl3001 = rule({
   id: 'DL3001',
@@ -165,10 +165,10 @@ const dl3021 = rule({
 });
 
 function copyFromChecks(file: Dockerfile, report: (id: 'DL3022' | 'DL3023', ins: Instruction, range: import('../../engine/dockerfile/types').Range, msg: string) => void): void {
-  for (const st of file.stages) {
-    for (const ins of st.instructions) {
-      if (ins.keyword !== 'COPY') continue;
-      const f = ins.flags.find((x) => x.name === 'from');
+  for (const { stage: st, ins } of stageInstructionsOf(file, 'COPY')) {
+    {
+      let f: Instruction['flags'][number] | undefined;
+      for (let i = 0; i < ins.flags.length; i++) if (ins.flags[i]!.name === 'from') { f = ins.flags[i]; break; }
       if (!f?.value || f.value.includes('$')) continue;
       const v = f.value.toLowerCase();
       const range = f.valueRange ?? f.range;
@@ -242,16 +242,24 @@ const dl3045 = rule({
   description: '`COPY` to a relative destination without a WORKDIR set depends on the base image.',
   check(ctx) {
     const setIn = new Map<number, boolean>();
+    // the WORKDIRs and COPYs of each stage (both lists are in stage order)
+    const workdirs = stageInstructionsOf(ctx.file, 'WORKDIR');
+    const copies = stageInstructionsOf(ctx.file, 'COPY');
+    let w = 0;
+    let c = 0;
     for (const st of ctx.file.stages) {
-      let set = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
-      for (const ins of st.instructions) {
-        if (ins.keyword === 'WORKDIR') set = true;
-        if (ins.keyword !== 'COPY' || set) continue;
-        const d = ins.copy?.dest;
+      const inherited = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
+      // where the stage's first WORKDIR is: COPYs after it have one set
+      let firstWorkdir = Infinity;
+      if (w < workdirs.length && workdirs[w]!.stage === st) firstWorkdir = workdirs[w]!.pos;
+      for (; w < workdirs.length && workdirs[w]!.stage === st; w++);
+      for (; c < copies.length && copies[c]!.stage === st; c++) {
+        if (inherited || copies[c]!.pos > firstWorkdir) continue;
+        const d = copies[c]!.ins.copy?.dest;
         if (!d || d.value.startsWith('/') || d.value.startsWith('$') || /^[A-Za-z]:[\\/]/.test(d.value)) continue;
         ctx.report({ range: d.range, message: '`COPY` to a relative destination without `WORKDIR` set' });
       }
-      setIn.set(st.index, set);
+      setIn.set(st.index, inherited || firstWorkdir !== Infinity);
     }
   },
 });
@@ -326,12 +334,13 @@ const dl3059 = rule({
   severity: 'info',
   description: 'Consecutive RUN instructions could be one: fewer layers.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      const list = st.instructions;
-      for (let k = 1; k < list.length; k++) {
-        const prev = list[k - 1]!;
-        const ins = list[k]!;
-        if (prev.keyword !== 'RUN' || ins.keyword !== 'RUN') continue;
+    // consecutive RUNs: neighbours in the RUN list, in the same stage, one place apart
+    const runs = stageInstructionsOf(ctx.file, 'RUN');
+    for (let k = 1; k < runs.length; k++) {
+      {
+        if (runs[k]!.stage !== runs[k - 1]!.stage || runs[k]!.pos !== runs[k - 1]!.pos + 1) continue;
+        const prev = runs[k - 1]!.ins;
+        const ins = runs[k]!.ins;
         // hadolint: flags apart (different mounts) are fine
         if (prev.flags.length || ins.flags.length) continue;
         let fixes;
@@ -416,9 +425,9 @@ const dl4006 = rule({
   severity: 'warning',
   description: 'Set `-o pipefail` before a RUN with a pipe, or a failing command before `|` goes unnoticed.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        if (ins.keyword !== 'RUN' || ins.json) continue;
+    for (const { stage: st, ins } of stageInstructionsOf(ctx.file, 'RUN')) {
+      {
+        if (ins.json) continue;
         const scripts = runScripts(ins);
         const piped = scripts.some((s) => s.commands.some((c) => c.after === '|'));
         if (!piped) continue;

@@ -7,7 +7,7 @@ import { contextRules } from './contextRules';
 import { rule, type Fix, type Rule } from './types';
 import { variableRules } from './variables';
 import { deleteInstructionEdit, execFormFix, quoteValue } from './fixes';
-import { instructionsOf, isLower, isUpper } from './util';
+import { instructionsOf, isLower, isUpper, stageInstructionsOf, stageInstructionsOfAny } from './util';
 
 const stageNameCasing = rule({
   id: 'StageNameCasing',
@@ -80,20 +80,32 @@ const consistentInstructionCasing = rule({
   severity: 'warning',
   description: 'All instructions should use the same casing (upper or lower).',
   check(ctx) {
+    // the known instructions and their known ONBUILD triggers, in order
+    const list = ctx.file.instructions;
+    let known = 0;
+    let upper = 0;
+    let lower = 0;
+    const count = (ins: Instruction): void => {
+      known++;
+      const w = ins.keywordToken.value;
+      if (isUpper(w)) upper++;
+      else if (isLower(w)) lower++;
+    };
+    for (let i = 0; i < list.length; i++) {
+      const ins = list[i]!;
+      if (!ins.known) continue;
+      count(ins);
+      if (ins.trigger && ins.trigger.known) count(ins.trigger);
+    }
+    const wantUpper = upper >= lower;
+    // all of them in the majority casing: nothing to report
+    if ((wantUpper ? upper : lower) === known) return;
     const all: Instruction[] = [];
-    for (const ins of ctx.file.instructions) {
+    for (const ins of list) {
       if (!ins.known) continue;
       all.push(ins);
       if (ins.trigger && ins.trigger.known) all.push(ins.trigger);
     }
-    let upper = 0;
-    let lower = 0;
-    for (const ins of all) {
-      const w = ins.keywordToken.value;
-      if (isUpper(w)) upper++;
-      else if (isLower(w)) lower++;
-    }
-    const wantUpper = upper >= lower;
     for (const ins of all) {
       const w = ins.keywordToken.value;
       if (wantUpper ? isUpper(w) : isLower(w)) continue;
@@ -156,17 +168,15 @@ const jsonArgsRecommended = rule({
   description: 'Use JSON (exec) form for CMD and ENTRYPOINT so the process gets OS signals.',
   aliases: ['DL3025'],
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        if ((ins.keyword !== 'CMD' && ins.keyword !== 'ENTRYPOINT') || !ins.command || ins.command.json || ins.command.words.length === 0) continue;
-        if (shellSetBefore(ctx.file, st, ins)) continue;
-        const fix = execFormFix(ctx.file, ins);
-        ctx.report({
-          range: ins.range,
-          message: `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
-          ...(fix ? { fixes: [fix] } : {}),
-        });
-      }
+    for (const { stage: st, ins } of stageInstructionsOfAny(ctx.file, ['CMD', 'ENTRYPOINT'])) {
+      if (!ins.command || ins.command.json || ins.command.words.length === 0) continue;
+      if (shellSetBefore(ctx.file, st, ins)) continue;
+      const fix = execFormFix(ctx.file, ins);
+      ctx.report({
+        range: ins.range,
+        message: `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
+        ...(fix ? { fixes: [fix] } : {}),
+      });
     }
   },
 });
@@ -203,10 +213,13 @@ const workdirRelativePath = rule({
   aliases: ['DL3000'],
   check(ctx) {
     const setIn = new Map<number, boolean>();
+    const workdirs = stageInstructionsOf(ctx.file, 'WORKDIR');
+    let w = 0;
     for (const st of ctx.file.stages) {
       let set = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
-      for (const ins of st.instructions) {
-        if (ins.keyword !== 'WORKDIR') continue;
+      // this stage's WORKDIRs (the list is in stage order)
+      for (; w < workdirs.length && workdirs[w]!.stage === st; w++) {
+        const ins = workdirs[w]!.ins;
         const p = ins.args[0];
         if (!set && p && !p.value.startsWith('/') && !p.value.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(p.value)) {
           ctx.report({ range: p.range, message: `Relative workdir "${p.value}" can have unexpected results if the base image changes` });
@@ -227,10 +240,25 @@ const multipleInstructionsDisallowed = rule({
   tags: ['unnecessary'],
   aliases: ['DL4003', 'DL4004', 'DL3012'],
   check(ctx) {
+    // per keyword, the stage's instructions but its last
+    const byStage = new Map<Stage, Map<string, Instruction[]>>();
+    for (const kw of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) {
+      const l = stageInstructionsOf(ctx.file, kw);
+      for (let i = 0; i + 1 < l.length; i++) {
+        if (l[i + 1]!.stage !== l[i]!.stage) continue;
+        let m = byStage.get(l[i]!.stage);
+        if (!m) byStage.set(l[i]!.stage, (m = new Map()));
+        const x = m.get(kw);
+        if (x) x.push(l[i]!.ins);
+        else m.set(kw, [l[i]!.ins]);
+      }
+    }
+    if (byStage.size === 0) return;
     for (const st of ctx.file.stages) {
+      const m = byStage.get(st);
+      if (!m) continue;
       for (const kw of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) {
-        const list = st.instructions.filter((i) => i.keyword === kw);
-        for (const ins of list.slice(0, -1)) {
+        for (const ins of m.get(kw) ?? []) {
           ctx.report({
             range: ins.range,
             message: `Multiple ${kw} instructions should not be used in the same stage because only the last one will be used`,

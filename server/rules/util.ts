@@ -102,6 +102,48 @@ export function instructionsOf(file: Dockerfile, keyword: string): readonly Inst
   return m.get(keyword) ?? NO_INSTRUCTIONS;
 }
 
+/** An instruction of a stage (not its FROM), with the stage and its index in the stage's list. */
+export interface InStage {
+  stage: Stage;
+  ins: Instruction;
+  pos: number;
+}
+
+const byStageKeyword = new WeakMap<Dockerfile, Map<string, InStage[]>>();
+const NO_STAGE_INSTRUCTIONS: readonly InStage[] = Object.freeze([]);
+
+/**
+ * The stage instructions (FROM lines excluded) with this keyword, stage by stage in order, as walking
+ * `file.stages` and each stage's `instructions` finds them (one index per tree, shared: read only). Rules that look
+ * at a few keywords walk these instead of every instruction of every stage.
+ */
+export function stageInstructionsOf(file: Dockerfile, keyword: string): readonly InStage[] {
+  let m = byStageKeyword.get(file);
+  if (!m) {
+    m = new Map();
+    for (const stage of file.stages) {
+      const list = stage.instructions;
+      for (let pos = 0; pos < list.length; pos++) {
+        const ins = list[pos]!;
+        const e: InStage = { stage, ins, pos };
+        const l = m.get(ins.keyword);
+        if (l) l.push(e);
+        else m.set(ins.keyword, [e]);
+      }
+    }
+    byStageKeyword.set(file, m);
+  }
+  return m.get(keyword) ?? NO_STAGE_INSTRUCTIONS;
+}
+
+/** stageInstructionsOf for several keywords, merged in stage order. */
+export function stageInstructionsOfAny(file: Dockerfile, keywords: readonly string[]): readonly InStage[] {
+  if (keywords.length === 1) return stageInstructionsOf(file, keywords[0]!);
+  const out: InStage[] = [];
+  for (const k of keywords) for (const e of stageInstructionsOf(file, k)) out.push(e);
+  return out.sort((a, b) => a.stage.index - b.stage.index || a.pos - b.pos);
+}
+
 /** `s === s.toUpperCase()`, without making the upper-case string when `s` is ASCII. */
 export function isUpper(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
