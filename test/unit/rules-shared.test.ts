@@ -1,6 +1,7 @@
 /**
  * What the rules share per tree (computed once, the first time a rule asks) is what each rule would compute for
- * itself: the RUN command index of server/rules/runHelpers.ts against a direct walk of the RUN scripts, over
+ * itself: the RUN command index of server/rules/runHelpers.ts against a direct walk of the RUN scripts, the keyword
+ * indexes of server/rules/util.ts against filtering the instruction lists, over
  * generated files, the rule fixtures and random mutations of them.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import type { Dockerfile } from '../../engine/dockerfile/types';
 import { generateDockerfile } from '../../bench/lsp/generate';
 import { allRunCommands, commandsNamed, commandsOfRun } from '../../server/rules/runHelpers';
 import { commandArgs, runCommands } from '../../server/rules/shell';
+import { instructionsOf, isLower, isUpper, stageInstructionsOf, stageInstructionsOfAny } from '../../server/rules/util';
 import { prng } from '../helpers/prng';
 import { CASES } from './rules-cases';
 
@@ -81,5 +83,28 @@ describe('the RUN command index', () => {
       assert.deepEqual(got, exp, text);
     }
     assert.ok(commands > 2000, `only ${commands} commands`);
+  });
+});
+
+describe('the keyword indexes', () => {
+  const texts = corpus();
+  const KEYWORDS = ['RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'FROM', 'WORKDIR', 'CMD', 'ENTRYPOINT', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'NOPE'];
+  it('instructionsOf and stageInstructionsOf(Any) give what filtering the lists gives', () => {
+    for (const text of texts) {
+      const file = parse(text);
+      for (const kw of KEYWORDS) {
+        assert.deepEqual(instructionsOf(file, kw), file.instructions.filter((i) => i.keyword === kw), text);
+        const want = file.stages.flatMap((stage) => stage.instructions.map((ins, pos) => ({ stage, ins, pos })).filter((e) => e.ins.keyword === kw));
+        assert.deepEqual(stageInstructionsOf(file, kw), want, text);
+      }
+      const both = file.stages.flatMap((stage) => stage.instructions.map((ins, pos) => ({ stage, ins, pos })).filter((e) => e.ins.keyword === 'CMD' || e.ins.keyword === 'ENTRYPOINT'));
+      assert.deepEqual(stageInstructionsOfAny(file, ['CMD', 'ENTRYPOINT']), both, text);
+    }
+  });
+  it('isUpper and isLower are s === s.toUpperCase() and s === s.toLowerCase()', () => {
+    for (const s of ['', 'RUN', 'run', 'Run', 'RUN1', 'ß', 'SS', 'É', 'é', 'İ', 'ǅ', 'A-B_C', 'a-b_c', 'ÀB', 'aÉ', '😀', 'FROMß']) {
+      assert.equal(isUpper(s), s === s.toUpperCase(), s);
+      assert.equal(isLower(s), s === s.toLowerCase(), s);
+    }
   });
 });
