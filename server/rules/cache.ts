@@ -7,7 +7,7 @@ import { deleteInstructionEdit, instructionText, insertLinesBefore } from './fix
 import { commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
 import { hasOption } from './shell';
 import { rule, type Fix, type Rule, type RuleContext } from './types';
-import { eolOf, pos } from './util';
+import { eolOf, pos, stageInstructionsOf, stageInstructionsOfAny } from './util';
 
 const BROAD_SOURCES = new Set(['.', './', '*', './*', '/', '.*']);
 
@@ -102,9 +102,10 @@ const copyAllBeforeInstall = rule({
   severity: 'warning',
   description: 'Copy only the dependency manifests before installing dependencies, then copy the rest.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    // the COPY/ADD instructions of each stage, in order (each body below is one place `i` in its stage)
+    for (const { stage: st, pos: i } of stageInstructionsOfAny(ctx.file, ['COPY', 'ADD'])) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
+      {
         const copy = list[i]!;
         if (!isBroadCopy(copy)) continue;
         for (let j = i + 1; j < list.length; j++) {
@@ -153,10 +154,8 @@ const aptUpdateSeparate = rule({
   severity: 'warning',
   description: '`apt-get update` in a RUN of its own goes stale in the cache: run it in the same RUN as `apt-get install`.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (let i = 0; i < st.instructions.length; i++) {
-        const ins = st.instructions[i]!;
-        if (ins.keyword !== 'RUN') continue;
+    for (const { stage: st, ins, pos: i } of stageInstructionsOf(ctx.file, 'RUN')) {
+      {
         const cmds = commandsOfRun(ctx.file, ins);
         if (!cmds.some(isAptUpdate) || cmds.some(isAptInstall)) continue;
         const later = st.instructions.slice(i + 1).find((x) => x.keyword === 'RUN' && commandsOfRun(ctx.file, x).some(isAptInstall));
@@ -217,11 +216,9 @@ const volatileArgEarly = rule({
   severity: 'info',
   description: 'An ARG/ENV whose value changes per build (version, date, commit) declared before RUNs that do not use it: move it down to its first use.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    for (const { stage: st, ins, pos: i } of stageInstructionsOfAny(ctx.file, ['ARG', 'ENV'])) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
-        const ins = list[i]!;
-        if (ins.keyword !== 'ARG' && ins.keyword !== 'ENV') continue;
+      {
         const names = ins.keyword === 'ARG' ? (ins.argDeclarations ?? []).map((d) => d.name) : (ins.pairs ?? []).map((p) => p.key);
         for (const name of names) {
           if (!isVolatileName(name.value)) continue;
@@ -251,11 +248,9 @@ const volatileLabelEarly = rule({
   severity: 'info',
   description: 'LABEL with per-build values (dates, commit ids) early in a stage: put it at the end.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    for (const { stage: st, ins, pos: i } of stageInstructionsOf(ctx.file, 'LABEL')) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
-        const ins = list[i]!;
-        if (ins.keyword !== 'LABEL') continue;
+      {
         const pair = (ins.pairs ?? []).find((p) => VOLATILE_VALUE.test(p.value.value.replace(/^"|"$/g, '')));
         if (!pair) continue;
         const below = list.slice(i + 1).filter((x) => EXPENSIVE.has(x.keyword));
@@ -285,11 +280,12 @@ const independentAfterVolatileCopy = rule({
   severity: 'info',
   description: 'A RUN that does not need the copied sources comes after a COPY of the whole context: move it above.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    // the first broad COPY/ADD of each stage
+    let done: Stage | undefined;
+    for (const { stage: st, ins: copy, pos: i } of stageInstructionsOfAny(ctx.file, ['COPY', 'ADD'])) {
+      if (st === done || !isBroadCopy(copy)) continue;
+      done = st;
       const list = st.instructions;
-      const i = list.findIndex(isBroadCopy);
-      if (i < 0) continue;
-      const copy = list[i]!;
       for (let j = i + 1; j < list.length; j++) {
         const ins = list[j]!;
         if (ins.keyword === 'USER' || ins.keyword === 'WORKDIR') break;

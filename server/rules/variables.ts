@@ -56,10 +56,8 @@ const undefinedVar = rule({
       }
       return everywhere.has(name);
     };
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        const e = s.expanded.get(ins);
-        if (!e || e.unmatched.length === 0) continue;
+    for (const { stage: st, ins, e } of s.unmatched) {
+      {
         const vars = s.scopes.before.get(ins);
         if (!vars) continue;
         const seen = new Set<string>();
