@@ -5,6 +5,7 @@
  * the script the parser hands over.
  */
 import type { Dockerfile, Instruction, Range, Token } from '../../engine/dockerfile/types';
+import { movedFrom } from '../incrementalParse';
 import { tokenSubRange } from './util';
 
 export interface ShellWord {
@@ -162,23 +163,19 @@ export interface RunScript {
 }
 
 const cache = new WeakMap<Instruction, RunScript[]>();
-/** split scripts by text: the commands carry offsets into the text only, so any instruction with the same script
- *  (this one after an edit elsewhere moved it) shares them */
-const byText = new Map<string, SimpleCommand[]>();
-function commandsOf(text: string): SimpleCommand[] {
-  let c = byText.get(text);
-  if (!c) {
-    if (byText.size > 50_000) byText.clear();
-    c = splitCommands(text);
-    byText.set(text, c);
-  }
-  return c;
-}
-
 /** The shell scripts of a RUN: its command line and heredoc bodies fed to the shell. */
 export function runScripts(ins: Instruction): RunScript[] {
   const hit = cache.get(ins);
   if (hit) return hit;
+  // The commands carry offsets into their script only: an instruction an edit moved or re-parsed unchanged (the
+  // incremental parse says which it stands for) has the same scripts, and shares their split.
+  const was = movedFrom.get(ins);
+  const before = was && cache.get(was);
+  let k = 0;
+  const commandsOf = (text: string): SimpleCommand[] => {
+    const b = before?.[k++];
+    return b && b.text === text ? b.commands : splitCommands(text);
+  };
   const out: RunScript[] = [];
   const cmd = ins.command;
   if (cmd && cmd.words.length) {
