@@ -182,15 +182,28 @@ export function isVolatileName(name: string): boolean {
   return VOLATILE_NAME.test(name);
 }
 
-const varRes = new Map<string, RegExp>();
+const WORD = /^[A-Za-z0-9_]+$/;
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+/** `/\$\{?NAME(?![A-Za-z0-9_])/.test(text)` for a NAME of word characters, without a regular expression. */
+function refersTo(text: string, name: string): boolean {
+  for (let i = text.indexOf('$'); i !== -1; i = text.indexOf('$', i + 1)) {
+    for (const at of text.charCodeAt(i + 1) === 0x7b ? [i + 2, i + 1] : [i + 1]) {
+      if (text.startsWith(name, at) && !isWordChar(text.charCodeAt(at + name.length))) return true;
+    }
+  }
+  return false;
+}
+
 function usesVar(ins: Instruction, name: string): boolean {
   if (!ins.logical.includes(name) && !ins.heredocs.some((h) => h.content.includes(name))) return false;
-  let re = varRes.get(name);
-  if (!re) {
-    re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
-    varRes.set(name, re);
-  }
-  return re.test(ins.logical) || ins.heredocs.some((h) => re!.test(h.content));
+  if (WORD.test(name)) return refersTo(ins.logical, name) || ins.heredocs.some((h) => refersTo(h.content, name));
+  // any other name is read as a pattern, as it always was
+  const re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
+  return re.test(ins.logical) || ins.heredocs.some((h) => re.test(h.content));
 }
 
 const EXPENSIVE = new Set(['RUN', 'COPY', 'ADD']);
