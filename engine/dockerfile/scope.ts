@@ -6,7 +6,7 @@
  *
  * The builder and the language server both use this, so hover, UndefinedVar and the build agree.
  */
-import { expandWord, expandWords, type ShellEnv } from './shell';
+import { expandWord, expandWordOr, expandWords, type ShellEnv } from './shell';
 import type { ArgDeclaration, Dockerfile, Instruction, Range, Stage, Token } from './types';
 
 export type VarKind = 'global-arg' | 'arg' | 'env' | 'predefined' | 'image-env';
@@ -112,8 +112,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       return { value: buildArgs[name], fromBuildArg: true };
     }
     if (!d.defaultValue) return { value: undefined, fromBuildArg: false };
-    const r = expandWord(d.defaultValue.value, env, lexOpts);
-    return { value: r.ok ? r.value : d.defaultValue.value, fromBuildArg: false };
+    return { value: expandWordOr(d.defaultValue.value, env, lexOpts, d.defaultValue.value), fromBuildArg: false };
   };
 
   for (const ins of df.globalArgs) {
@@ -139,8 +138,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       : { image: img, error: r.error, unmatched: [] };
     const platFlag = st.from.flags.find((f) => f.name === 'platform');
     if (platFlag?.value !== undefined) {
-      const p = expandWord(platFlag.value, genv, lexOpts);
-      base.platform = p.ok ? p.value : platFlag.value;
+      base.platform = expandWordOr(platFlag.value, genv, lexOpts, platFlag.value);
     }
     stageBase.push(base);
 
@@ -163,10 +161,9 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       const env = shellEnv(cur);
       if (ins.keyword === 'ENV') {
         for (const kv of ins.pairs ?? []) {
-          const k = expandWord(kv.key.value, env, lexOpts);
-          const v = expandWord(kv.value.value, env, lexOpts);
-          const name = k.ok ? k.value : kv.key.value;
-          vars.set(name, { name, value: v.ok ? v.value : kv.value.value, kind: 'env', instruction: ins, nameRange: kv.key.range });
+          const name = expandWordOr(kv.key.value, env, lexOpts, kv.key.value);
+          const value = expandWordOr(kv.value.value, env, lexOpts, kv.value.value);
+          vars.set(name, { name, value, kind: 'env', instruction: ins, nameRange: kv.key.range });
         }
       } else if (ins.keyword === 'ARG') {
         for (const d of ins.argDeclarations ?? []) {

@@ -126,6 +126,13 @@ export function expandWord(word: string, env: ShellEnv, opts: LexOptions = {}): 
   return expand(word, env, opts);
 }
 
+/** expandWord's `value` when it succeeds, `fallback` when it fails (no result object for a word with nothing to expand). */
+export function expandWordOr(word: string, env: ShellEnv, opts: LexOptions, fallback: string): string {
+  if (isPlain(word, opts)) return word;
+  const r = expand(word, env, opts);
+  return r.ok ? r.value : fallback;
+}
+
 /** BuildKit's ProcessWords: `words` is the expansion split on unquoted blanks (quotes keep a word together). */
 export function expandWords(word: string, env: ShellEnv, opts: LexOptions = {}): ExpandResult {
   return expand(word, env, opts);

@@ -138,10 +138,18 @@ export function stageInstructionsOf(file: Dockerfile, keyword: string): readonly
 
 /** stageInstructionsOf for several keywords, merged in stage order. */
 export function stageInstructionsOfAny(file: Dockerfile, keywords: readonly string[]): readonly InStage[] {
-  if (keywords.length === 1) return stageInstructionsOf(file, keywords[0]!);
-  const out: InStage[] = [];
-  for (const k of keywords) for (const e of stageInstructionsOf(file, k)) out.push(e);
-  return out.sort((a, b) => a.stage.index - b.stage.index || a.pos - b.pos);
+  const lists = keywords.map((k) => stageInstructionsOf(file, k)).filter((l) => l.length > 0);
+  if (lists.length <= 1) return lists[0] ?? NO_STAGE_INSTRUCTIONS;
+  // kept with the single-keyword lists (a key no keyword has: it holds a space)
+  const key = ' ' + keywords.join(' ');
+  const m = byStageKeyword.get(file)!;
+  let out = m.get(key);
+  if (!out) {
+    out = lists.flat();
+    out.sort((a, b) => a.stage.index - b.stage.index || a.pos - b.pos);
+    m.set(key, out);
+  }
+  return out;
 }
 
 /** `s === s.toUpperCase()`, without making the upper-case string when `s` is ASCII. */

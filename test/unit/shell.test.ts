@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envFromRecord, expandWord, expandWords, findVariableRefs, type ExpandResult, type LexOptions, type VarRef } from '../../engine/dockerfile/shell';
+import { envFromRecord, expandWord, expandWordOr, expandWords, findVariableRefs, type ExpandResult, type LexOptions, type VarRef } from '../../engine/dockerfile/shell';
 import { LexError, Lexer } from '../../engine/dockerfile/shell-lexer';
 import { prng } from '../helpers/prng';
 
@@ -396,6 +396,7 @@ describe('words with nothing to expand', () => {
         if (want.ok && want.matched.size === 0 && want.unmatched.size === 0 && want.value === w) plain++;
         assert.deepEqual(norm(expandWord(w, env, o)), norm(want), JSON.stringify(w) + ' ' + JSON.stringify(o));
         assert.deepEqual(norm(expandWords(w, env, o)), norm(want), JSON.stringify(w) + ' ' + JSON.stringify(o));
+        assert.equal(expandWordOr(w, env, o, '\u0000failed'), want.ok ? want.value : '\u0000failed', JSON.stringify(w) + ' ' + JSON.stringify(o));
       }
     }
     assert.ok(plain > 10000, `only ${plain} plain words`);
