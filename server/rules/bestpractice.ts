@@ -6,6 +6,8 @@ import { hasOption, runScripts } from './shell';
 import { rule, type Rule } from './types';
 import { eolOf, instructionsOf, stageInstructionsOf } from './util';
 
+const POINTLESS = new Set(['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig']);
+
 const dl3001 = rule({
   id: 'DL3001',
   scope: 'instruction',
@@ -13,9 +15,8 @@ const dl3001 = rule({
   severity: 'info',
   description: 'Commands like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig make no sense in a build.',
   check(ctx) {
-    const NAMES = ['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig'];
     for (const c of allRunCommands(ctx.file)) {
-      if (NAMES.includes(c.name)) reportCommand(ctx, c, `For some bash commands it makes no sense running them in a Docker container like ${c.name}`);
+      if (POINTLESS.has(c.name)) reportCommand(ctx, c, `For some bash commands it makes no sense running them in a Docker container like ${c.name}`);
     }
   },
 });
@@ -53,6 +54,8 @@ const dl3004 = rule({
   description: 'Do not use sudo: builds run as root (or switch with USER).',
   check(ctx) {
     for (const c of allRunCommands(ctx.file)) {
+      // `sudo` is never the command name: only a command with words before its name can start with it
+      if (c.nameWord === c.cmd.words[0]) continue;
       const w = c.cmd.words[0];
       if (w && w.value === 'sudo') reportCommand(ctx, c, 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root');
     }
@@ -429,7 +432,11 @@ const dl4006 = rule({
       {
         if (ins.json) continue;
         const scripts = runScripts(ins);
-        const piped = scripts.some((s) => s.commands.some((c) => c.after === '|'));
+        let piped = false;
+        for (let i = 0; i < scripts.length && !piped; i++) {
+          const cs = scripts[i]!.commands;
+          for (let j = 0; j < cs.length; j++) if (cs[j]!.after === '|') piped = true;
+        }
         if (!piped) continue;
         if (scripts.some((s) => /set\s+-[a-zA-Z]*o\s+pipefail|set\s+-o\s+pipefail|-o\s+pipefail/.test(s.text))) continue;
         if (pipefailShell(ctx.file, st, ins) !== 'none') continue;

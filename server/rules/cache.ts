@@ -4,7 +4,7 @@
  */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { deleteInstructionEdit, instructionText, insertLinesBefore } from './fixes';
-import { commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
+import { commandsNamed, commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
 import { hasOption } from './shell';
 import { rule, type Fix, type Rule, type RuleContext } from './types';
 import { eolOf, pos, stageInstructionsOf, stageInstructionsOfAny } from './util';
@@ -154,10 +154,16 @@ const aptUpdateSeparate = rule({
   severity: 'warning',
   description: '`apt-get update` in a RUN of its own goes stale in the cache: run it in the same RUN as `apt-get install`.',
   check(ctx) {
-    for (const { stage: st, ins, pos: i } of stageInstructionsOf(ctx.file, 'RUN')) {
+    // the RUNs with an `apt-get update` (the commands come in file order: a RUN's are together)
+    let last: Instruction | undefined;
+    for (const c of commandsNamed(ctx.file, ['apt-get', 'apt'], ['update'])) {
+      if (c.ins === last) continue;
+      last = c.ins;
+      const { stage: st, ins } = c;
       {
         const cmds = commandsOfRun(ctx.file, ins);
-        if (!cmds.some(isAptUpdate) || cmds.some(isAptInstall)) continue;
+        if (cmds.some(isAptInstall)) continue;
+        const i = st.instructions.indexOf(ins);
         const later = st.instructions.slice(i + 1).find((x) => x.keyword === 'RUN' && commandsOfRun(ctx.file, x).some(isAptInstall));
         if (!later) continue;
         const fixes: Fix[] = [];
@@ -235,15 +241,24 @@ const volatileArgEarly = rule({
         const names = ins.keyword === 'ARG' ? (ins.argDeclarations ?? []).map((d) => d.name) : (ins.pairs ?? []).map((p) => p.key);
         for (const name of names) {
           if (!isVolatileName(name.value)) continue;
-          const rest = list.slice(i + 1);
-          const firstUse = rest.find((x) => usesVar(x, name.value));
-          const skipped = rest.slice(0, firstUse ? rest.indexOf(firstUse) : rest.length).filter((x) => x.keyword === 'RUN');
-          if (skipped.length === 0 || !firstUse) continue;
+          // the first instruction below that uses it, and the RUNs before that one
+          let use = -1;
+          for (let j = i + 1; j < list.length; j++) {
+            if (usesVar(list[j]!, name.value)) {
+              use = j;
+              break;
+            }
+          }
+          if (use < 0) continue;
+          const firstUse = list[use]!;
+          let skipped = 0;
+          for (let j = i + 1; j < use; j++) if (list[j]!.keyword === 'RUN') skipped++;
+          if (skipped === 0) continue;
           const fixes = names.length === 1 ? [moveBeforeFix(ctx.file, ins, firstUse, st, ins.keyword)] : [];
           ctx.report({
             range: name.range,
             instruction: ins,
-            message: `${ins.keyword} ${name.value} looks like it changes per build; declared here, every change re-runs the ${skipped.length} RUN instruction${skipped.length > 1 ? 's' : ''} below it that do not use it. Declare it just before line ${firstUse.startLine + 1}`,
+            message: `${ins.keyword} ${name.value} looks like it changes per build; declared here, every change re-runs the ${skipped} RUN instruction${skipped > 1 ? 's' : ''} below it that do not use it. Declare it just before line ${firstUse.startLine + 1}`,
             fixes,
           });
         }
