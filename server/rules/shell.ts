@@ -58,22 +58,26 @@ export function splitCommands(script: string): SimpleCommand[] {
   const flush = (op: Operator): void => {
     if (words.length) {
       out.push({ words, before, after: op, start: words[0]!.start, end: words[words.length - 1]!.end });
+      words = [];
     }
-    words = [];
     before = op;
   };
   while (i < n) {
-    const c = script[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    const c = script.charCodeAt(i);
+    // space, tab, CR
+    if (c === 32 || c === 9 || c === 13) {
       i++;
       continue;
     }
-    if (c === '\\' && (script[i + 1] === '\n' || (script[i + 1] === '\r' && script[i + 2] === '\n'))) {
-      i += script[i + 1] === '\n' ? 2 : 3;
+    // an escaped line end
+    if (c === 92 && (script.charCodeAt(i + 1) === 10 || (script.charCodeAt(i + 1) === 13 && script.charCodeAt(i + 2) === 10))) {
+      i += script.charCodeAt(i + 1) === 10 ? 2 : 3;
       continue;
     }
-    if (c === '#' ) {
-      while (i < n && script[i] !== '\n') i++;
+    // a comment, to the line end
+    if (c === 35) {
+      const e = script.indexOf('\n', i);
+      i = e < 0 ? n : e;
       continue;
     }
     const op = opAt(script, i);
