@@ -1,6 +1,6 @@
 /** Shared plumbing for rules that look inside RUN scripts. */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
-import { baseName, commandNameIndex, firstNonOption, runCommands, runScripts, wordRange, type RunScript, type ShellWord, type SimpleCommand } from './shell';
+import { namedCommands, runCommands, runScripts, wordRange, type RunScript, type ShellWord, type SimpleCommand } from './shell';
 import type { Fix, RuleContext, TextEditLike } from './types';
 import { tokenPosition } from './util';
 
@@ -41,13 +41,9 @@ function runIndex(file: Dockerfile): RunIndex {
       if (ins.keyword !== 'RUN') continue;
       let list: RunCommand[] | undefined;
       for (const script of runScripts(ins)) {
-        for (const cmd of script.commands) {
-          const k = commandNameIndex(cmd);
-          if (k < 0) continue;
-          const nameWord = cmd.words[k]!;
-          const args = cmd.words.slice(k + 1);
+        for (const c of namedCommands(script)) {
           // one shape for every command: `sub` is always there (undefined when there is none)
-          const rc: RunCommand = { stage, ins, cmd, script, name: baseName(nameWord.value), args, sub: firstNonOption(args), nameWord };
+          const rc: RunCommand = { stage, ins, cmd: c.cmd, script, name: c.name, args: c.args, sub: c.sub, nameWord: c.nameWord };
           all.push(rc);
           if (list) list.push(rc);
           else list = [rc];

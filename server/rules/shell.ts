@@ -160,10 +160,37 @@ export function splitCommands(script: string): SimpleCommand[] {
 export interface RunScript {
   text: string;
   /** the command token (shell form); undefined for heredoc bodies and exec form */
-  token?: Token;
+  token: Token | undefined;
   commands: SimpleCommand[];
   /** where findings about this script go */
   anchor: Range;
+  /** its commands that have a name, with it (made on first use: an instruction an edit kept keeps them) */
+  named: NamedCommand[] | undefined;
+}
+
+/** A simple command with its name (after `sudo`, `env`, assignments...), the words after it and its subcommand. */
+export interface NamedCommand {
+  cmd: SimpleCommand;
+  name: string;
+  args: ShellWord[];
+  sub: string | undefined;
+  nameWord: ShellWord;
+}
+
+/** The commands of a script that have a name (computed once per script). */
+export function namedCommands(script: RunScript): NamedCommand[] {
+  let named = script.named;
+  if (named) return named;
+  named = [];
+  for (const cmd of script.commands) {
+    const k = commandNameIndex(cmd);
+    if (k < 0) continue;
+    const nameWord = cmd.words[k]!;
+    const args = cmd.words.slice(k + 1);
+    named.push({ cmd, name: baseName(nameWord.value), args, sub: firstNonOption(args), nameWord });
+  }
+  script.named = named;
+  return named;
 }
 
 const cache = new WeakMap<Instruction, RunScript[]>();
@@ -189,19 +216,21 @@ export function runScripts(ins: Instruction): RunScript[] {
       const c = vals.indexOf('-c');
       if (c >= 1 && /(^|\/)(ba|da|a)?sh$/.test(vals[0]!) && vals[c + 1] !== undefined) {
         const text = vals[c + 1]!;
-        out.push({ text, commands: commandsOf(text), anchor: ins.range });
+        out.push({ text, token: undefined, commands: commandsOf(text), anchor: ins.range, named: undefined });
       } else {
         const text = vals.join(' ');
-        out.push({ text, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range });
+        out.push({ text, token: undefined, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range, named: undefined });
       }
     } else {
       const token = cmd.words[0]!;
-      out.push({ text: token.value, token, commands: commandsOf(token.value), anchor: ins.range });
+      out.push({ text: token.value, token, commands: commandsOf(token.value), anchor: ins.range, named: undefined });
     }
   }
   for (const h of ins.heredocs) {
-    out.push({ text: h.content, commands: commandsOf(h.content), anchor: h.bodyRange });
+    out.push({ text: h.content, token: undefined, commands: commandsOf(h.content), anchor: h.bodyRange, named: undefined });
   }
+  // (and their named commands, when their predecessor's were made)
+  if (before) for (let i = 0; i < out.length; i++) if (before[i] && before[i]!.commands === out[i]!.commands) out[i]!.named = before[i]!.named;
   cache.set(ins, out);
   return out;
 }
