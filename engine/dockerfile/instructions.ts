@@ -423,14 +423,18 @@ function parseMountFlag(f: Flag, problems: ParseProblem[]): Mount {
 
 const DURATION_RE = /^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$/;
 
-const durations = new Map<string, number | undefined>();
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 /** Go's time.ParseDuration, in milliseconds; undefined when invalid. */
 export function parseGoDuration(s: string): number | undefined {
-  if (durations.has(s)) return durations.get(s);
-  const v = parseDuration(s);
-  if (durations.size < 1000) durations.set(s, v);
-  return v;
+  // the usual form, digits and one unit (`30s`, `5m`), read directly
+  let i = 0;
+  while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+  if (i > 0 && i < s.length && s.length - i <= 2) {
+    const unit = UNIT_MS[s.slice(i)];
+    if (unit !== undefined) return Number.parseFloat(s.slice(0, i)) * unit;
+  }
+  return parseDuration(s);
 }
 
 function parseDuration(s: string): number | undefined {

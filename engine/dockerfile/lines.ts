@@ -110,7 +110,7 @@ export interface RawHeredoc {
   word: string;
   wordStart: number;
   bodyRange: Range;
-  terminatorRange?: Range;
+  terminatorRange: Range | undefined;
 }
 
 export interface LogicalLine<P = unknown> {
@@ -427,12 +427,18 @@ export function scanLines<P>(text: string, gate: HeredocGate<P>, findHeredocs: H
           bodyEnd = { line: lastBody, character: colOf(lastBody) + textEnd(lastBody, bs) - bs };
           if (!terminated) end = bodyEnd;
         }
+        // every field from the start (one object shape for all heredocs)
         const rh: RawHeredoc = {
-          ...h,
+          name: h.name,
+          fd: h.fd,
+          chomp: h.chomp,
+          expand: h.expand,
+          word: h.word,
+          wordStart: h.wordStart,
           content: text.slice(contentFrom, contentTo),
           bodyRange: { start: bodyStart, end: bodyEnd },
+          terminatorRange,
         };
-        if (terminatorRange) rh.terminatorRange = terminatorRange;
         heredocs.push(rh);
         if (!terminated) {
           (problems ??= []).push({

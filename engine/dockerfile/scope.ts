@@ -6,7 +6,7 @@
  *
  * The builder and the language server both use this, so hover, UndefinedVar and the build agree.
  */
-import { expandWord, expandWords, type ShellEnv } from './shell';
+import { expandWord, expandWordOr, expandWords, type ShellEnv } from './shell';
 import type { ArgDeclaration, Dockerfile, Instruction, Range, Stage, Token } from './types';
 
 export type VarKind = 'global-arg' | 'arg' | 'env' | 'predefined' | 'image-env';
@@ -102,6 +102,8 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   const global = new Map<string, VarDef>();
   for (const [k, v] of Object.entries(plat)) global.set(k, { name: k, value: v, kind: 'predefined' });
   const before = new Map<Instruction, Vars>();
+  // one options object for every expansion here
+  const lexOpts = { escape: df.escape };
   /** an ARG's value: the build arg when given, else its default expanded with the variables before it */
   const argValue = (d: ArgDeclaration, env: ShellEnv): { value: string | undefined; fromBuildArg: boolean } => {
     const name = d.name.value;
@@ -110,8 +112,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       return { value: buildArgs[name], fromBuildArg: true };
     }
     if (!d.defaultValue) return { value: undefined, fromBuildArg: false };
-    const r = expandWord(d.defaultValue.value, env, { escape: df.escape });
-    return { value: r.ok ? r.value : d.defaultValue.value, fromBuildArg: false };
+    return { value: expandWordOr(d.defaultValue.value, env, lexOpts, d.defaultValue.value), fromBuildArg: false };
   };
 
   for (const ins of df.globalArgs) {
@@ -131,14 +132,13 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   for (const st of df.stages) {
     before.set(st.from, globalSnapshot);
     const img = st.from.from?.image?.value ?? '';
-    const r = expandWord(img, genv, { escape: df.escape });
+    const r = expandWord(img, genv, lexOpts);
     const base: Scopes['stageBase'][number] = r.ok
       ? { image: r.value, unmatched: [...r.unmatched] }
       : { image: img, error: r.error, unmatched: [] };
     const platFlag = st.from.flags.find((f) => f.name === 'platform');
     if (platFlag?.value !== undefined) {
-      const p = expandWord(platFlag.value, genv, { escape: df.escape });
-      base.platform = p.ok ? p.value : platFlag.value;
+      base.platform = expandWordOr(platFlag.value, genv, lexOpts, platFlag.value);
     }
     stageBase.push(base);
 
@@ -155,15 +155,15 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       // a new snapshot only after an ENV or ARG changed the variables
       const cur: Vars = (snapshot ??= new Map(vars));
       before.set(ins, cur);
-      if (ins.keyword === 'ENV' || ins.keyword === 'ARG') snapshot = undefined;
+      if (ins.keyword !== 'ENV' && ins.keyword !== 'ARG') continue;
+      snapshot = undefined;
       // one value per variable per instruction: everything in it expands with the variables from before it
       const env = shellEnv(cur);
       if (ins.keyword === 'ENV') {
         for (const kv of ins.pairs ?? []) {
-          const k = expandWord(kv.key.value, env, { escape: df.escape });
-          const v = expandWord(kv.value.value, env, { escape: df.escape });
-          const name = k.ok ? k.value : kv.key.value;
-          vars.set(name, { name, value: v.ok ? v.value : kv.value.value, kind: 'env', instruction: ins, nameRange: kv.key.range });
+          const name = expandWordOr(kv.key.value, env, lexOpts, kv.key.value);
+          const value = expandWordOr(kv.value.value, env, lexOpts, kv.value.value);
+          vars.set(name, { name, value, kind: 'env', instruction: ins, nameRange: kv.key.range });
         }
       } else if (ins.keyword === 'ARG') {
         for (const d of ins.argDeclarations ?? []) {
@@ -228,8 +228,9 @@ const EXPANDED_FLAGS: Record<string, string[]> = {
 export function expandInstruction(ins: Instruction, vars: Vars, escape: '\\' | '`' = '\\'): Expanded {
   const out: Expanded = { words: [], pairs: [], flags: new Map(), errors: [], unmatched: [], matched: new Set() };
   const env = shellEnv(vars);
+  const lexOpts = { escape };
   const one = (t: Token, split = false): string[] => {
-    const r = split ? expandWords(t.value, env, { escape }) : expandWord(t.value, env, { escape });
+    const r = split ? expandWords(t.value, env, lexOpts) : expandWord(t.value, env, lexOpts);
     if (!r.ok) {
       out.errors.push({ message: r.error, range: t.range });
       return [t.value];

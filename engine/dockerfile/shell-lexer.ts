@@ -64,8 +64,9 @@ export class Lexer {
   private readonly skipUnset: boolean;
   /** BuildKit keeps one word buffer for all nesting levels: an inner `${v:-...}` empties the outer word. */
   private buf = '';
-  readonly matched = new Set<string>();
-  readonly unmatched = new Set<string>();
+  /** the names looked up that were set / unset (made on the first lookup: most words look up nothing) */
+  matched: Set<string> | undefined;
+  unmatched: Set<string> | undefined;
 
   constructor(
     private readonly s: string,
@@ -105,7 +106,8 @@ export class Lexer {
       return undefined;
     }
     const v = this.env!.get(name);
-    (v === undefined ? this.unmatched : this.matched).add(name);
+    if (v === undefined) (this.unmatched ??= new Set()).add(name);
+    else (this.matched ??= new Set()).add(name);
     return v;
   }
 

@@ -9,7 +9,7 @@
  * matched without backtracking (shell-pattern.ts). Nothing here throws for any input.
  */
 import { LexError, Lexer } from './shell-lexer';
-import { goQuote } from './shell-text';
+import { goQuote, isGoSpace } from './shell-text';
 
 export interface ShellEnv {
   get(name: string): string | undefined;
@@ -48,7 +48,7 @@ export interface LexOptions {
 }
 
 export type ExpandResult =
-  | { ok: true; value: string; words: string[]; matched: Set<string>; unmatched: Set<string> }
+  | { ok: true; value: string; words: string[]; matched: ReadonlySet<string>; unmatched: ReadonlySet<string> }
   | {
       ok: false;
       error: string;
@@ -70,11 +70,48 @@ export interface VarRef {
   nameEnd: number;
 }
 
+/** What words without a variable look up (shared: the results are read only). */
+const NONE: ReadonlySet<string> = new Set<string>();
+
+/**
+ * A word the scanner would copy as it is: no `$`, no `<` (a heredoc word), no escape character, no quote that
+ * quote processing would remove, and no byte-order mark at the start. Most words are such (paths, versions, names).
+ */
+function isPlain(word: string, opts: LexOptions): boolean {
+  const esc = opts.escape === '`' ? 0x60 : 0x5c;
+  const quotes = !opts.skipProcessQuotes;
+  const n = word.length;
+  if (n > 0 && word.charCodeAt(0) === 0xfeff) return false;
+  for (let i = 0; i < n; i++) {
+    const c = word.charCodeAt(i);
+    if (c === 0x24 || c === 0x3c || c === esc || (quotes && (c === 0x27 || c === 0x22))) return false;
+  }
+  return true;
+}
+
+/** The words of a plain word: its runs of non-blank characters (as the scanner splits them). */
+function splitPlain(word: string): string[] {
+  const words: string[] = [];
+  const n = word.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isGoSpace(word.charCodeAt(i))) i++;
+    if (i >= n) break;
+    let j = i;
+    while (j < n && !isGoSpace(word.charCodeAt(j))) j++;
+    words.push(j - i === n ? word : word.slice(i, j));
+    i = j;
+  }
+  return words;
+}
+
 function expand(word: string, env: ShellEnv, opts: LexOptions): ExpandResult {
+  // the scanner's result for a word with nothing to expand, without running it
+  if (isPlain(word, opts)) return { ok: true, value: word, words: splitPlain(word), matched: NONE, unmatched: NONE };
   const lx = new Lexer(word, env, opts);
   try {
     const { value, words } = lx.run();
-    return { ok: true, value, words, matched: lx.matched, unmatched: lx.unmatched };
+    return { ok: true, value, words, matched: lx.matched ?? NONE, unmatched: lx.unmatched ?? NONE };
   } catch (e) {
     if (e instanceof LexError) return { ok: false, error: `failed to process ${goQuote(word)}: ${e.message}`, offset: e.offset };
     return { ok: false, error: `failed to process ${goQuote(word)}: ${e instanceof Error ? e.message : String(e)}` };
@@ -87,6 +124,13 @@ function expand(word: string, env: ShellEnv, opts: LexOptions): ExpandResult {
  */
 export function expandWord(word: string, env: ShellEnv, opts: LexOptions = {}): ExpandResult {
   return expand(word, env, opts);
+}
+
+/** expandWord's `value` when it succeeds, `fallback` when it fails (no result object for a word with nothing to expand). */
+export function expandWordOr(word: string, env: ShellEnv, opts: LexOptions, fallback: string): string {
+  if (isPlain(word, opts)) return word;
+  const r = expand(word, env, opts);
+  return r.ok ? r.value : fallback;
 }
 
 /** BuildKit's ProcessWords: `words` is the expansion split on unquoted blanks (quotes keep a word together). */

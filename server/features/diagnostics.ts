@@ -86,6 +86,14 @@ export interface ComputeOptions {
   incremental?: IncrementalRules;
 }
 
+/** One `codeDescription` per code, shared by its diagnostics (they are serialised, never changed). */
+const descriptions = new Map<string, { href: string }>();
+function codeDescription(code: string): { href: string } {
+  let d = descriptions.get(code);
+  if (!d) descriptions.set(code, (d = { href: ruleDocHref(code) }));
+  return d;
+}
+
 const byIdCache = new WeakMap<readonly Rule[], Map<string, Rule>>();
 function byIdOf(rules: readonly Rule[]): Map<string, Rule> {
   let m = byIdCache.get(rules);
@@ -119,13 +127,14 @@ export function computeDiagnostics(file: Dockerfile, opts: ComputeOptions): Diag
       severity: SEVERITY[sev],
       source: DIAGNOSTIC_SOURCE,
       code: f.code,
-      codeDescription: { href: ruleDocHref(f.code) },
+      codeDescription: codeDescription(f.code),
       message: f.message,
     };
     const tags = rule?.tags?.map((t) => (t === 'deprecated' ? DiagnosticTag.Deprecated : DiagnosticTag.Unnecessary));
     if (tags && tags.length) d.tags = tags;
     outDiags.push(d);
-    outFindings.push({ ...f, severity: sev });
+    // the runner's findings are its own fresh objects, severity filled in: kept as they are unless a setting changed it
+    outFindings.push(sev === f.severity ? f : { ...f, severity: sev });
   }
   return { diagnostics: outDiags, findings: outFindings };
 }

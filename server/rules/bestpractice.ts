@@ -4,7 +4,9 @@ import { instructionText, insertLinesBefore, indentOf } from './fixes';
 import { allRunCommands, fixOf, insertAfterWord, prependToRun, reportCommand } from './runHelpers';
 import { hasOption, runScripts } from './shell';
 import { rule, type Rule } from './types';
-import { eolOf, instructionsOf } from './util';
+import { eolOf, instructionsOf, stageInstructionsOf } from './util';
+
+const POINTLESS = new Set(['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig']);
 
 const dl3001 = rule({
   id: 'DL3001',
@@ -13,9 +15,8 @@ const dl3001 = rule({
   severity: 'info',
   description: 'Commands like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig make no sense in a build.',
   check(ctx) {
-    const NAMES = ['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig'];
     for (const c of allRunCommands(ctx.file)) {
-      if (NAMES.includes(c.name)) reportCommand(ctx, c, `For some bash commands it makes no sense running them in a Docker container like ${c.name}`);
+      if (POINTLESS.has(c.name)) reportCommand(ctx, c, `For some bash commands it makes no sense running them in a Docker container like ${c.name}`);
     }
   },
 });
@@ -53,6 +54,8 @@ const dl3004 = rule({
   description: 'Do not use sudo: builds run as root (or switch with USER).',
   check(ctx) {
     for (const c of allRunCommands(ctx.file)) {
+      // `sudo` is never the command name: only a command with words before its name can start with it
+      if (c.nameWord === c.cmd.words[0]) continue;
       const w = c.cmd.words[0];
       if (w && w.value === 'sudo') reportCommand(ctx, c, 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root');
     }
@@ -165,10 +168,10 @@ const dl3021 = rule({
 });
 
 function copyFromChecks(file: Dockerfile, report: (id: 'DL3022' | 'DL3023', ins: Instruction, range: import('../../engine/dockerfile/types').Range, msg: string) => void): void {
-  for (const st of file.stages) {
-    for (const ins of st.instructions) {
-      if (ins.keyword !== 'COPY') continue;
-      const f = ins.flags.find((x) => x.name === 'from');
+  for (const { stage: st, ins } of stageInstructionsOf(file, 'COPY')) {
+    {
+      let f: Instruction['flags'][number] | undefined;
+      for (let i = 0; i < ins.flags.length; i++) if (ins.flags[i]!.name === 'from') { f = ins.flags[i]; break; }
       if (!f?.value || f.value.includes('$')) continue;
       const v = f.value.toLowerCase();
       const range = f.valueRange ?? f.range;
@@ -219,13 +222,17 @@ const dl3044 = rule({
   description: 'Do not refer to an ENV variable in the same ENV statement that defines it: it is not set yet.',
   check(ctx) {
     for (const ins of instructionsOf(ctx.file, 'ENV')) {
-      const defined = new Set<string>();
-      for (const kv of ins.pairs ?? []) {
-        for (const m of kv.value.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
-          if (defined.has(m[1]!))
-            ctx.report({ range: kv.value.range, message: `It is not possible to reference an ENV variable (${m[1]}) in the same ENV statement where it is defined` });
+      const pairs = ins.pairs ?? [];
+      // the first pair cannot refer to one before it, and a value without `$` refers to nothing
+      let defined: Set<string> | undefined;
+      for (const kv of pairs) {
+        if (defined && kv.value.value.includes('$')) {
+          for (const m of kv.value.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+            if (defined.has(m[1]!))
+              ctx.report({ range: kv.value.range, message: `It is not possible to reference an ENV variable (${m[1]}) in the same ENV statement where it is defined` });
+          }
         }
-        defined.add(kv.key.value);
+        (defined ??= new Set()).add(kv.key.value);
       }
     }
   },
@@ -238,16 +245,24 @@ const dl3045 = rule({
   description: '`COPY` to a relative destination without a WORKDIR set depends on the base image.',
   check(ctx) {
     const setIn = new Map<number, boolean>();
+    // the WORKDIRs and COPYs of each stage (both lists are in stage order)
+    const workdirs = stageInstructionsOf(ctx.file, 'WORKDIR');
+    const copies = stageInstructionsOf(ctx.file, 'COPY');
+    let w = 0;
+    let c = 0;
     for (const st of ctx.file.stages) {
-      let set = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
-      for (const ins of st.instructions) {
-        if (ins.keyword === 'WORKDIR') set = true;
-        if (ins.keyword !== 'COPY' || set) continue;
-        const d = ins.copy?.dest;
+      const inherited = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
+      // where the stage's first WORKDIR is: COPYs after it have one set
+      let firstWorkdir = Infinity;
+      if (w < workdirs.length && workdirs[w]!.stage === st) firstWorkdir = workdirs[w]!.pos;
+      for (; w < workdirs.length && workdirs[w]!.stage === st; w++);
+      for (; c < copies.length && copies[c]!.stage === st; c++) {
+        if (inherited || copies[c]!.pos > firstWorkdir) continue;
+        const d = copies[c]!.ins.copy?.dest;
         if (!d || d.value.startsWith('/') || d.value.startsWith('$') || /^[A-Za-z]:[\\/]/.test(d.value)) continue;
         ctx.report({ range: d.range, message: '`COPY` to a relative destination without `WORKDIR` set' });
       }
-      setIn.set(st.index, set);
+      setIn.set(st.index, inherited || firstWorkdir !== Infinity);
     }
   },
 });
@@ -322,12 +337,13 @@ const dl3059 = rule({
   severity: 'info',
   description: 'Consecutive RUN instructions could be one: fewer layers.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      const list = st.instructions;
-      for (let k = 1; k < list.length; k++) {
-        const prev = list[k - 1]!;
-        const ins = list[k]!;
-        if (prev.keyword !== 'RUN' || ins.keyword !== 'RUN') continue;
+    // consecutive RUNs: neighbours in the RUN list, in the same stage, one place apart
+    const runs = stageInstructionsOf(ctx.file, 'RUN');
+    for (let k = 1; k < runs.length; k++) {
+      {
+        if (runs[k]!.stage !== runs[k - 1]!.stage || runs[k]!.pos !== runs[k - 1]!.pos + 1) continue;
+        const prev = runs[k - 1]!.ins;
+        const ins = runs[k]!.ins;
         // hadolint: flags apart (different mounts) are fine
         if (prev.flags.length || ins.flags.length) continue;
         let fixes;
@@ -412,11 +428,15 @@ const dl4006 = rule({
   severity: 'warning',
   description: 'Set `-o pipefail` before a RUN with a pipe, or a failing command before `|` goes unnoticed.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        if (ins.keyword !== 'RUN' || ins.json) continue;
+    for (const { stage: st, ins } of stageInstructionsOf(ctx.file, 'RUN')) {
+      {
+        if (ins.json) continue;
         const scripts = runScripts(ins);
-        const piped = scripts.some((s) => s.commands.some((c) => c.after === '|'));
+        let piped = false;
+        for (let i = 0; i < scripts.length && !piped; i++) {
+          const cs = scripts[i]!.commands;
+          for (let j = 0; j < cs.length; j++) if (cs[j]!.after === '|') piped = true;
+        }
         if (!piped) continue;
         if (scripts.some((s) => /set\s+-[a-zA-Z]*o\s+pipefail|set\s+-o\s+pipefail|-o\s+pipefail/.test(s.text))) continue;
         if (pipefailShell(ctx.file, st, ins) !== 'none') continue;

@@ -7,9 +7,7 @@ import { contextRules } from './contextRules';
 import { rule, type Fix, type Rule } from './types';
 import { variableRules } from './variables';
 import { deleteInstructionEdit, execFormFix, quoteValue } from './fixes';
-
-const isUpper = (s: string): boolean => s === s.toUpperCase();
-const isLower = (s: string): boolean => s === s.toLowerCase();
+import { instructionsOf, isLower, isUpper, stageInstructionsOf, stageInstructionsOfAny } from './util';
 
 const stageNameCasing = rule({
   id: 'StageNameCasing',
@@ -82,24 +80,36 @@ const consistentInstructionCasing = rule({
   severity: 'warning',
   description: 'All instructions should use the same casing (upper or lower).',
   check(ctx) {
+    // the known instructions and their known ONBUILD triggers, in order
+    const list = ctx.file.instructions;
+    let known = 0;
+    let upper = 0;
+    let lower = 0;
+    const count = (ins: Instruction): void => {
+      known++;
+      const w = ins.keywordToken.value;
+      if (isUpper(w)) upper++;
+      else if (isLower(w)) lower++;
+    };
+    for (let i = 0; i < list.length; i++) {
+      const ins = list[i]!;
+      if (!ins.known) continue;
+      count(ins);
+      if (ins.trigger && ins.trigger.known) count(ins.trigger);
+    }
+    const wantUpper = upper >= lower;
+    // all of them in the majority casing: nothing to report
+    if ((wantUpper ? upper : lower) === known) return;
     const all: Instruction[] = [];
-    for (const ins of ctx.file.instructions) {
+    for (const ins of list) {
       if (!ins.known) continue;
       all.push(ins);
       if (ins.trigger && ins.trigger.known) all.push(ins.trigger);
     }
-    let upper = 0;
-    let lower = 0;
     for (const ins of all) {
       const w = ins.keywordToken.value;
-      if (isUpper(w)) upper++;
-      else if (isLower(w)) lower++;
-    }
-    const wantUpper = upper >= lower;
-    for (const ins of all) {
-      const w = ins.keywordToken.value;
+      if (wantUpper ? isUpper(w) : isLower(w)) continue;
       const want = wantUpper ? w.toUpperCase() : w.toLowerCase();
-      if (w === want) continue;
       ctx.report({
         range: ins.keywordToken.range,
         instruction: ins,
@@ -158,17 +168,15 @@ const jsonArgsRecommended = rule({
   description: 'Use JSON (exec) form for CMD and ENTRYPOINT so the process gets OS signals.',
   aliases: ['DL3025'],
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        if ((ins.keyword !== 'CMD' && ins.keyword !== 'ENTRYPOINT') || !ins.command || ins.command.json || ins.command.words.length === 0) continue;
-        if (shellSetBefore(ctx.file, st, ins)) continue;
-        const fix = execFormFix(ctx.file, ins);
-        ctx.report({
-          range: ins.range,
-          message: `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
-          ...(fix ? { fixes: [fix] } : {}),
-        });
-      }
+    for (const { stage: st, ins } of stageInstructionsOfAny(ctx.file, ['CMD', 'ENTRYPOINT'])) {
+      if (!ins.command || ins.command.json || ins.command.words.length === 0) continue;
+      if (shellSetBefore(ctx.file, st, ins)) continue;
+      const fix = execFormFix(ctx.file, ins);
+      ctx.report({
+        range: ins.range,
+        message: `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
+        ...(fix ? { fixes: [fix] } : {}),
+      });
     }
   },
 });
@@ -182,8 +190,7 @@ const maintainerDeprecated = rule({
   tags: ['deprecated'],
   aliases: ['DL4000'],
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'MAINTAINER') continue;
+    for (const ins of instructionsOf(ctx.file, 'MAINTAINER')) {
       const who = ins.argsToken?.value ?? '';
       const label = ins.keywordToken.value === 'maintainer' ? 'label' : 'LABEL';
       const fixes: Fix[] = [
@@ -206,10 +213,13 @@ const workdirRelativePath = rule({
   aliases: ['DL3000'],
   check(ctx) {
     const setIn = new Map<number, boolean>();
+    const workdirs = stageInstructionsOf(ctx.file, 'WORKDIR');
+    let w = 0;
     for (const st of ctx.file.stages) {
       let set = st.base.kind === 'stage' ? setIn.get(st.base.stage) ?? false : false;
-      for (const ins of st.instructions) {
-        if (ins.keyword !== 'WORKDIR') continue;
+      // this stage's WORKDIRs (the list is in stage order)
+      for (; w < workdirs.length && workdirs[w]!.stage === st; w++) {
+        const ins = workdirs[w]!.ins;
         const p = ins.args[0];
         if (!set && p && !p.value.startsWith('/') && !p.value.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(p.value)) {
           ctx.report({ range: p.range, message: `Relative workdir "${p.value}" can have unexpected results if the base image changes` });
@@ -230,10 +240,25 @@ const multipleInstructionsDisallowed = rule({
   tags: ['unnecessary'],
   aliases: ['DL4003', 'DL4004', 'DL3012'],
   check(ctx) {
+    // per keyword, the stage's instructions but its last
+    const byStage = new Map<Stage, Map<string, Instruction[]>>();
+    for (const kw of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) {
+      const l = stageInstructionsOf(ctx.file, kw);
+      for (let i = 0; i + 1 < l.length; i++) {
+        if (l[i + 1]!.stage !== l[i]!.stage) continue;
+        let m = byStage.get(l[i]!.stage);
+        if (!m) byStage.set(l[i]!.stage, (m = new Map()));
+        const x = m.get(kw);
+        if (x) x.push(l[i]!.ins);
+        else m.set(kw, [l[i]!.ins]);
+      }
+    }
+    if (byStage.size === 0) return;
     for (const st of ctx.file.stages) {
+      const m = byStage.get(st);
+      if (!m) continue;
       for (const kw of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) {
-        const list = st.instructions.filter((i) => i.keyword === kw);
-        for (const ins of list.slice(0, -1)) {
+        for (const ins of m.get(kw) ?? []) {
           ctx.report({
             range: ins.range,
             message: `Multiple ${kw} instructions should not be used in the same stage because only the last one will be used`,
@@ -252,10 +277,11 @@ const legacyKeyValueFormat = rule({
   severity: 'warning',
   description: '`ENV key value` / `LABEL key value`: use `key=value`.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'ENV' && ins.keyword !== 'LABEL') continue;
+    for (const kw of ['ENV', 'LABEL']) for (const ins of instructionsOf(ctx.file, kw)) {
       const pairs = ins.pairs ?? [];
-      if (!pairs.some((p) => p.legacy)) continue;
+      let legacy = false;
+      for (let i = 0; i < pairs.length; i++) if (pairs[i]!.legacy) legacy = true;
+      if (!legacy) continue;
       const p = pairs[0]!;
       const newText = `${p.key.value}=${quoteValue(p.value.value)}`;
       ctx.report({
@@ -308,14 +334,13 @@ const secretsUsedInArgOrEnv = rule({
   severity: 'warning',
   description: 'Secrets in ARG or ENV end up in the image metadata: use `RUN --mount=type=secret`.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword === 'ARG') {
-        for (const d of ins.argDeclarations ?? [])
-          if (looksSecret(d.name.value)) ctx.report({ range: d.name.range, message: `Do not use ARG or ENV instructions for sensitive data (ARG "${d.name.value}")` });
-      } else if (ins.keyword === 'ENV') {
-        for (const kv of ins.pairs ?? [])
-          if (looksSecret(kv.key.value)) ctx.report({ range: kv.key.range, message: `Do not use ARG or ENV instructions for sensitive data (ENV "${kv.key.value}")` });
-      }
+    for (const ins of instructionsOf(ctx.file, 'ARG')) {
+      for (const d of ins.argDeclarations ?? [])
+        if (looksSecret(d.name.value)) ctx.report({ range: d.name.range, message: `Do not use ARG or ENV instructions for sensitive data (ARG "${d.name.value}")` });
+    }
+    for (const ins of instructionsOf(ctx.file, 'ENV')) {
+      for (const kv of ins.pairs ?? [])
+        if (looksSecret(kv.key.value)) ctx.report({ range: kv.key.range, message: `Do not use ARG or ENV instructions for sensitive data (ENV "${kv.key.value}")` });
     }
   },
 });
@@ -367,8 +392,7 @@ const exposeProtoCasing = rule({
   severity: 'warning',
   description: 'EXPOSE protocols should be lowercase.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'EXPOSE') continue;
+    for (const ins of instructionsOf(ctx.file, 'EXPOSE')) {
       for (const a of ins.args) {
         const slash = a.value.lastIndexOf('/');
         if (slash < 0) continue;
@@ -392,8 +416,7 @@ const exposeInvalidFormat = rule({
   severity: 'warning',
   description: 'EXPOSE takes container ports only: no IP address, no host:container mapping.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'EXPOSE') continue;
+    for (const ins of instructionsOf(ctx.file, 'EXPOSE')) {
       for (const a of ins.args) {
         if (!a.value.includes(':') || a.value.includes('$')) continue;
         const fixed = a.value.slice(a.value.lastIndexOf(':') + 1);

@@ -4,16 +4,20 @@
  */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { deleteInstructionEdit, instructionText, insertLinesBefore } from './fixes';
-import { commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
+import { commandsNamed, commandsOfRun, prependToRun, type RunCommand } from './runHelpers';
 import { hasOption } from './shell';
 import { rule, type Fix, type Rule, type RuleContext } from './types';
-import { eolOf, pos } from './util';
+import { eolOf, pos, stageInstructionsOf, stageInstructionsOfAny } from './util';
+
+const BROAD_SOURCES = new Set(['.', './', '*', './*', '/', '.*']);
 
 /** A COPY/ADD of the whole context (or most of it). */
 export function isBroadCopy(ins: Instruction): boolean {
   if ((ins.keyword !== 'COPY' && ins.keyword !== 'ADD') || !ins.copy) return false;
-  if (ins.flags.some((f) => f.name === 'from')) return false;
-  return ins.copy.sources.some((s) => ['.', './', '*', './*', '/', '.*'].includes(s.value));
+  for (let i = 0; i < ins.flags.length; i++) if (ins.flags[i]!.name === 'from') return false;
+  const sources = ins.copy.sources;
+  for (let i = 0; i < sources.length; i++) if (BROAD_SOURCES.has(sources[i]!.value)) return true;
+  return false;
 }
 
 export interface Installer {
@@ -85,9 +89,11 @@ function manifestsToCopy(ctx: RuleContext, inst: Installer): string[] {
   return present.length ? present : inst.manifests.slice(0, 1);
 }
 
+const NEUTRAL = new Set(['ENV', 'ARG', 'LABEL', 'EXPOSE', 'STOPSIGNAL', 'HEALTHCHECK', 'CMD', 'ENTRYPOINT', 'VOLUME', 'MAINTAINER']);
+
 /** Instructions between two that a reorder may safely jump over. */
 function neutral(ins: Instruction): boolean {
-  return ['ENV', 'ARG', 'LABEL', 'EXPOSE', 'STOPSIGNAL', 'HEALTHCHECK', 'CMD', 'ENTRYPOINT', 'VOLUME', 'MAINTAINER'].includes(ins.keyword);
+  return NEUTRAL.has(ins.keyword);
 }
 
 const copyAllBeforeInstall = rule({
@@ -96,9 +102,10 @@ const copyAllBeforeInstall = rule({
   severity: 'warning',
   description: 'Copy only the dependency manifests before installing dependencies, then copy the rest.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    // the COPY/ADD instructions of each stage, in order (each body below is one place `i` in its stage)
+    for (const { stage: st, pos: i } of stageInstructionsOfAny(ctx.file, ['COPY', 'ADD'])) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
+      {
         const copy = list[i]!;
         if (!isBroadCopy(copy)) continue;
         for (let j = i + 1; j < list.length; j++) {
@@ -147,12 +154,16 @@ const aptUpdateSeparate = rule({
   severity: 'warning',
   description: '`apt-get update` in a RUN of its own goes stale in the cache: run it in the same RUN as `apt-get install`.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
-      for (let i = 0; i < st.instructions.length; i++) {
-        const ins = st.instructions[i]!;
-        if (ins.keyword !== 'RUN') continue;
+    // the RUNs with an `apt-get update` (the commands come in file order: a RUN's are together)
+    let last: Instruction | undefined;
+    for (const c of commandsNamed(ctx.file, ['apt-get', 'apt'], ['update'])) {
+      if (c.ins === last) continue;
+      last = c.ins;
+      const { stage: st, ins } = c;
+      {
         const cmds = commandsOfRun(ctx.file, ins);
-        if (!cmds.some(isAptUpdate) || cmds.some(isAptInstall)) continue;
+        if (cmds.some(isAptInstall)) continue;
+        const i = st.instructions.indexOf(ins);
         const later = st.instructions.slice(i + 1).find((x) => x.keyword === 'RUN' && commandsOfRun(ctx.file, x).some(isAptInstall));
         if (!later) continue;
         const fixes: Fix[] = [];
@@ -177,15 +188,28 @@ export function isVolatileName(name: string): boolean {
   return VOLATILE_NAME.test(name);
 }
 
-const varRes = new Map<string, RegExp>();
+const WORD = /^[A-Za-z0-9_]+$/;
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+/** `/\$\{?NAME(?![A-Za-z0-9_])/.test(text)` for a NAME of word characters, without a regular expression. */
+function refersTo(text: string, name: string): boolean {
+  for (let i = text.indexOf('$'); i !== -1; i = text.indexOf('$', i + 1)) {
+    for (const at of text.charCodeAt(i + 1) === 0x7b ? [i + 2, i + 1] : [i + 1]) {
+      if (text.startsWith(name, at) && !isWordChar(text.charCodeAt(at + name.length))) return true;
+    }
+  }
+  return false;
+}
+
 function usesVar(ins: Instruction, name: string): boolean {
   if (!ins.logical.includes(name) && !ins.heredocs.some((h) => h.content.includes(name))) return false;
-  let re = varRes.get(name);
-  if (!re) {
-    re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
-    varRes.set(name, re);
-  }
-  return re.test(ins.logical) || ins.heredocs.some((h) => re!.test(h.content));
+  if (WORD.test(name)) return refersTo(ins.logical, name) || ins.heredocs.some((h) => refersTo(h.content, name));
+  // any other name is read as a pattern, as it always was
+  const re = new RegExp(`\\$\\{?${name}(?![A-Za-z0-9_])`);
+  return re.test(ins.logical) || ins.heredocs.some((h) => re.test(h.content));
 }
 
 const EXPENSIVE = new Set(['RUN', 'COPY', 'ADD']);
@@ -211,23 +235,30 @@ const volatileArgEarly = rule({
   severity: 'info',
   description: 'An ARG/ENV whose value changes per build (version, date, commit) declared before RUNs that do not use it: move it down to its first use.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    for (const { stage: st, ins, pos: i } of stageInstructionsOfAny(ctx.file, ['ARG', 'ENV'])) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
-        const ins = list[i]!;
-        if (ins.keyword !== 'ARG' && ins.keyword !== 'ENV') continue;
+      {
         const names = ins.keyword === 'ARG' ? (ins.argDeclarations ?? []).map((d) => d.name) : (ins.pairs ?? []).map((p) => p.key);
         for (const name of names) {
           if (!isVolatileName(name.value)) continue;
-          const rest = list.slice(i + 1);
-          const firstUse = rest.find((x) => usesVar(x, name.value));
-          const skipped = rest.slice(0, firstUse ? rest.indexOf(firstUse) : rest.length).filter((x) => x.keyword === 'RUN');
-          if (skipped.length === 0 || !firstUse) continue;
+          // the first instruction below that uses it, and the RUNs before that one
+          let use = -1;
+          for (let j = i + 1; j < list.length; j++) {
+            if (usesVar(list[j]!, name.value)) {
+              use = j;
+              break;
+            }
+          }
+          if (use < 0) continue;
+          const firstUse = list[use]!;
+          let skipped = 0;
+          for (let j = i + 1; j < use; j++) if (list[j]!.keyword === 'RUN') skipped++;
+          if (skipped === 0) continue;
           const fixes = names.length === 1 ? [moveBeforeFix(ctx.file, ins, firstUse, st, ins.keyword)] : [];
           ctx.report({
             range: name.range,
             instruction: ins,
-            message: `${ins.keyword} ${name.value} looks like it changes per build; declared here, every change re-runs the ${skipped.length} RUN instruction${skipped.length > 1 ? 's' : ''} below it that do not use it. Declare it just before line ${firstUse.startLine + 1}`,
+            message: `${ins.keyword} ${name.value} looks like it changes per build; declared here, every change re-runs the ${skipped} RUN instruction${skipped > 1 ? 's' : ''} below it that do not use it. Declare it just before line ${firstUse.startLine + 1}`,
             fixes,
           });
         }
@@ -245,11 +276,9 @@ const volatileLabelEarly = rule({
   severity: 'info',
   description: 'LABEL with per-build values (dates, commit ids) early in a stage: put it at the end.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    for (const { stage: st, ins, pos: i } of stageInstructionsOf(ctx.file, 'LABEL')) {
       const list = st.instructions;
-      for (let i = 0; i < list.length; i++) {
-        const ins = list[i]!;
-        if (ins.keyword !== 'LABEL') continue;
+      {
         const pair = (ins.pairs ?? []).find((p) => VOLATILE_VALUE.test(p.value.value.replace(/^"|"$/g, '')));
         if (!pair) continue;
         const below = list.slice(i + 1).filter((x) => EXPENSIVE.has(x.keyword));
@@ -279,11 +308,12 @@ const independentAfterVolatileCopy = rule({
   severity: 'info',
   description: 'A RUN that does not need the copied sources comes after a COPY of the whole context: move it above.',
   check(ctx) {
-    for (const st of ctx.file.stages) {
+    // the first broad COPY/ADD of each stage
+    let done: Stage | undefined;
+    for (const { stage: st, ins: copy, pos: i } of stageInstructionsOfAny(ctx.file, ['COPY', 'ADD'])) {
+      if (st === done || !isBroadCopy(copy)) continue;
+      done = st;
       const list = st.instructions;
-      const i = list.findIndex(isBroadCopy);
-      if (i < 0) continue;
-      const copy = list[i]!;
       for (let j = i + 1; j < list.length; j++) {
         const ins = list[j]!;
         if (ins.keyword === 'USER' || ins.keyword === 'WORKDIR') break;

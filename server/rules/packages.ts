@@ -40,8 +40,16 @@ function commandRule(def: {
   description: string;
   names: string[];
   subs?: string[];
-  bad: (c: RunCommand, ctx: import('./types').RuleContext) => boolean;
-  message: string | ((c: RunCommand) => string);
+} & (
+  | {
+      bad: (c: RunCommand, ctx: import('./types').RuleContext) => boolean;
+      message: string | ((c: RunCommand) => string);
+    }
+  | {
+      /** the message for a bad command, undefined for a good one (when the test and the message share work) */
+      verdict: (c: RunCommand) => string | undefined;
+    }
+) & {
   fix?: (c: RunCommand, ctx: import('./types').RuleContext) => { title: string; edit: ReturnType<typeof insertAfterWord> } | undefined;
 }): Rule {
   return rule({
@@ -53,9 +61,12 @@ function commandRule(def: {
     description: def.description,
     check(ctx) {
       for (const c of commandsNamed(ctx.file, def.names, def.subs)) {
-        if (!def.bad(c, ctx)) continue;
+        let message: string | undefined;
+        if ('verdict' in def) message = def.verdict(c);
+        else if (def.bad(c, ctx)) message = typeof def.message === 'string' ? def.message : def.message(c);
+        if (message === undefined) continue;
         const f = def.fix?.(c, ctx);
-        reportCommand(ctx, c, typeof def.message === 'string' ? def.message : def.message(c), f ? fixOf(f.title, f.edit) : undefined);
+        reportCommand(ctx, c, message, f ? fixOf(f.title, f.edit) : undefined);
       }
     },
   });
@@ -110,12 +121,15 @@ const dl3008 = commandRule({
   description: 'Pin versions in `apt-get install` (`pkg=1.2.*`) for reproducible builds.',
   names: ['apt-get'],
   subs: ['install'],
-  bad: (c) => unpinned(packageArgs(c, APT_VALUE_OPTS), (v) => v.includes('=') || v.endsWith('.deb') || v.includes('/')).length > 0,
-  message: (c) =>
-    `Pin versions in apt-get install: ${unpinned(packageArgs(c, APT_VALUE_OPTS), (v) => v.includes('=') || v.endsWith('.deb') || v.includes('/'))
-      .map((w) => w.value)
-      .join(', ')}`,
+  verdict: (c) => {
+    const bad = unpinned(packageArgs(c, APT_VALUE_OPTS), aptPinned);
+    return bad.length > 0 ? `Pin versions in apt-get install: ${bad.map((w) => w.value).join(', ')}` : undefined;
+  },
 });
+
+function aptPinned(v: string): boolean {
+  return v.includes('=') || v.endsWith('.deb') || v.includes('/');
+}
 
 const APT_LISTS_CLEANED = /rm\s+(-[a-zA-Z]+\s+)*\S*\/var\/lib\/apt\/lists/;
 
@@ -202,8 +216,10 @@ const dl3016 = commandRule({
   description: 'Pin versions in npm: `npm install pkg@1.2.3`.',
   names: ['npm'],
   subs: ['install', 'i', 'add'],
-  bad: (c) => npmUnpinned(c).length > 0,
-  message: (c) => `Pin versions in npm: ${npmUnpinned(c).map((w) => w.value).join(', ')} (npm install <package>@<version>)`,
+  verdict: (c) => {
+    const bad = npmUnpinned(c);
+    return bad.length > 0 ? `Pin versions in npm: ${bad.map((w) => w.value).join(', ')} (npm install <package>@<version>)` : undefined;
+  },
 });
 
 function npmUnpinned(c: RunCommand): ShellWord[] {
@@ -219,11 +235,10 @@ const dl3018 = commandRule({
   description: 'Pin versions in apk: `apk add pkg=1.2.3-r0`.',
   names: ['apk'],
   subs: ['add'],
-  bad: (c) => unpinned(packageArgs(c, APK_VALUE_OPTS), (v) => /[=<>~]/.test(v) || v.endsWith('.apk')).length > 0,
-  message: (c) =>
-    `Pin versions in apk add: ${unpinned(packageArgs(c, APK_VALUE_OPTS), (v) => /[=<>~]/.test(v) || v.endsWith('.apk'))
-      .map((w) => w.value)
-      .join(', ')} (apk add <package>=<version>)`,
+  verdict: (c) => {
+    const bad = unpinned(packageArgs(c, APK_VALUE_OPTS), (v) => /[=<>~]/.test(v) || v.endsWith('.apk'));
+    return bad.length > 0 ? `Pin versions in apk add: ${bad.map((w) => w.value).join(', ')} (apk add <package>=<version>)` : undefined;
+  },
 });
 
 const dl3019 = commandRule({
@@ -287,8 +302,10 @@ function rpmPinRule(id: string, names: string[]): Rule {
     description: `Pin versions in ${names[0]} install: \`${names[0]} install pkg-1.2.3\`.`,
     names,
     subs: ['install'],
-    bad: (c) => bad(c).length > 0,
-    message: (c) => `Specify version with \`${names[0]} install -y <package>-<version>\`: ${bad(c).map((w) => w.value).join(', ')}`,
+    verdict: (c) => {
+      const b = bad(c);
+      return b.length > 0 ? `Specify version with \`${names[0]} install -y <package>-<version>\`: ${b.map((w) => w.value).join(', ')}` : undefined;
+    },
   });
 }
 

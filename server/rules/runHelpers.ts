@@ -1,6 +1,6 @@
 /** Shared plumbing for rules that look inside RUN scripts. */
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
-import { commandArgs, runCommands, wordRange, type RunScript, type ShellWord, type SimpleCommand } from './shell';
+import { namedCommands, runCommands, runScripts, wordRange, type RunScript, type ShellWord, type SimpleCommand } from './shell';
 import type { Fix, RuleContext, TextEditLike } from './types';
 import { tokenPosition } from './util';
 
@@ -11,81 +11,75 @@ export interface RunCommand {
   script: RunScript;
   name: string;
   args: ShellWord[];
-  sub?: string;
+  /** the subcommand: the first argument that is not an option (undefined when there is none) */
+  sub: string | undefined;
   /** the word holding the command name */
   nameWord: ShellWord;
 }
 
-const cache = new WeakMap<Dockerfile, RunCommand[]>();
-const byIns = new WeakMap<Dockerfile, Map<Instruction, RunCommand[]>>();
-
-/** The simple commands of one RUN instruction. */
-export function commandsOfRun(file: Dockerfile, ins: Instruction): RunCommand[] {
-  let m = byIns.get(file);
-  if (!m) {
-    m = new Map();
-    for (const c of allRunCommands(file)) {
-      const l = m.get(c.ins);
-      if (l) l.push(c);
-      else m.set(c.ins, [c]);
-    }
-    byIns.set(file, m);
-  }
-  return m.get(ins) ?? [];
+/** The RUN commands of a tree, found in one pass and shared by every rule that looks at them. */
+interface RunIndex {
+  /** every simple command of every RUN in every stage, in file order */
+  all: RunCommand[];
+  /** by instruction (RUNs with at least one command) */
+  byIns: Map<Instruction, RunCommand[]>;
+  /** by command name, in file order */
+  byName: Map<string, RunCommand[]>;
 }
 
-/** The commands of one RUN without their stage (an instruction kept by an edit keeps them). */
-const perIns = new WeakMap<Instruction, Omit<RunCommand, 'stage'>[]>();
-function commandsOfIns(ins: Instruction): Omit<RunCommand, 'stage'>[] {
-  let l = perIns.get(ins);
-  if (l) return l;
-  l = [];
-  for (const { cmd, script } of runCommands(ins)) {
-    const ca = commandArgs(cmd);
-    if (!ca) continue;
-    const nameWord = cmd.words[cmd.words.length - ca.args.length - 1]!;
-    const rc: Omit<RunCommand, 'stage'> = { ins, cmd, script, name: ca.name, args: ca.args, nameWord };
-    if (ca.sub !== undefined) rc.sub = ca.sub;
-    l.push(rc);
+const indexes = new WeakMap<Dockerfile, RunIndex>();
+const NO_COMMANDS: RunCommand[] = Object.freeze([]) as unknown as RunCommand[];
+
+function runIndex(file: Dockerfile): RunIndex {
+  let x = indexes.get(file);
+  if (x) return x;
+  const all: RunCommand[] = [];
+  const byIns = new Map<Instruction, RunCommand[]>();
+  const byName = new Map<string, RunCommand[]>();
+  for (const stage of file.stages) {
+    for (const ins of stage.instructions) {
+      if (ins.keyword !== 'RUN') continue;
+      let list: RunCommand[] | undefined;
+      for (const script of runScripts(ins)) {
+        for (const c of namedCommands(script)) {
+          // one shape for every command: `sub` is always there (undefined when there is none)
+          const rc: RunCommand = { stage, ins, cmd: c.cmd, script, name: c.name, args: c.args, sub: c.sub, nameWord: c.nameWord };
+          all.push(rc);
+          if (list) list.push(rc);
+          else list = [rc];
+          const named = byName.get(rc.name);
+          if (named) named.push(rc);
+          else byName.set(rc.name, [rc]);
+        }
+      }
+      if (list) byIns.set(ins, list);
+    }
   }
-  perIns.set(ins, l);
-  return l;
+  x = { all, byIns, byName };
+  indexes.set(file, x);
+  return x;
+}
+
+/** The simple commands of one RUN. */
+export function commandsOfRun(file: Dockerfile, ins: Instruction): RunCommand[] {
+  return runIndex(file).byIns.get(ins) ?? NO_COMMANDS;
 }
 
 /** Every simple command of every RUN in every stage. */
 export function allRunCommands(file: Dockerfile): RunCommand[] {
-  const hit = cache.get(file);
-  if (hit) return hit;
-  const out: RunCommand[] = [];
-  for (const stage of file.stages) {
-    for (const ins of stage.instructions) {
-      if (ins.keyword !== 'RUN') continue;
-      for (const c of commandsOfIns(ins)) {
-        const rc: RunCommand = { stage, ins: c.ins, cmd: c.cmd, script: c.script, name: c.name, args: c.args, nameWord: c.nameWord };
-        if (c.sub !== undefined) rc.sub = c.sub;
-        out.push(rc);
-      }
-    }
-  }
-  cache.set(file, out);
-  return out;
+  return runIndex(file).all;
 }
 
-const byName = new WeakMap<Dockerfile, Map<string, RunCommand[]>>();
-
+/** The commands with one of these names (and one of these subcommands), in file order; the list is shared: read only. */
 export function commandsNamed(file: Dockerfile, names: string[], subs?: string[]): RunCommand[] {
-  let m = byName.get(file);
-  if (!m) {
-    m = new Map();
-    for (const c of allRunCommands(file)) {
-      const l = m.get(c.name);
-      if (l) l.push(c);
-      else m.set(c.name, [c]);
-    }
-    byName.set(file, m);
+  const m = runIndex(file).byName;
+  if (names.length === 1) {
+    const l = m.get(names[0]!);
+    if (!l) return NO_COMMANDS;
+    if (!subs) return l;
   }
   const out: RunCommand[] = [];
-  for (const n of names) for (const c of m.get(n) ?? []) if (!subs || (c.sub !== undefined && subs.includes(c.sub))) out.push(c);
+  for (const n of names) for (const c of m.get(n) ?? NO_COMMANDS) if (!subs || (c.sub !== undefined && subs.includes(c.sub))) out.push(c);
   return names.length > 1 ? out.sort((a, b) => a.ins.startLine - b.ins.startLine || a.cmd.start - b.cmd.start) : out;
 }
 

@@ -1,6 +1,6 @@
 /** Variable scopes and expansions of a tree, computed once per tree and shared by the rules that need them. */
 import { expandInstruction, resolveScopes, type Expanded, type Scopes, type Vars } from '../../engine/dockerfile/index';
-import type { Dockerfile, Instruction, Range } from '../../engine/dockerfile/types';
+import type { Dockerfile, Instruction, Range, Stage } from '../../engine/dockerfile/types';
 import { movedFrom } from '../incrementalParse';
 
 export interface FileScopes {
@@ -8,6 +8,8 @@ export interface FileScopes {
   /** expansions of the stage instructions BuildKit expands (absent when the text has nothing to expand) */
   expanded: Map<Instruction, Expanded>;
   expansionErrors: { message: string; range: Range }[];
+  /** the expanded instructions that reference a variable that is not set, with their stage, in file order */
+  unmatched: { stage: Stage; ins: Instruction; e: Expanded }[];
   /** made by carryScopes from the previous tree's */
   carried?: boolean;
 }
@@ -57,16 +59,22 @@ export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: I
   cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
 }
 
+/** The stage instructions expandInstruction expands something in (RUN: its flags; FROM is a stage's `from`). */
+const EXPANDS = new Set(['ENV', 'LABEL', 'COPY', 'ADD', 'WORKDIR', 'USER', 'STOPSIGNAL', 'VOLUME', 'EXPOSE']);
+
 function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
   const expanded = new Map<Instruction, Expanded>();
   const expansionErrors: FileScopes['expansionErrors'] = [];
+  const unmatched: FileScopes['unmatched'] = [];
   const seen = new Set<string>();
   for (const st of file.stages) {
     for (const ins of st.instructions) {
+      // nothing to expand: an instruction BuildKit does not expand (RUN only its flags), or one with no variable,
+      // no quote and no escape character (expansion would be the identity)
+      if (!EXPANDS.has(ins.keyword) && !(ins.keyword === 'RUN' && ins.flags.length)) continue;
+      if (!/[$"'\\`]/.test(ins.logical)) continue;
       const vars = scopes.before.get(ins);
       if (!vars) continue;
-      // nothing to expand: no variable, no quote, no escape character (expansion would be the identity)
-      if (!/[$"'\\`]/.test(ins.logical)) continue;
       const prev = expansions.get(ins);
       let e: Expanded;
       if (prev && prev.escape === file.escape && sameValues(prev.vars, vars)) e = prev.e;
@@ -75,6 +83,7 @@ function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
         expansions.set(ins, { vars, escape: file.escape, e });
       }
       expanded.set(ins, e);
+      if (e.unmatched.length) unmatched.push({ stage: st, ins, e });
       for (const err of e.errors) {
         const key = `${err.range.start.line}:${err.range.start.character}`;
         if (seen.has(key)) continue;
@@ -83,7 +92,7 @@ function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
       }
     }
   }
-  return { scopes, expanded, expansionErrors };
+  return { scopes, expanded, expansionErrors, unmatched };
 }
 
 export function scopesOf(file: Dockerfile): FileScopes {

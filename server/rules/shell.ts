@@ -5,6 +5,7 @@
  * the script the parser hands over.
  */
 import type { Dockerfile, Instruction, Range, Token } from '../../engine/dockerfile/types';
+import { movedFrom } from '../incrementalParse';
 import { tokenSubRange } from './util';
 
 export interface ShellWord {
@@ -57,22 +58,26 @@ export function splitCommands(script: string): SimpleCommand[] {
   const flush = (op: Operator): void => {
     if (words.length) {
       out.push({ words, before, after: op, start: words[0]!.start, end: words[words.length - 1]!.end });
+      words = [];
     }
-    words = [];
     before = op;
   };
   while (i < n) {
-    const c = script[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    const c = script.charCodeAt(i);
+    // space, tab, CR
+    if (c === 32 || c === 9 || c === 13) {
       i++;
       continue;
     }
-    if (c === '\\' && (script[i + 1] === '\n' || (script[i + 1] === '\r' && script[i + 2] === '\n'))) {
-      i += script[i + 1] === '\n' ? 2 : 3;
+    // an escaped line end
+    if (c === 92 && (script.charCodeAt(i + 1) === 10 || (script.charCodeAt(i + 1) === 13 && script.charCodeAt(i + 2) === 10))) {
+      i += script.charCodeAt(i + 1) === 10 ? 2 : 3;
       continue;
     }
-    if (c === '#' ) {
-      while (i < n && script[i] !== '\n') i++;
+    // a comment, to the line end
+    if (c === 35) {
+      const e = script.indexOf('\n', i);
+      i = e < 0 ? n : e;
       continue;
     }
     const op = opAt(script, i);
@@ -155,30 +160,53 @@ export function splitCommands(script: string): SimpleCommand[] {
 export interface RunScript {
   text: string;
   /** the command token (shell form); undefined for heredoc bodies and exec form */
-  token?: Token;
+  token: Token | undefined;
   commands: SimpleCommand[];
   /** where findings about this script go */
   anchor: Range;
+  /** its commands that have a name, with it (made on first use: an instruction an edit kept keeps them) */
+  named: NamedCommand[] | undefined;
+}
+
+/** A simple command with its name (after `sudo`, `env`, assignments...), the words after it and its subcommand. */
+export interface NamedCommand {
+  cmd: SimpleCommand;
+  name: string;
+  args: ShellWord[];
+  sub: string | undefined;
+  nameWord: ShellWord;
+}
+
+/** The commands of a script that have a name (computed once per script). */
+export function namedCommands(script: RunScript): NamedCommand[] {
+  let named = script.named;
+  if (named) return named;
+  named = [];
+  for (const cmd of script.commands) {
+    const k = commandNameIndex(cmd);
+    if (k < 0) continue;
+    const nameWord = cmd.words[k]!;
+    const args = cmd.words.slice(k + 1);
+    named.push({ cmd, name: baseName(nameWord.value), args, sub: firstNonOption(args), nameWord });
+  }
+  script.named = named;
+  return named;
 }
 
 const cache = new WeakMap<Instruction, RunScript[]>();
-/** split scripts by text: the commands carry offsets into the text only, so any instruction with the same script
- *  (this one after an edit elsewhere moved it) shares them */
-const byText = new Map<string, SimpleCommand[]>();
-function commandsOf(text: string): SimpleCommand[] {
-  let c = byText.get(text);
-  if (!c) {
-    if (byText.size > 50_000) byText.clear();
-    c = splitCommands(text);
-    byText.set(text, c);
-  }
-  return c;
-}
-
 /** The shell scripts of a RUN: its command line and heredoc bodies fed to the shell. */
 export function runScripts(ins: Instruction): RunScript[] {
   const hit = cache.get(ins);
   if (hit) return hit;
+  // The commands carry offsets into their script only: an instruction an edit moved or re-parsed unchanged (the
+  // incremental parse says which it stands for) has the same scripts, and shares their split.
+  const was = movedFrom.get(ins);
+  const before = was && cache.get(was);
+  let k = 0;
+  const commandsOf = (text: string): SimpleCommand[] => {
+    const b = before?.[k++];
+    return b && b.text === text ? b.commands : splitCommands(text);
+  };
   const out: RunScript[] = [];
   const cmd = ins.command;
   if (cmd && cmd.words.length) {
@@ -188,19 +216,21 @@ export function runScripts(ins: Instruction): RunScript[] {
       const c = vals.indexOf('-c');
       if (c >= 1 && /(^|\/)(ba|da|a)?sh$/.test(vals[0]!) && vals[c + 1] !== undefined) {
         const text = vals[c + 1]!;
-        out.push({ text, commands: commandsOf(text), anchor: ins.range });
+        out.push({ text, token: undefined, commands: commandsOf(text), anchor: ins.range, named: undefined });
       } else {
         const text = vals.join(' ');
-        out.push({ text, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range });
+        out.push({ text, token: undefined, commands: [{ words: vals.map((v, k) => ({ value: v, raw: v, start: k, end: k })), before: '', after: '', start: 0, end: 0 }], anchor: ins.range, named: undefined });
       }
     } else {
       const token = cmd.words[0]!;
-      out.push({ text: token.value, token, commands: commandsOf(token.value), anchor: ins.range });
+      out.push({ text: token.value, token, commands: commandsOf(token.value), anchor: ins.range, named: undefined });
     }
   }
   for (const h of ins.heredocs) {
-    out.push({ text: h.content, commands: commandsOf(h.content), anchor: h.bodyRange });
+    out.push({ text: h.content, token: undefined, commands: commandsOf(h.content), anchor: h.bodyRange, named: undefined });
   }
+  // (and their named commands, when their predecessor's were made)
+  if (before) for (let i = 0; i < out.length; i++) if (before[i] && before[i]!.commands === out[i]!.commands) out[i]!.named = before[i]!.named;
   cache.set(ins, out);
   return out;
 }
@@ -212,24 +242,58 @@ export function runCommands(ins: Instruction): { cmd: SimpleCommand; script: Run
   return out;
 }
 
-/** The command name, skipping `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`. */
-export function commandName(cmd: SimpleCommand): { name: string; index: number } | undefined {
+/** `^[A-Za-z_][A-Za-z0-9_]*=`: a `VAR=x` assignment word. */
+function isAssignment(v: string): boolean {
+  const c0 = v.charCodeAt(0);
+  if (!((c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122) || c0 === 95)) return false;
+  for (let i = 1; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 61) return true;
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return false;
+}
+
+/** The index of the word holding the command name (after `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`), or -1. */
+export function commandNameIndex(cmd: SimpleCommand): number {
   let k = 0;
   const w = cmd.words;
   while (k < w.length) {
     const v = w[k]!.value;
-    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) k++;
+    if (isAssignment(v)) k++;
     else if (v === 'sudo' || v === 'exec' || v === 'command' || v === 'nohup' || v === 'time') {
       k++;
       while (k < w.length && w[k]!.value.startsWith('-')) k++;
     } else if (v === 'env') {
       k++;
-      while (k < w.length && (w[k]!.value.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[k]!.value))) k++;
+      while (k < w.length && (w[k]!.value.startsWith('-') || isAssignment(w[k]!.value))) k++;
     } else break;
   }
-  if (k >= w.length) return undefined;
-  const name = w[k]!.value.replace(/^.*\//, '');
-  return { name, index: k };
+  return k < w.length ? k : -1;
+}
+
+/** A command word without its directory: what `v.replace(/^.*\//, '')` gives (`.` stops at line ends). */
+export function baseName(v: string): string {
+  let lim = v.length;
+  for (let i = 0; i < lim; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) lim = i;
+  }
+  const slash = lim === 0 ? -1 : v.lastIndexOf('/', lim - 1);
+  return slash < 0 ? v : v.slice(slash + 1);
+}
+
+/** The command name, skipping `sudo`, `env X=1`, `VAR=x` prefixes and `exec`/`command`. */
+export function commandName(cmd: SimpleCommand): { name: string; index: number } | undefined {
+  const k = commandNameIndex(cmd);
+  if (k < 0) return undefined;
+  return { name: baseName(cmd.words[k]!.value), index: k };
+}
+
+/** The first word that is not an option (`-x`, `--x`), if any. */
+export function firstNonOption(args: readonly ShellWord[]): string | undefined {
+  for (let i = 0; i < args.length; i++) if (!args[i]!.value.startsWith('-')) return args[i]!.value;
+  return undefined;
 }
 
 /** The words after the command name, and the subcommand (first non-option word) if any. */
@@ -237,7 +301,7 @@ export function commandArgs(cmd: SimpleCommand): { name: string; args: ShellWord
   const cn = commandName(cmd);
   if (!cn) return undefined;
   const args = cmd.words.slice(cn.index + 1);
-  const sub = args.find((a) => !a.value.startsWith('-'))?.value;
+  const sub = firstNonOption(args);
   return sub === undefined ? { name: cn.name, args } : { name: cn.name, args, sub };
 }
 

@@ -5,6 +5,7 @@
 import type { Dockerfile, ParseProblem } from '../../engine/dockerfile/types';
 import { rule, type Fix, type Rule, type RuleSeverity } from './types';
 import { scopesOf } from './scopes';
+import { instructionsOf } from './util';
 
 interface ParserCode {
   id: string;
@@ -100,8 +101,8 @@ const invalidStopSignal = rule({
   severity: 'error',
   description: 'STOPSIGNAL takes a signal name (`SIGTERM`) or number.',
   check(ctx) {
-    for (const ins of ctx.file.instructions) {
-      if (ins.keyword !== 'STOPSIGNAL' || ins.args.length !== 1) continue;
+    for (const ins of instructionsOf(ctx.file, 'STOPSIGNAL')) {
+      if (ins.args.length !== 1) continue;
       const a = ins.args[0]!;
       const v = a.value;
       if (v.includes('$')) continue;

@@ -84,8 +84,92 @@ export function* stageInstructions(file: Dockerfile): Generator<{ stage: Stage; 
   }
 }
 
-export function instructionsOf(file: Dockerfile, keyword: string): Instruction[] {
-  return file.instructions.filter((i) => i.keyword === keyword);
+const byKeyword = new WeakMap<Dockerfile, Map<string, Instruction[]>>();
+const NO_INSTRUCTIONS: readonly Instruction[] = Object.freeze([]);
+
+/** The top-level instructions with this keyword, in file order (one index per tree, shared: read only). */
+export function instructionsOf(file: Dockerfile, keyword: string): readonly Instruction[] {
+  let m = byKeyword.get(file);
+  if (!m) {
+    m = new Map();
+    for (const ins of file.instructions) {
+      const l = m.get(ins.keyword);
+      if (l) l.push(ins);
+      else m.set(ins.keyword, [ins]);
+    }
+    byKeyword.set(file, m);
+  }
+  return m.get(keyword) ?? NO_INSTRUCTIONS;
+}
+
+/** An instruction of a stage (not its FROM), with the stage and its index in the stage's list. */
+export interface InStage {
+  stage: Stage;
+  ins: Instruction;
+  pos: number;
+}
+
+const byStageKeyword = new WeakMap<Dockerfile, Map<string, InStage[]>>();
+const NO_STAGE_INSTRUCTIONS: readonly InStage[] = Object.freeze([]);
+
+/**
+ * The stage instructions (FROM lines excluded) with this keyword, stage by stage in order, as walking
+ * `file.stages` and each stage's `instructions` finds them (one index per tree, shared: read only). Rules that look
+ * at a few keywords walk these instead of every instruction of every stage.
+ */
+export function stageInstructionsOf(file: Dockerfile, keyword: string): readonly InStage[] {
+  let m = byStageKeyword.get(file);
+  if (!m) {
+    m = new Map();
+    for (const stage of file.stages) {
+      const list = stage.instructions;
+      for (let pos = 0; pos < list.length; pos++) {
+        const ins = list[pos]!;
+        const e: InStage = { stage, ins, pos };
+        const l = m.get(ins.keyword);
+        if (l) l.push(e);
+        else m.set(ins.keyword, [e]);
+      }
+    }
+    byStageKeyword.set(file, m);
+  }
+  return m.get(keyword) ?? NO_STAGE_INSTRUCTIONS;
+}
+
+/** stageInstructionsOf for several keywords, merged in stage order. */
+export function stageInstructionsOfAny(file: Dockerfile, keywords: readonly string[]): readonly InStage[] {
+  const lists = keywords.map((k) => stageInstructionsOf(file, k)).filter((l) => l.length > 0);
+  if (lists.length <= 1) return lists[0] ?? NO_STAGE_INSTRUCTIONS;
+  // kept with the single-keyword lists (a key no keyword has: it holds a space)
+  const key = ' ' + keywords.join(' ');
+  const m = byStageKeyword.get(file)!;
+  let out = m.get(key);
+  if (!out) {
+    out = lists.flat();
+    out.sort((a, b) => a.stage.index - b.stage.index || a.pos - b.pos);
+    m.set(key, out);
+  }
+  return out;
+}
+
+/** `s === s.toUpperCase()`, without making the upper-case string when `s` is ASCII. */
+export function isUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return s === s.toUpperCase();
+    if (c >= 97 && c <= 122) return false;
+  }
+  return true;
+}
+
+/** `s === s.toLowerCase()`, without making the lower-case string when `s` is ASCII. */
+export function isLower(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return s === s.toLowerCase();
+    if (c >= 65 && c <= 90) return false;
+  }
+  return true;
 }
 
 /** The keyword range, the usual anchor for an instruction-wide finding. */

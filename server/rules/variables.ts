@@ -44,22 +44,28 @@ const undefinedVar = rule({
   description: 'Variables should be defined before they are used.',
   check(ctx) {
     const s = scopesOf(ctx.file);
-    const everywhere = new Set<string>();
-    for (const ins of ctx.file.instructions) {
-      for (const d of ins.argDeclarations ?? []) everywhere.add(d.name.value);
-      for (const kv of ins.pairs ?? []) if (ins.keyword === 'ENV') everywhere.add(kv.key.value);
-    }
-    for (const st of ctx.file.stages) {
-      for (const ins of st.instructions) {
-        const e = s.expanded.get(ins);
+    // every ARG and ENV name in the file (made when first needed)
+    let everywhere: Set<string> | undefined;
+    const declaredAnywhere = (name: string): boolean => {
+      if (!everywhere) {
+        everywhere = new Set<string>();
+        for (const ins of ctx.file.instructions) {
+          for (const d of ins.argDeclarations ?? []) everywhere.add(d.name.value);
+          for (const kv of ins.pairs ?? []) if (ins.keyword === 'ENV') everywhere.add(kv.key.value);
+        }
+      }
+      return everywhere.has(name);
+    };
+    for (const { stage: st, ins, e } of s.unmatched) {
+      {
         const vars = s.scopes.before.get(ins);
-        if (!e || !vars) continue;
+        if (!vars) continue;
         const seen = new Set<string>();
         for (const u of e.unmatched) {
           if (seen.has(u.name) || vars.has(u.name)) continue;
           seen.add(u.name);
           if (st.base.kind === 'image' && COMMON_IMAGE_ENV.has(u.name)) continue;
-          if (st.base.kind === 'image' && !everywhere.has(u.name) && /^[A-Z][A-Z0-9]*_(VERSION|HOME|DIR|PATH|SHA256)$/.test(u.name)) continue;
+          if (st.base.kind === 'image' && /^[A-Z][A-Z0-9]*_(VERSION|HOME|DIR|PATH|SHA256)$/.test(u.name) && !declaredAnywhere(u.name)) continue;
           const near = nearestName(u.name, vars.keys());
           ctx.report({ range: u.range, instruction: ins, message: `Usage of undefined variable '$${u.name}'${near ? ` (did you mean $${near}?)` : ''}` });
         }

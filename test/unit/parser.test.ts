@@ -261,3 +261,12 @@ test('partitionPoint and instructionAt: binary search agrees with a scan, on eve
     assert.equal(instructionAt(df, line), scan, `line ${line}`);
   }
 });
+
+test('parseGoDuration: the digits-and-unit fast path agrees with the general parser', async () => {
+  const { parseGoDuration } = await import('../../engine/dockerfile/instructions');
+  const cases: [string, number | undefined][] = [
+    ['30s', 30000], ['3s', 3000], ['007m', 420000], ['1h', 3600000], ['5ms', 5], ['2us', 0.002], ['4ns', 4e-6], ['0', 0], ['0s', 0],
+    ['1m30s', 90000], ['1.5s', 1500], ['-2s', -2000], ['+2s', 2000], ['2µs', 0.002], ['10', undefined], ['s', undefined], ['1x', undefined], ['', undefined], ['1sm', undefined], ['.s', undefined],
+  ];
+  for (const [s, ms] of cases) assert.equal(parseGoDuration(s), ms, s);
+});

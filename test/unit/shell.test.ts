@@ -5,7 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envFromRecord, expandWord, expandWords, findVariableRefs, type ExpandResult, type LexOptions, type VarRef } from '../../engine/dockerfile/shell';
+import { envFromRecord, expandWord, expandWordOr, expandWords, findVariableRefs, type ExpandResult, type LexOptions, type VarRef } from '../../engine/dockerfile/shell';
+import { LexError, Lexer } from '../../engine/dockerfile/shell-lexer';
+import { prng } from '../helpers/prng';
 
 const env = envFromRecord({
   FOO: 'xxyy',
@@ -363,6 +365,41 @@ describe('findVariableRefs', () => {
       const looked = [...r.unmatched, ...r.matched].sort();
       assert.deepEqual([...new Set(findVariableRefs(w).map((x) => x.name))].sort(), looked, w);
     }
+  });
+});
+
+describe('words with nothing to expand', () => {
+  /** what the scanner itself gives (expandWord answers plain words without it) */
+  function scanned(word: string, opts: LexOptions): ExpandResult {
+    const lx = new Lexer(word, env, opts);
+    try {
+      const { value, words } = lx.run();
+      return { ok: true, value, words, matched: lx.matched ?? new Set(), unmatched: lx.unmatched ?? new Set() };
+    } catch (e) {
+      if (e instanceof LexError) return { ok: false, error: e.message, offset: e.offset };
+      throw e;
+    }
+  }
+  const norm = (r: ExpandResult) => (r.ok ? { ok: true, value: r.value, words: r.words, matched: [...r.matched], unmatched: [...r.unmatched] } : { ok: false, offset: r.offset });
+  test('give what the scanner gives, for random words and every option', () => {
+    const r = prng(0x5eed);
+    const CHARS = ['a', 'Z', '0', '/', '.', '-', '=', ':', ' ', '\t', '\n', '\u00a0', '\u2003', '\ufeff', 'é', '😀', '$', '{', '}', '"', "'", '\\', '`', '<', '#'];
+    const OPTS: LexOptions[] = [{}, { escape: '`' }, { rawQuotes: true }, { rawEscapes: true }, { skipProcessQuotes: true }, { skipUnsetEnv: true }, { escape: '`', skipProcessQuotes: true }];
+    let plain = 0;
+    for (let k = 0; k < 20000; k++) {
+      let w = '';
+      const len = Math.floor(r() * 12);
+      // mostly ordinary characters, so that plain words are common
+      for (let i = 0; i < len; i++) w += r() < 0.8 ? CHARS[Math.floor(r() * 12)]! : CHARS[Math.floor(r() * CHARS.length)]!;
+      for (const o of OPTS) {
+        const want = scanned(w, o);
+        if (want.ok && want.matched.size === 0 && want.unmatched.size === 0 && want.value === w) plain++;
+        assert.deepEqual(norm(expandWord(w, env, o)), norm(want), JSON.stringify(w) + ' ' + JSON.stringify(o));
+        assert.deepEqual(norm(expandWords(w, env, o)), norm(want), JSON.stringify(w) + ' ' + JSON.stringify(o));
+        assert.equal(expandWordOr(w, env, o, '\u0000failed'), want.ok ? want.value : '\u0000failed', JSON.stringify(w) + ' ' + JSON.stringify(o));
+      }
+    }
+    assert.ok(plain > 10000, `only ${plain} plain words`);
   });
 });
 
