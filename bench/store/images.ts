@@ -6,7 +6,8 @@
  *   npm run build && npx tsx bench/store/images.ts
  *
  * Env: STORE_BENCH_MB (500), STORE_BENCH_FILES (20000), STORE_BENCH_RUNS (3), STORE_BENCH_DIR (the OS tmp
- * dir), LAYERWISE_CLI (a CLI script to run with node; default: bin/layerwise, as users start it).
+ * dir), LAYERWISE_CLI (a CLI script to run with node; default: bin/layerwise, as users start it), STORE_BENCH_DOCKER=0
+ * (ours only).
  *
  * Disk speed: a sequential write of a file as big as the rootfs tar (random data), in 1 MiB writes, then fsync
  * (the write figure), and a sequential read of it back (page cache, as the inputs of the steps are); median of 3. The goal is
@@ -218,6 +219,10 @@ async function main(): Promise<void> {
     console.log(row('ours: load -i (our save, fresh store)', load, savedBytes, disk.write));
 
     let dockerEnv: NodeJS.ProcessEnv | undefined;
+    if (process.env.STORE_BENCH_DOCKER === '0') {
+      console.log('docker: not run (STORE_BENCH_DOCKER=0)');
+      return;
+    }
     try {
       const { startDocker, dockerUnavailableReason } = await import('../../test/helpers/docker');
       const d = await startDocker();

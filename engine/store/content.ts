@@ -7,6 +7,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { HashThread } from './hash-thread';
 import { LayerwiseError } from '../errors';
 import { digestHex, isDigest, newHash, sha256 } from '../image/digest';
 import { fsyncPath, tempName } from './fs-atomic';
@@ -116,6 +117,8 @@ export class FileContentStore implements ContentStore {
     const hash = newHash();
     const producerDigest = opts.producerDigest;
     const release = opts.release;
+    // the hash thread, when asked for: each chunk is released once written and hashed
+    const thread = opts.hashThread && !producerDigest ? new HashThread() : undefined;
     producerDigest?.catch(() => undefined); // a producer that fails fails the stream too (handled below)
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
@@ -129,6 +132,8 @@ export class FileContentStore implements ContentStore {
     };
     try {
       let batch: Buffer[] = [];
+      /** with the hash thread: when it is done with each chunk of the batch */
+      let batchHashed: Promise<void>[] = [];
       let batchBytes = 0;
       let position = 0;
       // queues the batch at once (so that settle() at the end covers every byte); returns undefined when another
@@ -136,11 +141,13 @@ export class FileContentStore implements ContentStore {
       const flush = (): Promise<void> | undefined => {
         if (writeError !== undefined) return Promise.reject(writeError);
         const bufs = batch;
+        const hashedAll = batchHashed.length ? Promise.all(batchHashed) : undefined;
         const at = position;
         position += batchBytes;
         batch = [];
+        batchHashed = [];
         batchBytes = 0;
-        const w: Promise<void> = writeAllAt(fh, bufs, at).then(
+        const w: Promise<void> = (hashedAll ? Promise.all([writeAllAt(fh, bufs, at), hashedAll]) : writeAllAt(fh, bufs, at)).then(
           () => {
             inflight.delete(w);
             if (release) for (const b of bufs) release(b);
@@ -176,7 +183,8 @@ export class FileContentStore implements ContentStore {
             opts.onChunk?.(chunk);
             bytes += chunk.length;
             if (exp.size !== undefined && bytes > exp.size) throw mismatch('size', exp.size, `more than ${exp.size}`);
-            if (!producerDigest) hash.update(chunk);
+            if (thread) batchHashed.push(thread.update(chunk));
+            else if (!producerDigest) hash.update(chunk);
             batch.push(chunk);
             batchBytes += chunk.length;
             opts.onProgress?.(bytes);
@@ -220,6 +228,7 @@ export class FileContentStore implements ContentStore {
     } catch (e) {
       // nothing may still be writing to the file when it is closed and removed
       await settle();
+      await thread?.close();
       await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -227,7 +236,7 @@ export class FileContentStore implements ContentStore {
     await fh.close();
     let digest: string;
     try {
-      digest = producerDigest ? await producerDigest : 'sha256:' + hash.digest('hex');
+      digest = producerDigest ? await producerDigest : thread ? await thread.digest() : 'sha256:' + hash.digest('hex');
       if (!isDigest(digest)) throw new LayerwiseError('internal', `the producer of a blob gave an invalid digest: ${digest}`);
     } catch (e) {
       await fsp.rm(tmp, { force: true });

@@ -66,6 +66,8 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(producerDigest ? { producerDigest } : {}),
       ...(release ? { release } : {}),
+      // a tar's bytes are hashed here, on a thread of their own (a directory's by the layer writer)
+      ...(producerDigest ? {} : { hashThread: true }),
     });
     // a failed ingest (bad tar, disk full) must stop the producer too
     ingesting.catch(() => plain.destroy());

@@ -15,6 +15,8 @@ export interface ReadAheadOptions {
   chunk?: number;
   /** reads in flight (default 4) */
   depth?: number;
+  /** read into SharedArrayBuffer memory, which a worker thread can see without a copy (HashThread) */
+  shared?: boolean;
 }
 
 export type ReadAheadStream = Readable & {
@@ -39,7 +41,7 @@ export function readAheadStream(path: string, opts: ReadAheadOptions = {}): Read
 
   const take = (): Buffer => {
     const reused = free.pop();
-    const buf = reused ?? Buffer.allocUnsafeSlow(chunk);
+    const buf = reused ?? (opts.shared ? Buffer.from(new SharedArrayBuffer(chunk)) : Buffer.allocUnsafeSlow(chunk));
     if (!reused) ours.set(buf.buffer, { buf, lent: true });
     else ours.get(buf.buffer)!.lent = true;
     return buf;

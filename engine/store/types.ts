@@ -33,6 +33,9 @@ export interface IngestOptions {
   /** called with each chunk once it has been written to the blob file, when the store no longer refers to it (a
    *  producer may then reuse its memory) */
   release?: (chunk: Buffer) => void;
+  /** hash on a worker thread (HashThread) instead of this one: for big blobs (hundreds of MB), whose hashing
+   *  would otherwise hold up the reading and writing */
+  hashThread?: boolean;
 }
 
 /** Content-addressed blobs. Writes are atomic: a blob is visible only once complete and verified. */

@@ -53,7 +53,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     } catch {
       throw new LayerwiseError('not-found', `open ${src}: no such file or directory`);
     }
-    input = st.isDirectory() ? { dir: path } : { tar: st.isFile() ? readAheadStream(path) : createReadStream(path, { highWaterMark: 1 << 20 }) };
+    input = st.isDirectory() ? { dir: path } : { tar: st.isFile() ? readAheadStream(path, { shared: true }) : createReadStream(path, { highWaterMark: 1 << 20 }) };
   }
   const r = await importRootfs(store, input, opts);
   ctx.stdout.write(r.id + '\n');
