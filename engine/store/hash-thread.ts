@@ -1,8 +1,8 @@
 /**
- * sha256 on a worker thread, for big blobs coming into the store (import, load): hashing a 500 MB layer takes
- * ~0.4 s of this thread, which then cannot read, scan and write at the same time. Chunks backed by a
- * SharedArrayBuffer (readAheadStream's, with `shared`) are hashed where they are; any other chunk is copied once
- * into the message. Chunks are hashed in the order they are given; `update` resolves once the worker is done with
+ * sha256 on a worker thread, for big blobs coming into the store (import) or read out of it verified (save,
+ * unpacking): hashing a 500 MB layer takes ~0.4 s of this thread, which then cannot read, scan and write at the
+ * same time. Chunks backed by a SharedArrayBuffer (readAheadStream's, with `shared`) are hashed where they are;
+ * any other chunk is copied into a shared slot of a small pool, reused once hashed. Chunks are hashed in the order they are given; `update` resolves once the worker is done with
  * that chunk (its memory may then be reused), `digest` with the digest of everything given.
  *
  * The worker is a few lines of inline code (no bundle to find), started per blob: ~20 ms of the other core, so
@@ -24,6 +24,9 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** the size of a shared slot an unshared chunk is copied into */
+const SLOT_SIZE = 1 << 20;
+
 export class HashThread {
   private readonly worker: Worker;
   private next = 0;
@@ -31,6 +34,8 @@ export class HashThread {
   private digestWaiter: ((hex: string) => void) | undefined;
   private failure: Error | undefined;
   private readonly failed: Promise<never>;
+  /** shared copies of unshared chunks, free for the next */
+  private readonly slots: SharedArrayBuffer[] = [];
 
   constructor() {
     const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -60,13 +65,21 @@ export class HashThread {
     const done = new Promise<void>((resolve) => this.waiting.set(id, resolve));
     if (chunk.buffer instanceof SharedArrayBuffer) {
       this.worker.postMessage({ id, buffer: chunk.buffer, offset: chunk.byteOffset, length: chunk.length });
-    } else {
-      // not shared: one copy of exactly these bytes, handed over
-      const copy = new ArrayBuffer(chunk.length);
-      new Uint8Array(copy).set(chunk);
-      this.worker.postMessage({ id, buffer: copy, offset: 0, length: chunk.length }, [copy]);
+      return Promise.race([done, this.failed]);
     }
-    return Promise.race([done, this.failed]);
+    // not shared: copied into a shared slot, which goes back to the pool once hashed (fresh memory for every
+    // chunk costs page faults, and the thread's garbage collector frees handed-over buffers late)
+    let slot = this.slots.pop();
+    if (!slot || slot.byteLength < chunk.length) slot = new SharedArrayBuffer(Math.max(chunk.length, SLOT_SIZE));
+    new Uint8Array(slot, 0, chunk.length).set(chunk);
+    this.worker.postMessage({ id, buffer: slot, offset: 0, length: chunk.length });
+    const s = slot;
+    return Promise.race([
+      done.then(() => {
+        this.slots.push(s);
+      }),
+      this.failed,
+    ]);
   }
 
   /** `sha256:<hex>` of every chunk given; ends the thread. */
