@@ -149,7 +149,8 @@ test('UI: build examples/hello-app from the palette, inline annotations, Images 
     // second build: everything comes from the cache
     await palette(page, 'Layerwise: Build Image');
     await acceptDefaults(page, 4);
-    const second = await waitForAnnotations(page, (a) => a.some((x) => x.startsWith('cached')) && a.every((x) => x.startsWith('cached') || x.startsWith('config only')), 'the second build\'s cached annotations');
+    // the steps report one by one: wait for all of them (the example has 8 or more annotated lines in view)
+    const second = await waitForAnnotations(page, (a) => a.length >= 8 && a.every((x) => x.startsWith('cached') || x.startsWith('config only')), 'the second build\'s cached annotations');
     assert.ok(second.length >= 8, JSON.stringify(second));
     await shot(page, '04-second-build-cached');
 
