@@ -7,7 +7,7 @@
  * `require`, `module`, `__filename`), and the cache is written at exit when there was none or V8 rejected it
  * (another node, other flags, a changed bundle: the key covers the bundle's size and mtime and node's version).
  * One cache file per command, because V8 stores only the functions that ran: a `build` caches the builder, an
- * `images` the table printer.
+ * `images` the table printer; writing one removes that command's files for other bundles (an upgrade, a rebuild).
  *
  * The cache lives in `$LAYERWISE_CODE_CACHE`, else `$XDG_CACHE_HOME/layerwise/code-cache` (`~/.cache/…`);
  * `LAYERWISE_CODE_CACHE=off` turns it off. Any problem with it (unwritable, corrupt, half-written by a killed
@@ -16,7 +16,7 @@
  * the source's length), and a cache whose body is damaged crashes the process that uses it.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +38,21 @@ function cacheFile(dir: string, argv: readonly string[]): string {
   const st = statSync(MAIN);
   const key = `${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}`.replace(/[^\w.-]/g, '_');
   return join(dir, `cli-${key}-${commandWord(argv)}.bin`);
+}
+
+/** Removes this command's caches for other bundles or nodes (an upgrade, a rebuild): one file a command stays. */
+function removeStale(dir: string, current: string): void {
+  const name = current.slice(current.lastIndexOf('/') + 1);
+  const command = name.slice(name.lastIndexOf('-'));
+  for (const f of readdirSync(dir)) {
+    if (f !== name && f.startsWith('cli-') && f.endsWith(command)) {
+      try {
+        unlinkSync(join(dir, f));
+      } catch {
+        /* another process took it */
+      }
+    }
+  }
 }
 
 const MAGIC = Buffer.from('LWCC1\n');
@@ -82,6 +97,7 @@ function loadWithCache(dir: string): Record<string, unknown> {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         writeFileSync(tmp, wrapCache(script.createCachedData()));
         renameSync(tmp, file);
+        removeStale(dir, file);
       } catch {
         // no cache this time (a full disk, say), and no half-written file left behind
         try {
