@@ -34,18 +34,24 @@ function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   return join(base, 'layerwise', 'code-cache');
 }
 
-function cacheFile(dir: string, argv: readonly string[]): string {
-  const st = statSync(MAIN);
-  const key = `${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}`.replace(/[^\w.-]/g, '_');
-  return join(dir, `cli-${key}-${commandWord(argv)}.bin`);
+/** `cli-<node version>-<arch>-`: the start of the names of this node's cache files */
+function cacheKeyPrefix(): string {
+  return `cli-${`${process.version}-${process.arch}`.replace(/[^\w.-]/g, '_')}-`;
 }
 
-/** Removes this command's caches for other bundles or nodes (an upgrade, a rebuild): one file a command stays. */
+function cacheFile(dir: string, argv: readonly string[]): string {
+  const st = statSync(MAIN);
+  return join(dir, `${cacheKeyPrefix()}${st.size}-${Math.floor(st.mtimeMs)}-${commandWord(argv)}.bin`);
+}
+
+/** Removes this command's caches for other bundles (an upgrade, a rebuild) run by this node: one file a command
+ *  and node stays (another node, e.g. the editor's Electron, keeps its own, or each would throw the other's away). */
 function removeStale(dir: string, current: string): void {
   const name = current.slice(current.lastIndexOf('/') + 1);
   const command = name.slice(name.lastIndexOf('-'));
+  const node = cacheKeyPrefix();
   for (const f of readdirSync(dir)) {
-    if (f !== name && f.startsWith('cli-') && f.endsWith(command)) {
+    if (f !== name && f.startsWith(node) && f.endsWith(command)) {
       try {
         unlinkSync(join(dir, f));
       } catch {

@@ -66,12 +66,18 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   assert.equal(second.stdout, first.stdout);
   assert.equal(traced(second), 'used');
 
-  // another command has a cache of its own; writing one removes that command's caches for other bundles only
-  writeFileSync(join(cache, 'cli-v0.0.0-x64-1-1-system.bin'), 'an older bundle');
+  // another command has a cache of its own; writing one removes that command's caches for other bundles run by
+  // this node only (another node's stays)
+  const older = `cli-${process.version}-${process.arch}-1-1-system.bin`;
+  const otherNode = 'cli-v0.0.0-x64-1-1-system.bin';
+  writeFileSync(join(cache, older), 'an older bundle');
+  writeFileSync(join(cache, otherNode), 'another node');
   assert.equal(traced(run(process.execPath, [CLI, 'system', 'df'], env)), 'none');
-  assert.equal(readdirSync(cache).length, 2);
-  assert.ok(!readdirSync(cache).includes('cli-v0.0.0-x64-1-1-system.bin'));
-  assert.ok(readdirSync(cache).includes(files[0]!));
+  const now = readdirSync(cache);
+  assert.equal(now.length, 3, now.join(' '));
+  assert.ok(!now.includes(older));
+  assert.ok(now.includes(otherNode) && now.includes(files[0]!));
+  rmSync(join(cache, otherNode));
 
   // a damaged cache (one byte of its data changed: V8 would take it and crash), a file that is not a cache, and
   // a sound file whose data V8 does not take: each time the command runs, and the cache is written anew
