@@ -117,11 +117,12 @@ export class FileContentStore implements ContentStore {
     const hash = newHash();
     const producerDigest = opts.producerDigest;
     const release = opts.release;
-    // the hash thread, when asked for: each chunk is released once written and hashed
-    const thread = opts.hashThread && !producerDigest ? new HashThread() : undefined;
     producerDigest?.catch(() => undefined); // a producer that fails fails the stream too (handled below)
     let bytes = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
+    // the hash thread, when asked for (started once nothing can fail before the try below ends it): each chunk is
+    // released once written and hashed
+    const thread = opts.hashThread && !producerDigest ? new HashThread() : undefined;
     // The writes of full batches (thread pool, positional, up to WRITES_IN_FLIGHT at once) overlap the hashing of
     // the next data (this thread). One fsync at the end (datasyncs every 32 MiB in the background were measured
     // slower: more system time, no earlier finish).
