@@ -22,7 +22,6 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as vm from 'node:vm';
 import { trace } from '../build/trace';
-import { commandWord } from './launcher-args';
 
 const MAIN = join(__dirname, 'cli-main.js');
 
@@ -32,6 +31,17 @@ function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (v) return v;
   const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return join(base, 'layerwise', 'code-cache');
+}
+
+/** The command word (`build`, `images`, …) the launcher keeps a code cache for: the first argument after the
+ *  global options (`--root DIR`, `--root=DIR`, flags); `none` without one, `other` for anything unusual. */
+export function commandWord(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root') i++;
+    else if (!a.startsWith('-')) return /^[a-z_-]{1,32}$/.test(a) ? a : 'other';
+  }
+  return 'none';
 }
 
 /** `cli-<node version>-<arch>-`: the start of the names of this node's cache files */
@@ -131,14 +141,7 @@ function load(): Record<string, unknown> {
     compileCache(dir);
     return require(MAIN) as Record<string, unknown>;
   }
-  if (dir && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER) {
-    try {
-      return loadWithCache(dir);
-    } catch (e) {
-      // only a failure to read the bundle itself gets here; its own errors are reported by cliEntry
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
+  if (dir && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER) return loadWithCache(dir);
   return require(MAIN) as Record<string, unknown>;
 }
 

@@ -12,8 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { commandWord } from '../../engine/cli/launcher-args';
-import { unwrapCache, wrapCache } from '../../engine/cli/launcher';
+import { commandWord, unwrapCache, wrapCache } from '../../engine/cli/launcher';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');

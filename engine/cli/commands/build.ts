@@ -10,7 +10,7 @@ import { build, type BuildOptions } from '../../build/builder';
 import { parseSshSpec, type SshSpec } from '../../build/ssh';
 import { ProgressPrinter, type ProgressMode } from '../../build/progress';
 import type { CliContext } from '../context';
-import { formatPlatform, hostPlatform } from '../../image/chain';
+import { formatPlatform, hostPlatform, platformMatches } from '../../image/chain';
 import { stdinContext, type StdinContext } from '../stdin-context';
 
 export const summary = 'Build an image from a Dockerfile';
@@ -141,12 +141,12 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
       }
       case '--platform': {
         // one engine, one platform: the host's (images for others need an emulator, which this engine does not run)
-        const host = formatPlatform(hostPlatform());
+        const host = hostPlatform();
         for (const want of value().split(',').map((x) => x.trim()).filter(Boolean)) {
-          const [os, arch, variant] = want.split('/');
-          const h = hostPlatform();
-          if (os !== h.os || (arch !== undefined && arch !== h.architecture) || (variant !== undefined && h.variant !== undefined && variant !== h.variant)) {
-            throw new LayerwiseError('invalid', `cannot build for ${want}: this engine builds for the host platform, ${host}`);
+          // `linux` alone means the host's architecture
+          const [os = '', architecture = host.architecture, variant] = want.split('/');
+          if (!platformMatches({ os, architecture, ...(variant ? { variant } : {}) }, host)) {
+            throw new LayerwiseError('invalid', `cannot build for ${want}: this engine builds for the host platform, ${formatPlatform(host)}`);
           }
         }
         break;
