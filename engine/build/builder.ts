@@ -21,6 +21,7 @@ import { StageRunner, type StageResult } from './stage';
 import { holdCopyWorkers, warmCopyWorker } from './copy-worker';
 import { trace } from './trace';
 import { SshForwarder, type SshSpec } from './ssh';
+import { checkMemo, contextPrint, memoOptions, writeMemo, type ContextPrint, type Memo } from './memo';
 
 export interface BuildOptions {
   store: Store;
@@ -50,6 +51,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** `--network`: the network of RUN steps without a --network flag of their own (default: `default`) */
   network?: 'default' | 'none' | 'host';
+  /** answer a rebuild in which nothing changed from the build memo, and leave one (memo.ts); the CLI's builds do */
+  memo?: boolean;
 }
 
 /** What `predict` finds for a step. */
@@ -148,7 +151,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (!opts.predict) await store.cleanTemp().catch(() => undefined); // temp dirs of builds that were killed
   const contextDir = resolve(opts.contextDir);
   const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
-  const emit = (e: BuildEvent): void => opts.onEvent?.(e);
+  let emit = (e: BuildEvent): void => opts.onEvent?.(e);
   const counts = { cached: 0, built: 0, total: 0 };
   const ssh = new SshForwarder(opts.ssh ?? []);
   try {
@@ -160,6 +163,35 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         throw new LayerwiseError('not-found', `failed to read dockerfile: open ${dockerfilePath}: no such file or directory`);
       }
     }
+    // the build memo: a rebuild in which nothing changed is answered without planning (memo.ts)
+    const memoOn =
+      opts.memo === true && !opts.predict && !opts.noCache && !opts.noCacheFilter?.length && opts.dockerfileText === undefined &&
+      !Object.keys(opts.secrets ?? {}).length && !opts.ssh?.length && !opts.signal?.aborted;
+    let early: Awaited<ReturnType<typeof readDockerignoreFor>> | undefined;
+    let memoKey = '';
+    let print: ContextPrint | undefined;
+    if (memoOn) {
+      early = await readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined);
+      memoKey = memoOptions({ dockerfilePath, contextDir, target: opts.target, buildArgs: opts.buildArgs, labels: opts.labels, network: opts.network, sourceDateEpoch: opts.sourceDateEpoch });
+      const session = await store.writeSession();
+      try {
+        const r = await checkMemo({ store, options: memoKey, dockerfileText: text, ignore: ignorePatterns(early), contextDir });
+        print = r.print;
+        if (r.memo) return await replayMemo(r.memo, opts, { t0, dockerfilePath, contextDir, emit });
+      } finally {
+        await session.release();
+      }
+      trace('memo: missed');
+    }
+    // the step events, for the memo's replay (not the logs: a RUN's output can be large, and a replay shows none)
+    const events: BuildEvent[] | undefined = memoOn ? [] : undefined;
+    const emitAll = emit;
+    const emitting = events
+      ? (e: BuildEvent): void => {
+          if (e.type === 'step') events.push(e);
+          emitAll(e);
+        }
+      : emitAll;
     const df = parse(text);
     trace('parsed');
     failSyntax(df, dockerfilePath);
@@ -172,15 +204,20 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       target = t.index;
     }
     const needed = neededStages(df, target);
+    emit = emitting;
     emit({ v: 1, type: 'build-start', time: t0, dockerfile: dockerfilePath, context: contextDir, ...(opts.target ? { target: opts.target } : {}), tags: opts.tags ?? [] });
 
     const platform = hostPlatform();
+    const resolvedImages = new Map<string, string>();
     const images = new Map<string, Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>>();
     const image = (ref: string) => {
       let p = images.get(ref);
       if (!p) {
         p = store.images.resolve(ref).then(
-          (r) => ({ config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest }),
+          (r) => {
+            resolvedImages.set(ref, r.manifestDescriptor.digest);
+            return { config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest };
+          },
           (e: unknown) => {
             if (e instanceof LayerwiseError && e.kind === 'not-found') {
               throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: no such image in the local store (load, import or pull it first)`);
@@ -222,11 +259,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const cache = new BuildCache(store.cacheDir, store.tmpDir);
     // three reads at once: the .dockerignore, the last build's history, the stat cache
     const [ignoreFile, history, statCache] = await Promise.all([
-      readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined),
+      early ?? readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined),
       cache.history(dockerfilePath),
       StatCache.load(join(store.cacheDir, 'stat')),
     ]);
-    const ignore = ignoreFile.file.patterns.map((p) => (p.exclusion ? '!' : '') + p.cleaned);
+    const ignore = ignorePatterns(ignoreFile);
+    // the context as it is before any step reads it, for the memo this build leaves
+    if (memoOn && !print) print = await contextPrint(contextDir, ignore);
     const epoch = opts.sourceDateEpoch;
     const created = new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString().replace(/\.000Z$/, 'Z');
     let idCounter = 0;
@@ -312,6 +351,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
       }
       if (opts.iidfile) await writeFile(opts.iidfile, id);
+      // a step that read from outside (ADD of a URL or a git repository) checks its source again at every build: no memo
+      if (memoOn && print && events && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.length)) {
+        const wrote = await writeMemo({
+          store,
+          options: memoKey,
+          dockerfileText: text,
+          ignore,
+          contextDir,
+          print,
+          images: resolvedImages,
+          events,
+          imageId: id,
+          configDigest: id,
+          manifest,
+          total: counts.total,
+        }).catch(() => false); // the memo only saves time: a build that could not leave one still succeeded
+        trace(wrote ? 'memo written' : 'memo not written');
+      }
       emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: id, duration: (Date.now() - t0) / 1000, steps: counts });
       return { imageId: id, manifest, tags, steps: counts };
     } finally {
@@ -333,6 +390,30 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   } finally {
     await ssh.close();
   }
+}
+
+function ignorePatterns(f: { file: { patterns: { exclusion: boolean; cleaned: string }[] } }): string[] {
+  return f.file.patterns.map((p) => (p.exclusion ? '!' : '') + p.cleaned);
+}
+
+/** A memo hit: the events, tags and image ID of the all-cached rebuild it stands for. */
+async function replayMemo(
+  memo: Memo,
+  opts: BuildOptions,
+  b: { t0: number; dockerfilePath: string; contextDir: string; emit: (e: BuildEvent) => void },
+): Promise<BuildResult> {
+  const { store } = opts;
+  const tags = opts.tags ?? [];
+  b.emit({ v: 1, type: 'build-start', time: b.t0, dockerfile: b.dockerfilePath, context: b.contextDir, ...(opts.target ? { target: opts.target } : {}), tags });
+  for (const e of memo.events) b.emit({ ...e });
+  const manifest = memo.manifest;
+  if (tags.length) {
+    for (const t of tags) if ((await store.images.get(t).catch(() => undefined))?.target.digest !== manifest.digest) await store.images.put(t, manifest);
+  } else await store.images.putDangling(manifest);
+  if (opts.iidfile) await writeFile(opts.iidfile, memo.imageId);
+  trace('memo: replayed');
+  b.emit({ v: 1, type: 'build-end', time: Date.now(), ok: true, imageId: memo.imageId, duration: (Date.now() - b.t0) / 1000, steps: { ...memo.steps } });
+  return { imageId: memo.imageId, manifest, tags, steps: { ...memo.steps } };
 }
 
 export function stepEvent(base: Omit<StepEvent, 'v' | 'type'>): StepEvent {

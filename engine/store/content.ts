@@ -3,7 +3,7 @@
  * `tmp/<pid>-…-ingest`, hashing as it goes, fsyncs, checks digest and size, and only then renames into
  * `blobs/`: a blob file is always complete and correct unless the disk itself corrupts it (fsck finds that).
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,9 @@ import { LayerwiseError } from '../errors';
 import { digestHex, isDigest, newHash, sha256 } from '../image/digest';
 import { fsyncPath, tempName } from './fs-atomic';
 import type { BlobInfo, ContentStore, Expected, IngestOptions } from './types';
+
+/** blobs up to this size are read synchronously by readBlobBytes */
+const SMALL_BLOB = 1 << 20;
 
 function notFound(digest: string): LayerwiseError {
   return new LayerwiseError('not-found', `blob not found: ${digest}`);
@@ -83,7 +86,8 @@ export class FileContentStore implements ContentStore {
     if (!info) throw notFound(digest);
     const max = opts.maxSize ?? 64 << 20;
     if (info.size > max) throw new LayerwiseError('invalid', `blob ${digest} is too large (${info.size} bytes, at most ${max} expected)`);
-    const buf = await fsp.readFile(this.blobPath(digest));
+    // manifests and configs are a few kB: read at once (fs.promises would take four thread-pool round trips)
+    const buf = info.size <= SMALL_BLOB ? readFileSync(this.blobPath(digest)) : await fsp.readFile(this.blobPath(digest));
     const got = sha256(buf);
     if (got !== digest) throw mismatch('digest', digest, got);
     return buf;

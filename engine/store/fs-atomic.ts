@@ -4,7 +4,7 @@
  * ones being written right now.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { promises as fsp, constants as fsc, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** `<pid>-<random>`: the prefix every temp name in the store starts with. */
@@ -75,10 +75,12 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A small JSON file (index.json, a cache record, a history), or undefined when it does not exist. Read
+ *  synchronously: for a file of a few kB one read is far cheaper than fs.promises' four thread-pool round trips. */
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   let text: string;
   try {
-    text = await fsp.readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;

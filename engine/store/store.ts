@@ -91,9 +91,7 @@ export async function openStore(root: string, opts: { create?: boolean; clean?: 
       throw new LayerwiseError('corrupt', `${layoutPath} is not an OCI layout file`);
     }
   }
-  for (const d of ['blobs/sha256', 'snapshots', 'cache', 'containers', 'locks', 'tmp']) {
-    await fsp.mkdir(join(root, d), { recursive: true });
-  }
+  await Promise.all(['blobs/sha256', 'snapshots', 'cache', 'containers', 'locks', 'tmp'].map((d) => fsp.mkdir(join(root, d), { recursive: true })));
   const store = new Store(root);
   if (!(await exists(store.images.indexPath))) {
     await store.locks.withExclusive('index', async () => {

@@ -249,6 +249,9 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
     ...(p.network ? { network: p.network } : {}),
     ...(epochRaw && /^\d+$/.test(epochRaw) ? { sourceDateEpoch: Number(epochRaw) } : {}),
+    // a rebuild in which nothing changed is answered from the build memo (engine/build/memo.ts);
+    // LAYERWISE_BUILD_MEMO=off always plans every step; a context from stdin is new every time
+    memo: !fromStdin && ctx.env.LAYERWISE_BUILD_MEMO !== 'off',
   };
   try {
     const r = await build(opts);

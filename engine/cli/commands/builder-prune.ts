@@ -54,6 +54,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       await fsp.rm(join(keysDir, n), { force: true });
       deleted.push(m[1]!);
     }
+    // the build memos name records: each one is checked before it is trusted, but those of removed records
+    // could only ever miss (engine/build/memo.ts)
+    if (deleted.length) await fsp.rm(join(store.cacheDir, 'memo'), { recursive: true, force: true });
     if (all) {
       for (const n of await names(mountsDir)) {
         const p = join(mountsDir, n);
