@@ -22,20 +22,11 @@ import { spawnSync } from 'node:child_process';
 import type { Kit } from '../helpers/build';
 import { gitIn, startGitServer, type GitServer } from '../helpers/git-server';
 import type { DockerPeer } from '../helpers/docker';
-import { CLI, startPeers } from './peers';
+import { CLI, startPeers, type FixtureMeta as Meta } from './peers';
 import { configView, historyView, imageFromStore, imagesFromDockerSave, renderTree, type ImageData } from './image-tree';
 
 const FIXTURES = join(__dirname, 'fixtures');
 
-interface Meta {
-  buildArgs?: Record<string, string>;
-  target?: string;
-  parent?: { dockerfile: string; tag: string };
-  /** Docker 26's built-in Dockerfile frontend rejects this fixture (labs-only flags, needing a `# syntax=` image
-   * that cannot be pulled here) with this message: the test checks that, and that our build succeeds. */
-  dockerRejects?: string;
-  gitRepo?: string;
-}
 
 interface Fixture {
   name: string;

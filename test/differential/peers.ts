@@ -14,6 +14,17 @@ import { busyboxImageTar } from '../helpers/rootfs';
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 export const BASE = 'lwdiff-busybox:latest';
 
+/** A fixture's meta.json (see build.test.ts). */
+export interface FixtureMeta {
+  buildArgs?: Record<string, string>;
+  target?: string;
+  parent?: { dockerfile: string; tag: string };
+  /** Docker 26's built-in Dockerfile frontend rejects this fixture (labs-only flags, needing a `# syntax=` image
+   * that cannot be pulled here) with this message: the test checks that, and that our build succeeds. */
+  dockerRejects?: string;
+  gitRepo?: string;
+}
+
 export type Peers = { skip: string } | { skip?: undefined; docker: DockerPeer; kit: Kit };
 
 export async function startPeers(): Promise<Peers> {

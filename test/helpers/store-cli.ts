@@ -10,7 +10,7 @@ export interface CliResult {
   out: Buffer;
 }
 
-export async function cli(root: string, args: string[], stdin?: Buffer | string): Promise<CliResult> {
+export async function cli(root: string, args: string[], stdin?: Buffer | string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   const o: Buffer[] = [];
@@ -18,7 +18,7 @@ export async function cli(root: string, args: string[], stdin?: Buffer | string)
   out.on('data', (c: Buffer) => o.push(c));
   err.on('data', (c: Buffer) => e.push(c));
   const input = stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(stdin)]);
-  const code = await main(['--root', root, ...args], { stdout: out, stderr: err, stdin: input, env: { ...process.env, LAYERWISE_DEBUG: '' }, cwd: root });
+  const code = await main(['--root', root, ...args], { stdout: out, stderr: err, stdin: input, env: { ...process.env, LAYERWISE_DEBUG: '', ...env }, cwd: root });
   const buf = Buffer.concat(o);
   return { code, stdout: buf.toString('utf8'), stderr: Buffer.concat(e).toString('utf8'), out: buf };
 }

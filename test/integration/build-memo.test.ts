@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, cp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main } from '../../engine/cli/main';
+import { cli } from '../helpers/store-cli';
+import { type FixtureMeta } from '../differential/peers';
 import { memoSettings } from '../../engine/build/memo';
 import { loadArchive } from '../../engine/store/load';
 import { buildUnavailableReason, newKit, writeContext, type Kit } from '../helpers/build';
@@ -44,21 +44,9 @@ interface Run {
 }
 
 async function build(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
   const hits = memoSettings.hits;
-  const code = await main(['--root', kit.root, 'build', ...args], {
-    stdout: out,
-    stderr: err,
-    stdin: Readable.from([]),
-    env: { ...process.env, LAYERWISE_DEBUG: '', LAYERWISE_BUILD_MEMO: '', ...env },
-    cwd: kit.dir,
-  });
-  return { code, stdout: Buffer.concat(o).toString(), stderr: Buffer.concat(e).toString(), hit: memoSettings.hits > hits };
+  const r = await cli(kit.root, ['build', ...args], undefined, { LAYERWISE_BUILD_MEMO: '', ...env });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, hit: memoSettings.hits > hits };
 }
 
 /** `--progress=json` events without what differs between any two runs (times, durations, the build-wide step
@@ -92,14 +80,6 @@ function storeState(): string[] {
   return out;
 }
 
-interface Meta {
-  buildArgs?: Record<string, string>;
-  target?: string;
-  parent?: { dockerfile: string; tag: string };
-  dockerRejects?: string;
-  gitRepo?: string;
-}
-
 test('every differential fixture: a rebuild from the memo prints, names and leaves what a full rebuild does', async (t) => {
   if (skip) return t.skip(skip);
   const names = readdirSync(FIXTURES).sort();
@@ -112,9 +92,9 @@ test('every differential fixture: a rebuild from the memo prints, names and leav
       assert.equal(r.status, 0, `${name}/setup.sh: ${r.stderr}`);
       await rm(join(dir, 'setup.sh'));
     }
-    let meta: Meta = {};
+    let meta: FixtureMeta = {};
     if (await stat(join(dir, 'meta.json')).catch(() => undefined)) {
-      meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Meta;
+      meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as FixtureMeta;
       await rm(join(dir, 'meta.json'));
     }
     // a git source needs the test's git server (the differential test has it); a rejected fixture builds nothing
@@ -233,8 +213,7 @@ test('every change the build could see sends it down the full path; what it cann
   assert.ok((await q()).hit);
 
   // the build cache pruned: the steps run again
-  const pruneOut = await main(['--root', kit.root, 'builder', 'prune', '-af'], { stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from([]), env: process.env, cwd: kit.dir });
-  assert.equal(pruneOut, 0);
+  assert.equal((await cli(kit.root, ['builder', 'prune', '-af'])).code, 0);
   const afterPrune = await build(['--progress=json', '-t', 'app:memo', dir]);
   assert.ok(!afterPrune.hit, 'a pruned cache');
   assert.match(afterPrune.stdout, /"status":"done","duration":[^,]+,"cacheKey":"sha256:[0-9a-f]+","layer"/, 'the steps ran again');
