@@ -151,7 +151,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (!opts.predict) await store.cleanTemp().catch(() => undefined); // temp dirs of builds that were killed
   const contextDir = resolve(opts.contextDir);
   const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
-  let emit = (e: BuildEvent): void => opts.onEvent?.(e);
+  // a build that may leave a memo keeps its step events for the memo's replay (not the logs: a RUN's output can
+  // be large, and a replay shows none)
+  let stepEvents: StepEvent[] | undefined;
+  const emit = (e: BuildEvent): void => {
+    if (stepEvents && e.type === 'step') stepEvents.push(e);
+    opts.onEvent?.(e);
+  };
   const counts = { cached: 0, built: 0, total: 0 };
   const ssh = new SshForwarder(opts.ssh ?? []);
   try {
@@ -183,15 +189,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       }
       trace('memo: missed');
     }
-    // the step events, for the memo's replay (not the logs: a RUN's output can be large, and a replay shows none)
-    const events: BuildEvent[] | undefined = memoOn ? [] : undefined;
-    const emitAll = emit;
-    const emitting = events
-      ? (e: BuildEvent): void => {
-          if (e.type === 'step') events.push(e);
-          emitAll(e);
-        }
-      : emitAll;
+    if (memoOn) stepEvents = [];
     const df = parse(text);
     trace('parsed');
     failSyntax(df, dockerfilePath);
@@ -204,7 +202,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       target = t.index;
     }
     const needed = neededStages(df, target);
-    emit = emitting;
     emit({ v: 1, type: 'build-start', time: t0, dockerfile: dockerfilePath, context: contextDir, ...(opts.target ? { target: opts.target } : {}), tags: opts.tags ?? [] });
 
     const platform = hostPlatform();
@@ -352,7 +349,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       }
       if (opts.iidfile) await writeFile(opts.iidfile, id);
       // a step that read from outside (ADD of a URL or a git repository) checks its source again at every build: no memo
-      if (memoOn && print && events && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.length)) {
+      if (memoOn && print && stepEvents && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.length)) {
         const wrote = await writeMemo({
           store,
           options: memoKey,
@@ -361,9 +358,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           contextDir,
           print,
           images: resolvedImages,
-          events,
+          events: stepEvents,
           imageId: id,
-          configDigest: id,
           manifest,
           total: counts.total,
         }).catch(() => false); // the memo only saves time: a build that could not leave one still succeeded

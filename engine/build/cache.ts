@@ -76,13 +76,18 @@ export class BuildCache {
   }
 
   async get(key: string): Promise<CacheRecord | undefined> {
-    const r = await readJsonFile<CacheRecord>(join(this.keysDir, key.replace(/^sha256:/, '') + '.json')).catch(() => undefined);
+    const r = await readJsonFile<CacheRecord>(this.recordPath(key)).catch(() => undefined);
     return r && r.key === key ? r : undefined;
   }
 
   async put(rec: CacheRecord): Promise<void> {
     await fsp.mkdir(this.keysDir, { recursive: true });
-    await writeFileAtomic(join(this.keysDir, rec.key.replace(/^sha256:/, '') + '.json'), JSON.stringify(rec), { tmpDir: this.tmpDir });
+    await writeFileAtomic(this.recordPath(rec.key), JSON.stringify(rec), { tmpDir: this.tmpDir });
+  }
+
+  /** The file of the record of `key`. */
+  recordPath(key: string): string {
+    return join(this.keysDir, key.replace(/^sha256:/, '') + '.json');
   }
 
   historyPath(dockerfile: string): string {

@@ -29,6 +29,7 @@ import { listContext } from '../context/walk';
 import type { Descriptor } from '../image/types';
 import { writeFileAtomic } from '../store/fs-atomic';
 import type { Store } from '../store/store';
+import { BuildCache } from './cache';
 import type { BuildEvent, StepEvent } from './events';
 import { trace } from './trace';
 
@@ -204,7 +205,7 @@ function hasBlob(store: Store, digest: string): boolean {
 }
 
 function recordPath(store: Store, key: string): string {
-  return join(store.cacheDir, 'keys', key.replace(/^sha256:/, '') + '.json');
+  return new BuildCache(store.cacheDir, store.tmpDir).recordPath(key);
 }
 
 /** The step events an all-cached rebuild reports, from the events of a build that succeeded: undefined when the
@@ -233,8 +234,8 @@ export interface MemoWrite {
   print: ContextPrint;
   images: Map<string, string>;
   events: readonly BuildEvent[];
+  /** the image ID: its config's digest */
   imageId: string;
-  configDigest: string;
   manifest: Descriptor;
   total: number;
 }
@@ -262,7 +263,7 @@ export async function writeMemo(w: MemoWrite): Promise<boolean> {
     images: [...w.images].map(([ref, manifest]) => ({ ref, manifest })),
     records,
     imageId: w.imageId,
-    configDigest: w.configDigest,
+    configDigest: w.imageId,
     manifest: w.manifest,
     events,
     steps: { cached: w.total, built: 0, total: w.total },
