@@ -136,6 +136,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
 export {
   resolveScopes,
   expandInstruction,
+  copyMap,
   shellEnv,
   hostPlatform,
   formatPlatform,
@@ -145,6 +146,7 @@ export {
   type ScopeOptions,
   type VarDef,
   type Vars,
+  type VarsByInstruction,
   type Expanded,
   type Platform,
 } from './scope';

@@ -39,11 +39,24 @@ export interface ScopeOptions {
 
 export type Vars = ReadonlyMap<string, VarDef>;
 
+/** The variables each instruction is evaluated with: a Map, or a view that answers the same (the language server
+ *  carries one over an edit without copying it). */
+export interface VarsByInstruction {
+  get(ins: Instruction): Vars | undefined;
+}
+
+/** A copy of a Map (Map's own constructor goes through the iterator protocol: an entry array per entry). */
+export function copyMap<K, V>(m: ReadonlyMap<K, V>): Map<K, V> {
+  const out = new Map<K, V>();
+  m.forEach((v, k) => out.set(k, v));
+  return out;
+}
+
 export interface Scopes {
   /** after the global ARGs: what FROM lines see */
   global: Vars;
   /** the variables an instruction is evaluated with (before its own effect) */
-  before: Map<Instruction, Vars>;
+  before: VarsByInstruction;
   /** the variables at the end of each stage */
   stageEnd: Vars[];
   /** each stage's FROM image after expansion with the global scope */
@@ -116,7 +129,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   };
 
   for (const ins of df.globalArgs) {
-    before.set(ins, new Map(global));
+    before.set(ins, copyMap(global));
     const env = shellEnv(global);
     for (const d of ins.argDeclarations ?? []) {
       const { value, fromBuildArg } = argValue(d, env);
@@ -128,7 +141,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
   const stageBase: Scopes['stageBase'] = [];
   const genv = shellEnv(global);
   // the maps in `before` are read-only snapshots: instructions that see the same variables share one
-  const globalSnapshot: Vars = new Map(global);
+  const globalSnapshot: Vars = copyMap(global);
   for (const st of df.stages) {
     before.set(st.from, globalSnapshot);
     const img = st.from.from?.image?.value ?? '';
@@ -153,7 +166,7 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
     let snapshot: Vars | undefined;
     for (const ins of st.instructions) {
       // a new snapshot only after an ENV or ARG changed the variables
-      const cur: Vars = (snapshot ??= new Map(vars));
+      const cur: Vars = (snapshot ??= copyMap(vars));
       before.set(ins, cur);
       if (ins.keyword !== 'ENV' && ins.keyword !== 'ARG') continue;
       snapshot = undefined;

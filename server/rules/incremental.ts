@@ -122,9 +122,11 @@ export class IncrementalRules {
     // only the units that matter this run: dirty ones, and clean ones with findings to place (file order)
     const insUnits: Unit[] = [];
     const list = file.instructions;
+    const tagStage = tag + 's';
+    const tagGlobal = tag + 'g';
     for (let n = 0; n < list.length; n++) {
       const ins = list[n]!;
-      const t = n > firstFrom && ins.keyword !== 'FROM' ? tag + 's' : tag + 'g';
+      const t = n > firstFrom && ins.keyword !== 'FROM' ? tagStage : tagGlobal;
       const cacheable = ins.endLine + 1 < nLines;
       let e: Entry | undefined;
       if (cacheable) {

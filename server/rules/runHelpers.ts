@@ -25,38 +25,73 @@ interface RunIndex {
   byIns: Map<Instruction, RunCommand[]>;
   /** by command name, in file order */
   byName: Map<string, RunCommand[]>;
+  /** the stage of each command of `all` in this tree */
+  stageOf: Stage[];
 }
 
 const indexes = new WeakMap<Dockerfile, RunIndex>();
 const NO_COMMANDS: RunCommand[] = Object.freeze([]) as unknown as RunCommand[];
+/**
+ * The commands of one RUN instruction, made once per instruction object: a re-parse after an edit keeps the
+ * instructions it did not touch, so their commands are not made again for each edit. They depend on the instruction
+ * alone except `stage`: each parse (and each sub-tree the incremental rules run on) has stage objects of its own, so
+ * an index re-points the commands' `stage` at its tree's stages whenever it is handed out and was not the last one
+ * that did (`applied`). Rules read an index's commands right after getting them, so they always see their tree's.
+ */
+const perInstruction = new WeakMap<Instruction, RunCommand[]>();
+let applied: RunIndex | undefined;
+
+function commandsOfInstruction(stage: Stage, ins: Instruction): RunCommand[] {
+  let list = perInstruction.get(ins);
+  if (list === undefined) {
+    list = NO_COMMANDS;
+    for (const script of runScripts(ins)) {
+      for (const c of namedCommands(script)) {
+        // one shape for every command: `sub` is always there (undefined when there is none)
+        const rc: RunCommand = { stage, ins, cmd: c.cmd, script, name: c.name, args: c.args, sub: c.sub, nameWord: c.nameWord };
+        if (list === NO_COMMANDS) list = [rc];
+        else list.push(rc);
+      }
+    }
+    perInstruction.set(ins, list);
+  }
+  return list;
+}
 
 function runIndex(file: Dockerfile): RunIndex {
   let x = indexes.get(file);
-  if (x) return x;
-  const all: RunCommand[] = [];
-  const byIns = new Map<Instruction, RunCommand[]>();
-  const byName = new Map<string, RunCommand[]>();
-  for (const stage of file.stages) {
-    for (const ins of stage.instructions) {
-      if (ins.keyword !== 'RUN') continue;
-      let list: RunCommand[] | undefined;
-      for (const script of runScripts(ins)) {
-        for (const c of namedCommands(script)) {
-          // one shape for every command: `sub` is always there (undefined when there is none)
-          const rc: RunCommand = { stage, ins, cmd: c.cmd, script, name: c.name, args: c.args, sub: c.sub, nameWord: c.nameWord };
+  if (!x) {
+    const all: RunCommand[] = [];
+    const stageOf: Stage[] = [];
+    const byIns = new Map<Instruction, RunCommand[]>();
+    const byName = new Map<string, RunCommand[]>();
+    for (const stage of file.stages) {
+      const list = stage.instructions;
+      for (let i = 0; i < list.length; i++) {
+        const ins = list[i]!;
+        if (ins.keyword !== 'RUN') continue;
+        const cmds = commandsOfInstruction(stage, ins);
+        if (cmds.length === 0) continue;
+        byIns.set(ins, cmds);
+        for (let k = 0; k < cmds.length; k++) {
+          const rc = cmds[k]!;
           all.push(rc);
-          if (list) list.push(rc);
-          else list = [rc];
+          stageOf.push(stage);
           const named = byName.get(rc.name);
           if (named) named.push(rc);
           else byName.set(rc.name, [rc]);
         }
       }
-      if (list) byIns.set(ins, list);
     }
+    x = { all, stageOf, byIns, byName };
+    indexes.set(file, x);
+    applied = undefined;
   }
-  x = { all, byIns, byName };
-  indexes.set(file, x);
+  if (applied !== x) {
+    const { all, stageOf } = x;
+    for (let i = 0; i < all.length; i++) all[i]!.stage = stageOf[i]!;
+    applied = x;
+  }
   return x;
 }
 

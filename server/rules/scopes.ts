@@ -1,5 +1,5 @@
 /** Variable scopes and expansions of a tree, computed once per tree and shared by the rules that need them. */
-import { expandInstruction, resolveScopes, type Expanded, type Scopes, type Vars } from '../../engine/dockerfile/index';
+import { copyMap, expandInstruction, resolveScopes, type Expanded, type Scopes, type Vars, type VarsByInstruction } from '../../engine/dockerfile/index';
 import type { Dockerfile, Instruction, Range, Stage } from '../../engine/dockerfile/types';
 import { movedFrom } from '../incrementalParse';
 
@@ -46,17 +46,65 @@ export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: I
   if (k >= o.length) return;
   for (let i = k; i < o.length; i++) if (SCOPE_KEYWORDS.has(o[i]!.keyword)) return;
   for (let i = k; i < n.length; i++) if (SCOPE_KEYWORDS.has(n[i]!.keyword)) return;
-  const before = new Map(p.scopes.before);
+  const prevBefore = p.scopes.before;
+  const own = new Map<Instruction, Vars>();
   for (let i = 0; i < k; i++) {
-    const v = before.get(o[i]!);
-    before.delete(o[i]!);
-    if (v) before.set(n[i]!, v);
+    const v = prevBefore.get(o[i]!);
+    if (v) own.set(n[i]!, v);
   }
   // the changed instructions set nothing: each sees what the first one it replaced saw
-  const vars = before.get(o[k]!);
-  for (let i = k; i < o.length; i++) before.delete(o[i]!);
-  if (vars) for (let i = k; i < n.length; i++) before.set(n[i]!, vars);
+  const vars = prevBefore.get(o[k]!);
+  if (vars) for (let i = k; i < n.length; i++) own.set(n[i]!, vars);
+  const view = CarriedVars.over(prevBefore, own);
+  const before = view.added > CARRIED_MAX ? flatten(next, view) : view;
   cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
+}
+
+/** Entries the edits may add on top of a base before the view is flattened into one Map again. */
+const CARRIED_MAX = 256;
+
+/**
+ * The previous tree's variables with the edit's instructions added: a view instead of a copy of the whole map at each
+ * edit. The replaced instructions stay in the base, unasked (they are not in the new tree). What successive edits add
+ * is merged into one map on top of the same base, so a lookup is at most two; past CARRIED_MAX entries the view is
+ * flattened into a Map of the new tree's instructions only, so old instructions do not pile up.
+ */
+class CarriedVars implements VarsByInstruction {
+  private constructor(
+    private readonly base: VarsByInstruction,
+    private readonly own: Map<Instruction, Vars>,
+  ) {}
+
+  static over(prev: VarsByInstruction, add: Map<Instruction, Vars>): CarriedVars {
+    if (!(prev instanceof CarriedVars)) return new CarriedVars(prev, add);
+    const own = copyMap(prev.own);
+    add.forEach((v, ins) => own.set(ins, v));
+    return new CarriedVars(prev.base, own);
+  }
+
+  get added(): number {
+    return this.own.size;
+  }
+
+  get(ins: Instruction): Vars | undefined {
+    const v = this.own.get(ins);
+    return v !== undefined ? v : this.base.get(ins);
+  }
+}
+
+/** The entries of `view` for the instructions of `file` that have variables (resolveScopes gives them all one). */
+function flatten(file: Dockerfile, view: VarsByInstruction): Map<Instruction, Vars> {
+  const out = new Map<Instruction, Vars>();
+  const put = (ins: Instruction): void => {
+    const v = view.get(ins);
+    if (v) out.set(ins, v);
+  };
+  for (const ins of file.globalArgs) put(ins);
+  for (const st of file.stages) {
+    put(st.from);
+    for (const ins of st.instructions) put(ins);
+  }
+  return out;
 }
 
 /** The stage instructions expandInstruction expands something in (RUN: its flags; FROM is a stage's `from`). */

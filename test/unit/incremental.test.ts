@@ -8,12 +8,13 @@ import { describe, it } from 'node:test';
 import { parse } from '../../engine/dockerfile/index';
 import type { Dockerfile } from '../../engine/dockerfile/types';
 import { generateDockerfile } from '../../bench/lsp/generate';
-import { reparse, type ReparseStats } from '../../server/incrementalParse';
+import { commonEnds, reparse, type ReparseStats } from '../../server/incrementalParse';
 import { prng } from '../helpers/prng';
 import { computeDiagnostics, type DiagnosticsResult } from '../../server/features/diagnostics';
 import { IncrementalRules } from '../../server/rules/incremental';
 import { carryScopes, scopesOf } from '../../server/rules/scopes';
 import { allRules } from '../../server/rules/index';
+import { commandsNamed } from '../../server/rules/runHelpers';
 import { defaultSettings } from '../../server/settings';
 
 const EDITS = Number(process.env.INC_EDITS ?? 200);
@@ -174,3 +175,94 @@ function inLine(text: string, random: () => number): string {
   const len = Math.floor(random() * Math.max(0, (end < 0 ? text.length : end) - at));
   return text.slice(0, at) + text.slice(at + len);
 }
+
+describe('commonEnds: the common prefix and suffix, block-wise', () => {
+  /** the plain character loop it replaces */
+  function naive(a: string, b: string): [number, number] {
+    const min = Math.min(a.length, b.length);
+    let p = 0;
+    while (p < min && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+    let s = 0;
+    while (s < min - p && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
+    return [p, s];
+  }
+  it('agrees with the character loop on edits at every distance from the block edges, and on repeats', () => {
+    const random = prng(SEED);
+    const base = generateDockerfile(60);
+    let checked = 0;
+    for (const len of [0, 1, 255, 256, 257, 511, 512, 513, 1024, base.length]) {
+      const a = base.slice(0, len);
+      for (let k = 0; k < 40; k++) {
+        const at = Math.floor(random() * (a.length + 1));
+        const cut = Math.floor(random() * 4);
+        const ins = ['', 'x', 'ab', 'a'.repeat(300), '\n'][Math.floor(random() * 5)]!;
+        const b = a.slice(0, at) + ins + a.slice(at + cut);
+        assert.deepEqual(commonEnds(a, b), naive(a, b), `len ${len} at ${at} cut ${cut} insert ${JSON.stringify(ins)}`);
+        assert.deepEqual(commonEnds(b, a), naive(b, a));
+        checked++;
+      }
+    }
+    // runs of one character, where prefix and suffix could overlap
+    for (const [a, b] of [['a'.repeat(700), 'a'.repeat(701)], ['a'.repeat(512), 'a'.repeat(512)], ['', 'a'.repeat(300)], ['ab'.repeat(300), 'ab'.repeat(300) + 'a']]) {
+      assert.deepEqual(commonEnds(a!, b!), naive(a!, b!));
+      checked++;
+    }
+    assert.ok(checked > 400);
+  });
+});
+
+describe('RUN commands shared between trees', () => {
+  it("each tree's commands name that tree's stages, whichever tree was indexed last", () => {
+    const text = 'FROM a AS one\nRUN apt-get update\nFROM b AS two\nRUN apt-get install -y x && apt-get clean\n';
+    const a = parse(text);
+    const lines = text.split('\n');
+    lines[2] += ' ';
+    const b = reparse(a, lines.join('\n'));
+    // the edit kept the RUN instructions: both trees hold the same objects, in stage objects of their own
+    assert.equal(b.stages[1]!.instructions[0], a.stages[1]!.instructions[0]);
+    assert.notEqual(b.stages[1], a.stages[1]);
+    // a sub-tree with copied stages, as the incremental rules make
+    const sub: Dockerfile = { ...a, stages: a.stages.map((s) => ({ ...s, instructions: [...s.instructions] })) };
+    const stagesOf = (f: Dockerfile): Set<unknown> => new Set(commandsNamed(f, ['apt-get']).map((c) => c.stage));
+    for (const order of [[a, b, sub, a], [sub, b, a, b], [b, a, sub, b, sub]]) {
+      for (const f of order) {
+        const got = commandsNamed(f, ['apt-get']);
+        assert.equal(got.length, 3);
+        assert.deepEqual([...stagesOf(f)], [f.stages[0], f.stages[1]]);
+        for (const c of got) assert.ok(f.stages.includes(c.stage) && c.stage.instructions.includes(c.ins));
+      }
+    }
+  });
+});
+
+describe('scopes carried over many edits', () => {
+  it('give every instruction the variables a fresh resolve gives, before and after the carried view is flattened', () => {
+    const lines = ['ARG V=1', 'FROM a AS one', 'ENV E=2', 'RUN echo one', 'COPY $V /x', 'FROM one', 'ARG W=$V', 'RUN echo two', 'WORKDIR /$W', ''];
+    let tree = parse(lines.join('\n'));
+    scopesOf(tree);
+    const kinds = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      // typing in a RUN line, then deleting it again: the line count stays, no ARG/ENV/FROM changes
+      const at = i % 2 === 0 ? 3 : 7;
+      lines[at] = i % 4 < 2 ? lines[at] + 'x' : lines[at]!.slice(0, -1);
+      const text = lines.join('\n');
+      const stats: ReparseStats = { mode: 'full', parsed: 0 };
+      const prev = tree;
+      tree = reparse(tree, text, stats);
+      assert.ok(stats.region);
+      carryScopes(prev, tree, stats.region);
+      const got = scopesOf(tree);
+      assert.ok(got.carried, `edit ${i + 1} did not carry`);
+      kinds.add(got.scopes.before instanceof Map ? 'map' : 'view');
+      const freshTree = parse(text);
+      const fresh = scopesOf(freshTree);
+      const vars = (s: typeof got, ins: Dockerfile['instructions'][number]): string =>
+        JSON.stringify([...(s.scopes.before.get(ins) ?? new Map()).values()].map((v) => [v.name, v.value]));
+      tree.instructions.forEach((ins, k) => assert.equal(vars(got, ins), vars(fresh, freshTree.instructions[k]!), `edit ${i + 1}, line ${ins.startLine + 1}`));
+      assert.deepEqual(got.expansionErrors, fresh.expansionErrors);
+      assert.equal(got.unmatched.length, fresh.unmatched.length);
+    }
+    // both forms were used: the view for most edits, a flattened Map once it grew
+    assert.deepEqual([...kinds].sort(), ['map', 'view']);
+  });
+});
