@@ -112,6 +112,21 @@ export const measureEdit: Measurement = {
   },
 };
 
+/** Edits before `measureEditSteady` times any: a session's first edits of a big file run while the JIT is still
+ *  compiling the incremental paths (and its first few before the server primed them), later ones do not. */
+export const STEADY_AFTER = 100;
+
+/** measureEdit after STEADY_AFTER untimed edits of the same document: the figure of a session in full swing. */
+export const measureEditSteady: Measurement = {
+  name: `edit -> publishDiagnostics, after ${STEADY_AFTER} edits`,
+  async prepare(s, text) {
+    await measureEdit.prepare!(s, text);
+    for (let i = 0; i < STEADY_AFTER; i++) await measureEdit.run(s, text, i);
+  },
+  // (an even count of edits before: the line is as it was, and the next edit appends again)
+  run: (s, text, i) => measureEdit.run(s, text, STEADY_AFTER + i),
+};
+
 /**
  * Any request on an open document, e.g.
  * `measureRequest('completion', 'textDocument/completion', (uri, text) => ({ textDocument: { uri }, position }))`.
