@@ -6,7 +6,7 @@
  * parsers: keyword, flags, argument words) -> instructions.ts (typed views, instruction errors) -> stages here.
  */
 import { findHeredocs } from './heredoc';
-import { buildInstruction } from './instructions';
+import { buildInstruction, withProblems } from './instructions';
 import { scanLines } from './lines';
 import { knownKeyword, parseNode, Pieces, type RawNode } from './nodes';
 import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
@@ -76,7 +76,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
     // (indexed loops: the shared empty lists are frozen, and for-of over a frozen array allocates an iterator)
     let had = false;
     for (let i = 0; i < ins.problems.length; i++) if (ins.problems[i]!.code === 'InstructionBeforeFrom') had = true;
-    if (had) ins = { ...ins, problems: ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom') };
+    if (had) ins = withProblems(ins, ins.problems.filter((p) => p.code !== 'InstructionBeforeFrom'));
     for (let i = 0; i < ins.problems.length; i++) problems.push(ins.problems[i]!);
     if (before) {
       const p: ParseProblem = {
@@ -85,7 +85,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
         severity: 'error',
         range: ins.keywordToken.range,
       };
-      if (!had) ins = { ...ins, problems: [...ins.problems] };
+      if (!had) ins = withProblems(ins, [...ins.problems]);
       ins.problems.push(p);
     }
     instructions[k] = ins;
@@ -130,7 +130,8 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
     });
   }
   problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-  return { ...base, instructions, globalArgs, stages, problems };
+  // one literal (a spread of `base` gave every tree a map of its own: the rules reading trees went megamorphic)
+  return { text: base.text, escape: base.escape, directives: base.directives, comments: base.comments, bom: base.bom, lineStarts: base.lineStarts, instructions, globalArgs, stages, problems };
 }
 
 export {

@@ -216,7 +216,7 @@ export function registerDiagnostics(ctx: ServerContext, rules: readonly Rule[] =
     // the first run over a document has nothing to reuse: plain, and the per-unit findings are made after publishing
     const cold = !incremental.warm;
     try {
-      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError, ...(cold ? {} : { incremental }) });
+      result = computeDiagnostics(now.parsed, { uri, settings: s, context, images, history, rules, onRuleError, incremental: cold ? undefined : incremental });
     } catch (e) {
       ctx.logOnce('diagnostics', `layerwise: diagnostics failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       result = { diagnostics: [], findings: [] };

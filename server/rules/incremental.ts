@@ -265,24 +265,49 @@ export class IncrementalRules {
   }
 }
 
+/**
+ * A tree like `file` with other instructions, stages and global ARGs, and no problems or comments. Field by field, in
+ * the order of the parser's literal (engine/dockerfile assembleDockerfile): a spread copy has a hidden class of its
+ * own in V8, and the rules, optimised for the parser's trees, would fall back from their optimised code at each edit.
+ */
+function treeWith(file: Dockerfile, instructions: Instruction[], stages: Stage[], globalArgs: Instruction[]): Dockerfile {
+  return {
+    text: file.text,
+    escape: file.escape,
+    directives: file.directives,
+    comments: [],
+    bom: file.bom,
+    lineStarts: file.lineStarts,
+    instructions,
+    globalArgs,
+    stages,
+    problems: [],
+  };
+}
+
+/** A stage like `st` with other instructions (field by field, as treeWith, in the parser's order). */
+function stageWith(st: Stage, instructions: Instruction[]): Stage {
+  return { index: st.index, name: st.name, nameToken: st.nameToken, from: st.from, instructions, range: st.range, base: st.base };
+}
+
 /** A tree holding only `dirty` instruction units (stages keep their FROM, hold only their dirty instructions). */
 function subFileOfInstructions(file: Dockerfile, dirty: Unit[]): Dockerfile {
   const instructions = dirty.map((u) => u.list[0]!);
-  if (dirty.length === file.instructions.length) return { ...file, problems: [], comments: [] };
+  if (dirty.length === file.instructions.length) return treeWith(file, file.instructions, file.stages, file.globalArgs);
   const globals = new Set(file.globalArgs);
   const want = new Set(instructions);
   const stages: Stage[] = [];
   for (const st of file.stages) {
     const list = st.instructions.filter((i) => want.has(i));
-    if (list.length) stages.push({ ...st, instructions: list });
+    if (list.length) stages.push(stageWith(st, list));
   }
-  return { ...file, instructions, stages, globalArgs: instructions.filter((i) => globals.has(i)), problems: [], comments: [] };
+  return treeWith(file, instructions, stages, instructions.filter((i) => globals.has(i)));
 }
 
 /** A tree holding only the dirty stages, whole. */
 function subFileOfStages(file: Dockerfile, dirty: Unit[]): Dockerfile {
-  if (dirty.length === file.stages.length) return { ...file, problems: [], comments: [] };
+  if (dirty.length === file.stages.length) return treeWith(file, file.instructions, file.stages, file.globalArgs);
   const stages = dirty.map((u) => u.stage!);
   const instructions = dirty.flatMap((u) => u.list);
-  return { ...file, instructions, stages, globalArgs: [], problems: [], comments: [] };
+  return treeWith(file, instructions, stages, []);
 }

@@ -11,7 +11,7 @@ export interface FileScopes {
   /** the expanded instructions that reference a variable that is not set, with their stage, in file order */
   unmatched: { stage: Stage; ins: Instruction; e: Expanded }[];
   /** made by carryScopes from the previous tree's */
-  carried?: boolean;
+  carried: boolean;
 }
 
 const cache = new WeakMap<Dockerfile, FileScopes>();
@@ -57,7 +57,9 @@ export function carryScopes(prev: Dockerfile, next: Dockerfile, region: { old: I
   if (vars) for (let i = k; i < n.length; i++) own.set(n[i]!, vars);
   const view = CarriedVars.over(prevBefore, own);
   const before = view.added > CARRIED_MAX ? flatten(next, view) : view;
-  cache.set(next, { ...expandAll(next, { ...p.scopes, before }), carried: true });
+  // (literals in the order of resolveScopes' and expandAll's: spread copies would be objects of other hidden classes)
+  const s = p.scopes;
+  cache.set(next, expandAll(next, { global: s.global, before, stageEnd: s.stageEnd, stageBase: s.stageBase, usedBuildArgs: s.usedBuildArgs }, true));
 }
 
 /** Entries the edits may add on top of a base before the view is flattened into one Map again. */
@@ -110,7 +112,7 @@ function flatten(file: Dockerfile, view: VarsByInstruction): Map<Instruction, Va
 /** The stage instructions expandInstruction expands something in (RUN: its flags; FROM is a stage's `from`). */
 const EXPANDS = new Set(['ENV', 'LABEL', 'COPY', 'ADD', 'WORKDIR', 'USER', 'STOPSIGNAL', 'VOLUME', 'EXPOSE']);
 
-function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
+function expandAll(file: Dockerfile, scopes: Scopes, carried: boolean): FileScopes {
   const expanded = new Map<Instruction, Expanded>();
   const expansionErrors: FileScopes['expansionErrors'] = [];
   const unmatched: FileScopes['unmatched'] = [];
@@ -140,13 +142,13 @@ function expandAll(file: Dockerfile, scopes: Scopes): FileScopes {
       }
     }
   }
-  return { scopes, expanded, expansionErrors, unmatched };
+  return { scopes, expanded, expansionErrors, unmatched, carried };
 }
 
 export function scopesOf(file: Dockerfile): FileScopes {
   const hit = cache.get(file);
   if (hit) return hit;
-  const out = expandAll(file, resolveScopes(file));
+  const out = expandAll(file, resolveScopes(file), false);
   cache.set(file, out);
   return out;
 }

@@ -4,6 +4,7 @@
  * computation, over random edit sequences (seeded: INC_SEED replays one; INC_EDITS sets how many).
  */
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
 import { describe, it } from 'node:test';
 import { parse } from '../../engine/dockerfile/index';
 import type { Dockerfile } from '../../engine/dockerfile/types';
@@ -264,5 +265,34 @@ describe('scopes carried over many edits', () => {
     }
     // both forms were used: the view for most edits, a flattened Map once it grew
     assert.deepEqual([...kinds].sort(), ['map', 'view']);
+  });
+});
+
+describe('trees keep the shapes of a full parse', () => {
+  it('a re-parsed tree, the instructions the edit re-parsed and carried scopes have the hidden classes a full parse gives', () => {
+    // V8's own check (the rules' optimised code is specialised to these classes: new ones send it back to the interpreter)
+    setFlagsFromString('--allow-natives-syntax');
+    const sameClass = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: unknown, b: unknown) => boolean;
+    const text = generateDockerfile(400);
+    const lines = text.split('\n');
+    const full0 = parse(text);
+    scopesOf(full0);
+    lines[200] += ' ';
+    const edited = lines.join('\n');
+    const stats: ReparseStats = { mode: 'full', parsed: 0 };
+    const re = reparse(full0, edited, stats);
+    assert.equal(stats.mode, 'incremental');
+    assert.ok(stats.region);
+    carryScopes(full0, re, stats.region);
+    const full = parse(edited);
+    assert.ok(sameClass(re, full), 'tree');
+    const k = re.instructions.findIndex((ins, i) => ins !== full0.instructions[i]);
+    assert.ok(k > 0);
+    for (const i of [k, k + 1, k + 10]) assert.ok(sameClass(re.instructions[i], full.instructions[i]), `instruction ${i}`);
+    assert.ok(sameClass(re.stages[5], full.stages[5]), 'stage');
+    const carried = scopesOf(re);
+    assert.ok(carried.carried);
+    assert.ok(sameClass(carried, scopesOf(full)), 'file scopes');
+    assert.ok(sameClass(carried.scopes, scopesOf(full).scopes), 'scopes');
   });
 });
