@@ -12,8 +12,8 @@
  *
  * What keeps it exact:
  * - The fingerprint is taken before the build reads the context, and the memo is written only when no entry had
- *   changed within RACY_WINDOW_MS before it (a file changed twice within one timestamp tick would keep its stat:
- *   the stat cache has the same rule). So any change made after the fingerprint, even one the build itself saw,
+ *   changed within a timestamp tick before it (a file changed twice within one tick would keep its stat: the stat
+ *   cache has the same rule; engine/context/racy.ts says how long a tick is on the entry's filesystem). So any change made after the fingerprint, even one the build itself saw,
  *   changes a stat the memo recorded, and the next build runs in full.
  * - Builds that read anything else are never memoized: secrets, SSH, `ADD` of URLs and git repositories,
  *   `--no-cache`, `--no-cache-filter`, a Dockerfile from stdin.
@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { racyUntil } from '../context/racy';
 import { listContext } from '../context/walk';
 import type { Descriptor } from '../image/types';
 import { writeFileAtomic } from '../store/fs-atomic';
@@ -33,11 +34,11 @@ import { BuildCache } from './cache';
 import type { BuildEvent, StepEvent } from './events';
 import { trace } from './trace';
 
-/** entries changed this close to the first fingerprint make the build unmemoizable (as StatCache's window) */
-export const RACY_WINDOW_MS = 1000;
-
-/** Tunables and counters (in-process tests lower the window: their contexts are always just written). */
-export const memoSettings = { racyWindowMs: RACY_WINDOW_MS, hits: 0, written: 0 };
+/**
+ * Tunables and counters. `racyWindowMs`, when set, replaces the per-filesystem window of engine/context/racy.ts for
+ * every entry (in-process tests set it: their contexts are always just written).
+ */
+export const memoSettings: { racyWindowMs: number | undefined; hits: number; written: number } = { racyWindowMs: undefined, hits: 0, written: 0 };
 
 /** What a build's memo key is made of: every option that can change its result (tags, iidfile and progress
  *  cannot: they are applied afresh). */
@@ -55,6 +56,8 @@ export interface ContextPrint {
   digest: string;
   /** the newest mtime or ctime among the entries (ms) */
   newest: number;
+  /** until when (ms) some entry is racy (engine/context/racy.ts) */
+  racyUntil: number;
   /** Date.now() when the walk started */
   takenAt: number;
 }
@@ -140,13 +143,16 @@ export async function contextPrint(contextDir: string, ignore: readonly string[]
   // mtime, ctime), serialized in one native call
   const h = createHash('sha256').update(JSON.stringify(entries));
   let newest = 0;
+  let until = 0;
   for (const e of entries) {
     const k = e.statKey;
     const ctime = +k.slice(k.lastIndexOf(':') + 1);
     if (ctime > newest) newest = ctime;
     if (e.mtimeMs > newest) newest = e.mtimeMs;
+    const u = racyUntil(e.mtimeMs, ctime);
+    if (u > until) until = u;
   }
-  return { digest: h.digest('hex'), newest, takenAt };
+  return { digest: h.digest('hex'), newest, racyUntil: until, takenAt };
 }
 
 export function ignoreKey(ignore: readonly string[]): string {
@@ -242,7 +248,8 @@ export interface MemoWrite {
 
 /** Writes the memo of a build that succeeded, when it can be trusted (see the module comment). */
 export async function writeMemo(w: MemoWrite): Promise<boolean> {
-  if (w.print.newest + memoSettings.racyWindowMs > w.print.takenAt) return false;
+  const racy = memoSettings.racyWindowMs === undefined ? w.print.racyUntil : w.print.newest + memoSettings.racyWindowMs;
+  if (racy > w.print.takenAt) return false;
   const events = cachedReplay(w.events);
   if (!events) return false;
   const records: MemoRecord[] = [];

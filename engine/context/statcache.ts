@@ -9,13 +9,12 @@
  */
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { racyUntil } from './racy';
 
 const FILE_NAME = 'context-stat-cache.json';
 const VERSION = 1;
 /** keep the cache file bounded: the oldest entries go first */
 const MAX_ENTRIES = 200_000;
-/** files whose mtime or ctime is this close to "now" are not cached */
-const RACY_WINDOW_MS = 1000;
 
 type Entry = [string, string, string?];
 
@@ -85,8 +84,7 @@ export class StatCache {
    */
   set(absPath: string, statKey: string, digest: string, nowMs: number): boolean {
     const parts = statKey.split(':');
-    const newest = Math.max(Number(parts[3]), Number(parts[4]));
-    if (!(newest + RACY_WINDOW_MS <= nowMs)) {
+    if (!(racyUntil(Number(parts[3]), Number(parts[4])) <= nowMs)) {
       if (this.entries.delete(absPath)) this.dirty = true;
       return false;
     }

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lchown, mkdir, mkdtemp, readFile, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describeFileSetDiff, diffFileSets, hashPaths, type HashOptions } from '../../engine/context/hash';
 import { isLayerwiseError } from '../../engine/errors';
+import { COARSE_WINDOW_MS, FINE_WINDOW_MS } from '../../engine/context/racy';
 
 async function makeTree(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'lw-hash-'));
@@ -106,13 +107,32 @@ test('hash: the stat cache avoids reading unchanged files, across calls, and not
   assert.notEqual(third.digest, first.digest);
 });
 
-test('hash: files changed within the last second are not trusted to the cache (racy timestamps)', async (t) => {
+test('hash: a file changed within a timestamp tick of the hash is not trusted to the cache (racy timestamps)', async (t) => {
   const root = await makeTree({ 'fresh': 'x' });
   const cacheDir = await mkdtemp(join(tmpdir(), 'lw-hash-cache-'));
   t.after(() => Promise.all([rm(root, { recursive: true, force: true }), rm(cacheDir, { recursive: true, force: true })]));
-  await hashPaths(root, ['fresh'], { cacheDir });
-  const again = await hashPaths(root, ['fresh'], { cacheDir });
-  assert.equal(again.stats.filesRead, 1, 'a just-written file is read again');
+  const file = join(root, 'fresh');
+  // the first hash and the stat cache see the file at `now`; the second is read again unless the first trusted it
+  const readAgain = async (now: number): Promise<boolean> => {
+    await rm(join(cacheDir, 'context-stat-cache.json'), { force: true });
+    await hashPaths(root, ['fresh'], { cacheDir, now: () => now });
+    return (await hashPaths(root, ['fresh'], { cacheDir, now: () => now })).stats.filesRead === 1;
+  };
+  // a sub-second mtime (a fine-grained filesystem): trusted once FINE_WINDOW_MS has passed since the last change
+  const fine = (await stat(file)).ctimeMs - 5000.25;
+  await utimes(file, fine / 1000, fine / 1000);
+  const ctime = (await stat(file)).ctimeMs;
+  assert.notEqual((await stat(file)).mtimeMs % 1000, 0);
+  assert.equal(await readAgain(ctime + FINE_WINDOW_MS - 10), true, 'changed less than a tick ago: read again');
+  assert.equal(await readAgain(ctime + FINE_WINDOW_MS + 10), false, 'a tick later: trusted');
+  // whole-second mtimes (ext3, HFS+, FAT): the coarse window
+  const whole = Math.floor(((await stat(file)).ctimeMs - 5000) / 1000);
+  await utimes(file, whole, whole);
+  const c2 = (await stat(file)).ctimeMs;
+  assert.equal((await stat(file)).mtimeMs % 1000, 0);
+  assert.equal(await readAgain(c2 + FINE_WINDOW_MS + 10), true, 'whole-second timestamps: not trusted after a fine tick');
+  assert.equal(await readAgain(c2 + COARSE_WINDOW_MS - 10), true);
+  assert.equal(await readAgain(c2 + COARSE_WINDOW_MS + 10), false);
 });
 
 test('hash: .dockerignore exclusions apply; globs and multiple sources select a union', async (t) => {
