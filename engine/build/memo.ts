@@ -13,8 +13,9 @@
  * What keeps it exact:
  * - The fingerprint is taken before the build reads the context, and the memo is written only when no entry had
  *   changed within a timestamp tick before it (a file changed twice within one tick would keep its stat: the stat
- *   cache has the same rule; engine/context/racy.ts says how long a tick is on the entry's filesystem). So any change made after the fingerprint, even one the build itself saw,
- *   changes a stat the memo recorded, and the next build runs in full.
+ *   cache has the same rule; engine/context/racy.ts says how long a tick is on the entry's filesystem). So any
+ *   change made after the fingerprint, even one the build itself saw, changes a stat the memo recorded, and the
+ *   next build runs in full.
  * - Builds that read anything else are never memoized: secrets, SSH, `ADD` of URLs and git repositories,
  *   `--no-cache`, `--no-cache-filter`, a Dockerfile from stdin.
  * - Cache records are compared by their bytes, and every blob the image needs must still be in the store: a

@@ -96,7 +96,8 @@ function toHeredoc(map: LineMap, h: RawHeredoc): Heredoc {
  * every incremental re-parse) would then see two kinds and fall back from its optimised form.
  */
 export function withProblems(ins: Instruction, problems: ParseProblem[]): Instruction {
-  return {
+  // every field, optional ones too (`satisfies`): a field added to Instruction and not here is a type error
+  const copy: Instruction = {
     keyword: ins.keyword,
     keywordToken: ins.keywordToken,
     known: ins.known,
@@ -119,7 +120,8 @@ export function withProblems(ins: Instruction, problems: ParseProblem[]): Instru
     argDeclarations: ins.argDeclarations,
     healthcheckType: ins.healthcheckType,
     trigger: ins.trigger,
-  };
+  } satisfies { [K in keyof Required<Instruction>]: unknown };
+  return copy;
 }
 
 /** The instruction of a node (`ps`: its pieces) and its logical line. */

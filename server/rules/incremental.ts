@@ -287,7 +287,11 @@ function treeWith(file: Dockerfile, instructions: Instruction[], stages: Stage[]
 
 /** A stage like `st` with other instructions (field by field, as treeWith, in the parser's order). */
 function stageWith(st: Stage, instructions: Instruction[]): Stage {
-  return { index: st.index, name: st.name, nameToken: st.nameToken, from: st.from, instructions, range: st.range, base: st.base };
+  // every field, optional ones too (`satisfies`): a field added to Stage and not here is a type error
+  const copy: Stage = { index: st.index, name: st.name, nameToken: st.nameToken, from: st.from, instructions, range: st.range, base: st.base } satisfies {
+    [K in keyof Required<Stage>]: unknown;
+  };
+  return copy;
 }
 
 /** A tree holding only `dirty` instruction units (stages keep their FROM, hold only their dirty instructions). */
