@@ -9,7 +9,7 @@ import { findHeredocs } from './heredoc';
 import { buildInstruction, withProblems } from './instructions';
 import { scanLines } from './lines';
 import { knownKeyword, parseNode, Pieces, type RawNode } from './nodes';
-import type { Dockerfile, Instruction, ParseProblem, Stage } from './types';
+import type { Comment, Dockerfile, Instruction, ParseProblem, Range, Stage, Token } from './types';
 import { partitionPoint } from './text';
 
 export * from './types';
@@ -99,7 +99,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
       if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
       else if (lower === 'scratch') b = { kind: 'scratch' };
       else b = { kind: 'image', ref: image };
-      const st: Stage = { index: stages.length, name: undefined, nameToken: undefined, from: ins, instructions: [], range: ins.range, base: b };
+      const st = makeStage(stages.length, undefined, undefined, ins, [], ins.range, b);
       const nameTok = ins.from?.stageName;
       if (nameTok) {
         st.name = nameTok.value.toLowerCase();
@@ -130,8 +130,28 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
     });
   }
   problems.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-  // one literal (a spread of `base` gave every tree a map of its own: the rules reading trees went megamorphic)
-  return { text: base.text, escape: base.escape, directives: base.directives, comments: base.comments, bom: base.bom, lineStarts: base.lineStarts, instructions, globalArgs, stages, problems };
+  return makeTree(base, base.comments, instructions, globalArgs, stages, problems);
+}
+
+/**
+ * A tree from its parts. Every tree is made here, the parser's and the language server's sub-trees alike, as one
+ * literal: V8 then gives them all one hidden class (a spread copy gets a class of its own, and the rules reading
+ * trees would fall back from their optimised code).
+ */
+export function makeTree(
+  base: Pick<Dockerfile, 'text' | 'escape' | 'directives' | 'bom' | 'lineStarts'>,
+  comments: Comment[],
+  instructions: Instruction[],
+  globalArgs: Instruction[],
+  stages: Stage[],
+  problems: ParseProblem[],
+): Dockerfile {
+  return { text: base.text, escape: base.escape, directives: base.directives, comments, bom: base.bom, lineStarts: base.lineStarts, instructions, globalArgs, stages, problems };
+}
+
+/** A stage from its parts: every stage is made here, as makeTree makes every tree. */
+export function makeStage(index: number, name: string | undefined, nameToken: Token | undefined, from: Instruction, instructions: Instruction[], range: Range, base: Stage['base']): Stage {
+  return { index, name, nameToken, from, instructions, range, base };
 }
 
 export {

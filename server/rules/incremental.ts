@@ -12,6 +12,7 @@
  * hints name other lines in their messages). A unit that ends the file is never reused: some fixes there reach into
  * the line before it.
  */
+import { makeStage, makeTree } from '../../engine/dockerfile/index';
 import { partitionPoint } from '../../engine/dockerfile/text';
 import type { Dockerfile, Instruction, Stage } from '../../engine/dockerfile/types';
 import { movedFrom } from '../incrementalParse';
@@ -265,33 +266,14 @@ export class IncrementalRules {
   }
 }
 
-/**
- * A tree like `file` with other instructions, stages and global ARGs, and no problems or comments. Field by field, in
- * the order of the parser's literal (engine/dockerfile assembleDockerfile): a spread copy has a hidden class of its
- * own in V8, and the rules, optimised for the parser's trees, would fall back from their optimised code at each edit.
- */
+/** A tree like `file` with other instructions, stages and global ARGs, and no problems or comments. */
 function treeWith(file: Dockerfile, instructions: Instruction[], stages: Stage[], globalArgs: Instruction[]): Dockerfile {
-  return {
-    text: file.text,
-    escape: file.escape,
-    directives: file.directives,
-    comments: [],
-    bom: file.bom,
-    lineStarts: file.lineStarts,
-    instructions,
-    globalArgs,
-    stages,
-    problems: [],
-  };
+  return makeTree(file, [], instructions, globalArgs, stages, []);
 }
 
-/** A stage like `st` with other instructions (field by field, as treeWith, in the parser's order). */
+/** A stage like `st` with other instructions. */
 function stageWith(st: Stage, instructions: Instruction[]): Stage {
-  // every field, optional ones too (`satisfies`): a field added to Stage and not here is a type error
-  const copy: Stage = { index: st.index, name: st.name, nameToken: st.nameToken, from: st.from, instructions, range: st.range, base: st.base } satisfies {
-    [K in keyof Required<Stage>]: unknown;
-  };
-  return copy;
+  return makeStage(st.index, st.name, st.nameToken, st.from, instructions, st.range, st.base);
 }
 
 /** A tree holding only `dirty` instruction units (stages keep their FROM, hold only their dirty instructions). */
