@@ -455,7 +455,9 @@ export class StageRunner {
     // layers are stored uncompressed, as BuildKit keeps them until export: the blob's digest is the diff id,
     // and no build pays for gzip (`save` writes them as they are, which `docker load` takes)
     // the writer hashes the tar as it yields it (the diff id): the store takes that digest rather than hashing again
-    const ingested = this.ctx.store.content.ingest(w.stream, { producerDigest: w.done.then((d) => d.diffId) });
+    // (its chunks go back to the writer once written, to be filled again)
+    const release = w.stream.release;
+    const ingested = this.ctx.store.content.ingest(w.stream, { producerDigest: w.done.then((d) => d.diffId), ...(release ? { release } : {}) });
     ingested.catch(() => undefined); // awaited below
     const done = await w.done;
     if (deferred) {

@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { LayerwiseError, type ErrorKind } from '../errors';
 import type { LayerWriteOptions, LayerWriteResult } from './index';
-import type { LayerJob, LayerWorkerMessage } from './write-worker';
-import { pendingResult, sourceInfo } from './write';
+import type { LayerJob, LayerWorkerInit, LayerWorkerMessage } from './write-worker';
+import { OUT_CHUNK, pendingResult, sourceInfo, type LayerStream } from './write';
 
 /** chunks (of 1 MiB) the worker may have posted ahead of the consumer */
 const CREDITS = 4;
@@ -26,8 +26,18 @@ function workerPath(): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
+/** Tells the worker to stop. The credit count changes too: a worker between its check of the flag and its wait
+ *  (on the count it saw empty) wakes at once instead of sleeping through the notification. */
+function stopWorker(control: Int32Array): void {
+  Atomics.store(control, 1, 1);
+  Atomics.add(control, 0, 1);
+  Atomics.notify(control, 0);
+}
+
 class LayerWorker {
   private worker: Worker | undefined;
+  /** where chunks the consumer is done with go back to the worker (see write-worker.ts) */
+  private returns: MessagePort | undefined;
   busy = false;
   broken = false;
 
@@ -36,9 +46,14 @@ class LayerWorker {
   private start(): Worker {
     if (this.worker) return this.worker;
     // node:worker_threads is loaded with the first layer written: a cached build writes none
-    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const { Worker: WorkerThread, MessageChannel } = require('node:worker_threads') as typeof import('node:worker_threads');
     const w = new WorkerThread(this.path);
     w.unref();
+    const channel = new MessageChannel();
+    channel.port1.unref();
+    const init: LayerWorkerInit = { returns: channel.port2 };
+    w.postMessage(init, [channel.port2]);
+    this.returns = channel.port1;
     w.on('error', () => {
       // a worker that dies is not used again (the layer it was writing fails with the error below)
       this.broken = true;
@@ -46,12 +61,20 @@ class LayerWorker {
     });
     w.on('exit', () => {
       this.worker = undefined;
+      this.returns = undefined;
     });
     this.worker = w;
     return w;
   }
 
-  write(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
+  /** Gives a chunk's memory back to the worker (a chunk of this worker's, given back once: see LayerStream). */
+  private giveBack(lent: Set<ArrayBuffer>, c: Buffer): void {
+    const ab = c.buffer as ArrayBuffer;
+    if (!lent.delete(ab)) return;
+    if (this.returns && ab.byteLength === OUT_CHUNK) this.returns.postMessage(ab, [ab]);
+  }
+
+  write(dir: string, opts: LayerWriteOptions): { stream: LayerStream; done: Promise<LayerWriteResult> } {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.busy = true;
@@ -63,6 +86,8 @@ class LayerWorker {
     let owed = 0;
     let finished = false;
     let worker: Worker | undefined;
+    /** the chunks pushed and not given back yet */
+    const lent = new Set<ArrayBuffer>();
     const giveCredit = (n: number) => {
       if (n <= 0) return;
       Atomics.add(control, 0, n);
@@ -79,8 +104,7 @@ class LayerWorker {
       this.busy = false;
     };
     const fail = (e: unknown) => {
-      Atomics.store(control, 1, 1); // the worker stops at its next chunk
-      Atomics.notify(control, 0);
+      stopWorker(control); // the worker stops at its next chunk
       finish();
       rejectDone(e);
       if (!stream.destroyed) stream.destroy(e as Error);
@@ -89,6 +113,7 @@ class LayerWorker {
       if (finished) return;
       if ('chunk' in m) {
         const b = Buffer.from(m.chunk, m.offset, m.length);
+        lent.add(m.chunk);
         hash.update(b);
         size += b.length;
         if (stream.push(b)) giveCredit(1);
@@ -112,8 +137,7 @@ class LayerWorker {
       destroy(err, cb) {
         if (!finished) {
           // the consumer gave up (or failed): stop the worker; done rejects
-          Atomics.store(control, 1, 1);
-          Atomics.notify(control, 0);
+          stopWorker(control);
           const w = worker;
           finish();
           // the worker answers { stopped } or finishes its chunk; either way it is free for the next job once
@@ -133,6 +157,7 @@ class LayerWorker {
         cb(err);
       },
     });
+    const layerStream: LayerStream = Object.assign(stream, { release: (c: Buffer) => this.giveBack(lent, c) });
     void (async () => {
       try {
         const { root, xattrs } = await sourceInfo(dir, opts);
@@ -147,7 +172,7 @@ class LayerWorker {
         fail(e);
       }
     })();
-    return { stream, done };
+    return { stream: layerStream, done };
   }
 }
 

@@ -6,11 +6,17 @@
  * Protocol. In: { root, opts, xattrs, control } (control: Int32Array over a SharedArrayBuffer: [0] chunks the
  * worker may still post, [1] set to stop). Out: { chunk: ArrayBuffer, offset, length } (transferred), then
  * { end: { entries, fileBytes, size } }, or { error: { message, kind } }, or { stopped: true }.
+ * Chunks given back: once, { returns: MessagePort } (transferred), on which the main thread sends back the
+ * ArrayBuffers of chunks its consumer is done with (transferred); the worker takes them, synchronously, when it
+ * needs a new staging buffer, and keeps up to POOL of them between layers.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { LayerwiseError } from '../errors';
 import type { LayerWriteOptions } from './index';
-import { LayerEmitter, treeChunks } from './write';
+import { LayerEmitter, OUT_CHUNK, treeChunks } from './write';
+
+/** given-back buffers kept: a little more than the chunks in flight (credits + the store's writes in flight) */
+const POOL = 16;
 
 export interface LayerJob {
   root: string;
@@ -19,6 +25,8 @@ export interface LayerJob {
   xattrs: Map<string, Array<[string, Uint8Array]>> | null;
   control: Int32Array;
 }
+
+export type LayerWorkerInit = { returns: MessagePort };
 
 export type LayerWorkerMessage =
   | { chunk: ArrayBuffer; offset: number; length: number }
@@ -34,14 +42,35 @@ function asBuffers(x: LayerJob['xattrs']): Map<string, Array<[string, Buffer]>> 
 }
 
 export function serveLayerJobs(port: NonNullable<typeof parentPort>): void {
-  port.on('message', (job: LayerJob) => {
+  let returns: MessagePort | undefined;
+  const pool: ArrayBuffer[] = [];
+  /** a staging buffer: one given back when there is one, else fresh memory */
+  const alloc = (): Buffer => {
+    if (returns) {
+      for (let m = receiveMessageOnPort(returns); m; m = receiveMessageOnPort(returns)) {
+        const ab = m.message as unknown;
+        if (ab instanceof ArrayBuffer && ab.byteLength === OUT_CHUNK && pool.length < POOL) pool.push(ab);
+      }
+    }
+    const ab = pool.pop();
+    return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(OUT_CHUNK);
+  };
+  port.on('message', (job: LayerJob | LayerWorkerInit) => {
+    if ('returns' in job) {
+      returns = job.returns;
+      return;
+    }
     const post = (m: LayerWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
     const { control } = job;
     try {
-      const em = new LayerEmitter(job.opts, asBuffers(job.xattrs), false);
+      const em = new LayerEmitter(job.opts, asBuffers(job.xattrs), false, alloc);
       for (const chunk of treeChunks(job.root, em, job.opts)) {
-        // wait for a credit (the main thread gives one back for each chunk its consumer takes)
-        while (Atomics.load(control, 0) <= 0 && Atomics.load(control, 1) === 0) Atomics.wait(control, 0, Atomics.load(control, 0), 1000);
+        // wait for a credit (the main thread gives one back for each chunk its consumer takes). The wait is on the
+        // value seen empty: a credit given between that load and the wait changes the value, and the wait returns at
+        // once ("not-equal"); waiting on a fresh load instead slept through such a credit until the timeout.
+        for (let credits = Atomics.load(control, 0); credits <= 0 && Atomics.load(control, 1) === 0; credits = Atomics.load(control, 0)) {
+          Atomics.wait(control, 0, credits);
+        }
         if (Atomics.load(control, 1) !== 0) {
           post({ stopped: true });
           return;

@@ -13,7 +13,17 @@ import { isOverlayPrivate, readTreeXattrs } from './xattrs';
 import { layerWorker } from './write-pool';
 
 const CHUNK = 256 << 10;
-const OUT_CHUNK = 1 << 20;
+/** the size of every chunk a layer stream yields but its last */
+export const OUT_CHUNK = 1 << 20;
+
+function freshChunk(): Buffer {
+  return Buffer.allocUnsafe(OUT_CHUNK);
+}
+
+/** A layer's tar bytes. `release`, where the stream has it, gives back a chunk it pushed once nothing refers to
+ *  it any more, to be filled again: fresh memory costs a page fault every 4 KiB written into it. A released
+ *  Buffer may be emptied at once (its memory moves back to the thread that fills it); anything else is ignored. */
+export type LayerStream = Readable & { release?(chunk: Buffer): void };
 
 export function devMajor(rdev: number): number {
   return (Math.floor(rdev / 256) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
@@ -81,7 +91,7 @@ export class LayerEmitter {
   /** undefined: the consumer hashes the chunks (the layer worker's emitter; see write-worker.ts) */
   private readonly hash: ReturnType<typeof createHash> | undefined;
   private readonly links = new Map<string, string>();
-  private out = Buffer.allocUnsafe(OUT_CHUNK);
+  private out: Buffer;
   private len = 0;
   size = 0;
   entries = 0;
@@ -92,8 +102,11 @@ export class LayerEmitter {
     /** xattrs by relative path (null: none known) */
     readonly xattrs: Map<string, Array<[string, Buffer]>> | null,
     hashing = true,
+    /** a staging buffer of OUT_CHUNK bytes (the layer worker hands out buffers its consumer gave back) */
+    private readonly alloc: () => Buffer = freshChunk,
   ) {
     this.hash = hashing ? createHash('sha256') : undefined;
+    this.out = alloc();
   }
 
   /** The staged bytes as a chunk (hashed and counted), and a fresh staging buffer. */
@@ -101,7 +114,7 @@ export class LayerEmitter {
     const chunk = this.len === this.out.length ? this.out : this.out.subarray(0, this.len);
     this.hash?.update(chunk);
     this.size += chunk.length;
-    this.out = Buffer.allocUnsafe(OUT_CHUNK);
+    this.out = this.alloc();
     this.len = 0;
     return chunk;
   }
@@ -269,7 +282,7 @@ export function excludeSet(opts: LayerWriteOptions): Set<string> {
  * streaming; `done` resolves after the stream has been fully read (and rejects on any error, which also
  * destroys `stream`). Overlay: redirect_dir/metacopy upper dirs are not supported (Layerwise mounts without).
  */
-export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: Readable; done: Promise<LayerWriteResult> } {
+export function writeLayer(dir: string, opts: LayerWriteOptions): { stream: LayerStream; done: Promise<LayerWriteResult> } {
   const worker = layerWorker();
   if (worker) return worker.write(dir, opts);
   return layerStream(async function* () {

@@ -56,6 +56,8 @@ export async function importRootfs(store: Store, input: { tar: NodeJS.ReadableSt
     } else {
       const w = writeLayer(input.dir, { source: 'dir' });
       plain = w.stream;
+      // the layer worker's chunks go back to it once written, to be filled again
+      release = w.stream.release;
       written = w.done;
       producerDigest = w.done.then((d) => d.diffId); // the writer hashes what it yields: no second hash
     }

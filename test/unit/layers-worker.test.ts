@@ -120,3 +120,44 @@ test('a consumer that gives up stops the worker (done rejects), and the worker t
   w.stream.on('error', () => undefined).resume();
   await assert.rejects(w.done, (e: Error & { kind?: string }) => e.kind === 'invalid' && /reserved for whiteouts/.test(e.message));
 });
+
+test('chunks given back go to the worker and are filled again: the bytes stay right, a chunk is given back once, a slow consumer gets the whole layer', async () => {
+  const root = join(work, 'recycle');
+  mkdirSync(root);
+  for (let i = 0; i < 24; i++) writeFileSync(join(root, `f${String(i).padStart(2, '0')}`), randomBytes((1 << 20) + i * 4099));
+  process.env.LAYERWISE_LAYER_WORKER = '0';
+  resetLayerWorker();
+  const ref = writeLayer(root, { source: 'dir' });
+  const expected = await collect(ref.stream);
+  assert.equal(ref.stream.release, undefined, 'the in-thread writer has no chunks to take back');
+
+  process.env.LAYERWISE_LAYER_WORKER = bundle;
+  resetLayerWorker();
+  for (let round = 0; round < 2; round++) {
+    const { stream, done } = writeLayer(root, { source: 'dir' });
+    assert.equal(typeof stream.release, 'function');
+    const copies: Buffer[] = [];
+    let given = 0;
+    // one chunk a turn of the event loop, each copied and given back: the worker waits for credits again and again
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+      stream.on('data', (c: Buffer) => {
+        stream.pause();
+        copies.push(Buffer.from(c));
+        const before = c.length;
+        stream.release!(c);
+        if (c.length === 0 && before > 0) given++; // its memory went back to the worker
+        stream.release!(c); // twice: ignored
+        stream.release!(Buffer.alloc(1 << 20)); // not the stream's: ignored
+        setImmediate(() => stream.resume());
+      });
+    });
+    const r = await done;
+    const bytes = Buffer.concat(copies);
+    assert.equal(r.size, bytes.length);
+    assert.ok(bytes.equals(expected), `round ${round}: the bytes of the in-thread writer`);
+    assert.ok(copies.length > 20);
+    assert.equal(given, copies.length, 'every chunk went back');
+  }
+});
