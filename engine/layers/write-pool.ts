@@ -158,6 +158,8 @@ class LayerWorker {
       },
     });
     const layerStream: LayerStream = Object.assign(stream, { release: (c: Buffer) => this.giveBack(lent, c) });
+    // the thread starts while the tree's xattrs are read (start() hands out the running one)
+    this.start();
     void (async () => {
       try {
         const { root, xattrs } = await sourceInfo(dir, opts);

@@ -54,10 +54,15 @@ export async function attrToolsAvailable(): Promise<boolean> {
  * keyed by path relative to root ('' for root itself). Returns null when getfattr is not installed.
  */
 export async function readTreeXattrs(root: string): Promise<Map<string, Array<[string, Buffer]>> | null> {
-  if (!(await attrToolsAvailable())) return null;
+  if (haveAttrTools === false) return null;
   const result = new Map<string, Array<[string, Buffer]>>();
+  // no `getfattr --version` first: a getfattr that cannot be started says so itself (one process, not two, a tree)
   const child = spawn('getfattr', ['-h', '-R', '-P', '-d', '-m', '-', '-e', 'base64', '--absolute-names', root], {
     stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const ended = new Promise<void>((res) => {
+    child.on('error', () => res());
+    child.on('close', () => res());
   });
   const prefix = root.endsWith('/') ? root : root + '/';
   let current: Array<[string, Buffer]> | null = null;
@@ -76,7 +81,12 @@ export async function readTreeXattrs(root: string): Promise<Map<string, Array<[s
     const name = unescapeBytes(eq < 0 ? line : line.slice(0, eq)).toString('utf8');
     current.push([name, eq < 0 ? Buffer.alloc(0) : decodeValue(line.slice(eq + 1))]);
   }
-  await new Promise<void>((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.on('close', () => res())));
+  await ended;
+  if (child.pid === undefined) {
+    // not installed (or not runnable): said once, and not tried again
+    haveAttrTools = false;
+    return null;
+  }
   for (const [k, v] of result) if (v.length === 0) result.delete(k);
   return result;
 }
