@@ -141,10 +141,17 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
       c.ExposedPorts ??= {};
       const ports: string[] = [];
       for (const w of ex.words) {
-        const [port, proto] = w.value.split('/');
-        const key = `${port}/${(proto ?? 'tcp').toLowerCase()}`;
-        c.ExposedPorts[key] = {};
-        ports.push(key);
+        const [port = '', proto] = w.value.split('/');
+        const suffix = `/${(proto ?? 'tcp').toLowerCase()}`;
+        // a range (`8000-8002`) exposes each of its ports, as Docker's nat.ParsePortSpecs gives them
+        const range = /^(\d+)-(\d+)$/.exec(port);
+        const first = range ? Number(range[1]) : NaN;
+        const last = range ? Number(range[2]) : NaN;
+        const keys = range && first <= last && last <= 65535 ? Array.from({ length: last - first + 1 }, (_, i) => `${first + i}${suffix}`) : [port + suffix];
+        for (const key of keys) {
+          c.ExposedPorts[key] = {};
+          ports.push(key);
+        }
       }
       c.ExposedPorts = sortedKeys(c.ExposedPorts);
       return 'EXPOSE ' + goMapPorts(ports);

@@ -17,7 +17,8 @@ import { spawn } from 'node:child_process';
 import { LayerwiseError } from '../errors';
 import { resolveInRootfs } from '../runtime/rootfs-path';
 import { PatternMatcher } from '../context/patternmatcher';
-import { applyLayer } from '../layers';
+import { applyLayer, decompress } from '../layers';
+import { PassThrough, type Readable } from 'node:stream';
 
 export interface CopySource {
   /** a path (may hold wildcards) relative to srcRoot, as written after expansion */
@@ -361,28 +362,110 @@ class Copier {
   }
 }
 
-async function isTarArchive(path: string): Promise<boolean> {
-  const fh = await readFile(path).catch(() => undefined);
-  if (!fh || fh.length < 262) {
-    if (fh && fh.length >= 2 && fh[0] === 0x1f && fh[1] === 0x8b) return true;
-    return false;
+/** bzip2 and xz, which node:zlib does not read: their programs (Debian: bzip2, xz-utils) */
+function externalDecompressor(head: Buffer): 'bzip2' | 'xz' | undefined {
+  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return 'xz';
+  return undefined;
+}
+
+/** A local file's content, decompressed (gzip, zstd, bzip2, xz; anything else as it is). */
+function decompressedStream(path: string, head: Buffer): Readable {
+  const tool = externalDecompressor(head);
+  if (!tool) return decompress(createReadStream(path)).stream;
+  const out = new PassThrough();
+  const child = spawn(tool, ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 2048) stderr += d;
+  });
+  child.on('error', (e: NodeJS.ErrnoException) =>
+    out.destroy(
+      new LayerwiseError('io', e.code === 'ENOENT' ? `cannot read ${tool} archives: the \`${tool}\` program is not installed` : `cannot run ${tool}: ${e.message}`),
+    ),
+  );
+  child.stdout.pipe(out, { end: false });
+  let exited: number | null | undefined;
+  let drained = false;
+  const finish = () => {
+    if (exited === undefined || !drained) return;
+    if (exited === 0) out.end();
+    else out.destroy(new LayerwiseError('corrupt', `${tool} could not decompress ${path}: ${stderr.trim().split('\n').pop() || `exit ${exited}`}`));
+  };
+  child.stdout.on('end', () => {
+    drained = true;
+    finish();
+  });
+  child.on('exit', (code) => {
+    exited = code;
+    finish();
+  });
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return out;
+}
+
+/** Whether a 512-byte block is a tar header Go's archive/tar takes: not all zeros, and its checksum right (the
+ *  unsigned or the signed sum of the block with the checksum field as spaces; any format, V7 included). */
+export function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512) return false;
+  let unsigned = 0;
+  let signed = 0;
+  let zero = true;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (block[i] !== 0) zero = false;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
   }
-  if (fh[0] === 0x1f && fh[1] === 0x8b) return true; // gzip (a tar.gz; a plain .gz fails extraction and is copied)
-  if (fh[0] === 0x28 && fh[1] === 0xb5 && fh[2] === 0x2f && fh[3] === 0xfd) return true; // zstd
-  if (fh[0] === 0x42 && fh[1] === 0x5a && fh[2] === 0x68) return true; // bzip2
-  if (fh[0] === 0xfd && fh[1] === 0x37 && fh[2] === 0x7a && fh[3] === 0x58) return true; // xz
-  return fh.subarray(257, 262).toString('latin1') === 'ustar';
+  if (zero) return false;
+  const field = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (!/^[0-7]+$/.test(field)) return false;
+  const sum = parseInt(field, 8);
+  return sum === unsigned || sum === signed;
+}
+
+/**
+ * ADD's test for a local archive, as BuildKit's: the file decompressed (by its magic bytes) starts with a valid tar
+ * header. A compressed file that is no tar, an empty tar and a damaged one are copied as they are.
+ */
+async function isTarArchive(path: string): Promise<boolean> {
+  const head = await readHead(path).catch(() => undefined);
+  if (!head || head.length === 0) return false;
+  const stream = decompressedStream(path, head);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  try {
+    for await (const c of stream as AsyncIterable<Buffer>) {
+      chunks.push(c);
+      have += c.length;
+      if (have >= 512) break;
+    }
+  } catch {
+    return false;
+  } finally {
+    stream.destroy();
+  }
+  return isTarHeader(Buffer.concat(chunks));
+}
+
+/** the first bytes of a file, enough for every magic number above */
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await fs.promises.open(path, 'r');
+  try {
+    const b = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(b, 0, 6, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function extractArchive(src: string, hostDir: string): Promise<void> {
-  const head = await readFile(src).then((b) => b.subarray(0, 6));
-  if ((head[0] === 0x42 && head[1] === 0x5a) || (head[0] === 0xfd && head[1] === 0x37)) {
-    const tool = head[0] === 0x42 ? 'bzip2' : 'xz';
-    const child = spawn(tool, ['-dc', src], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await applyLayer(child.stdout, hostDir, { preserveOwnership: true, skipDevices: true });
-    return;
-  }
-  await applyLayer(createReadStream(src), hostDir, { preserveOwnership: true, skipDevices: true });
+  const head = await readHead(src);
+  await applyLayer(decompressedStream(src, head), hostDir, { preserveOwnership: true, skipDevices: true });
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from '../dockerfile';
 import { expandInstruction, shellEnv, type Expanded, type Vars } from '../dockerfile/scope';
-import { expandWord } from '../dockerfile/shell';
+import { expandWord, type ShellEnv } from '../dockerfile/shell';
 import type { Instruction, Stage } from '../dockerfile/types';
 import { LayerwiseError } from '../errors';
 import { chainIds } from '../image/chain';
@@ -33,6 +33,8 @@ import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
 import { planMounts, type MountHost } from './stage-mounts';
 import { httpGet, type Downloaded } from './download';
+
+type ArgDeclaration = NonNullable<Instruction['argDeclarations']>[number];
 
 export interface StageResult {
   config: ImageConfig;
@@ -200,10 +202,23 @@ export class StageRunner {
     if (ex.errors.length) this.fail(ins, ex.errors[0]!.message);
     if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
     const id = this.ctx.nextId();
-    const createdBy = applyMetadata(this.st, ins, ex);
+    let createdBy = applyMetadata(this.st, ins, ex);
     if (ins.keyword === 'ARG') {
-      const resolved = (ins.argDeclarations ?? []).map((d) => ({ key: d.name.value, value: this.argValue(d, vars) }));
-      this.argDecls.push(...resolved); // the history keeps the declaration as written (applyMetadata), as Docker 26
+      // Declarations take effect one by one (`ARG A=1 B=$A` sees A). The history shows each default expanded, and a
+      // bare name without one, whatever value a build arg gives it (as Docker 26 writes it).
+      const given = new Map<string, string | undefined>();
+      const env = {
+        get: (n: string) => (given.has(n) ? given.get(n) : vars.get(n)?.value),
+        keys: () => [...new Set([...vars.keys(), ...given.keys()])].filter((k) => env.get(k) !== undefined),
+      };
+      const shown: string[] = [];
+      for (const d of ins.argDeclarations ?? []) {
+        const value = this.argValue(d, env);
+        this.argDecls.push({ key: d.name.value, value });
+        shown.push(d.defaultValue ? `${d.name.value}=${this.expandedDefault(d, env)}` : d.name.value);
+        given.set(d.name.value, value);
+      }
+      createdBy = 'ARG ' + shown.join(' ');
     }
     if (createdBy) this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true)); // no entry for ONBUILD, HEALTHCHECK
     this.ctx.emit(
@@ -212,15 +227,18 @@ export class StageRunner {
   }
 
   /** An ARG's value as BuildKit gives it: the build arg, else the default expanded, else the global ARG's. */
-  private argValue(d: NonNullable<Instruction['argDeclarations']>[number], vars: Vars): string | undefined {
+  private argValue(d: ArgDeclaration, env: ShellEnv): string | undefined {
     const name = d.name.value;
     const cli = this.ctx.opts.buildArgs;
     if (cli && Object.prototype.hasOwnProperty.call(cli, name)) return cli[name];
-    if (d.defaultValue) {
-      const r = expandWord(d.defaultValue.value, shellEnv(vars), { escape: this.ctx.df.escape });
-      return r.ok ? r.value : d.defaultValue.value;
-    }
+    if (d.defaultValue) return this.expandedDefault(d, env);
     return this.ctx.scopes.global.get(name)?.value;
+  }
+
+  private expandedDefault(d: ArgDeclaration, env: ShellEnv): string {
+    const raw = d.defaultValue!.value;
+    const r = expandWord(raw, env, { escape: this.ctx.df.escape });
+    return r.ok ? r.value : raw;
   }
 
   /** Build args in effect (ARG values not shadowed by ENV): they are part of RUN's environment and cache key. */
@@ -544,7 +562,8 @@ export class StageRunner {
               },
               this.ctx.store.tmpDir,
             );
-            return record(key, t0, await this.commitUpper(w.upper, 'overlay'), text);
+            // BuildKit gives every WORKDIR but `/` a layer, an empty one when the directory was there already
+            return record(key, t0, await this.commitUpper(w.upper, 'overlay', path !== '/'), text);
           } finally {
             await w.cleanup();
           }
