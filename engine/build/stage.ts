@@ -820,7 +820,10 @@ export class StageRunner {
     const parents = flag('parents') !== undefined && flag('parents')!.value !== 'false';
     const excludes = ins.flags.filter((f) => f.name === 'exclude' && f.value !== undefined).map((f) => f.value!);
     const chown = ex.flags.get('chown')?.[0];
-    const chmod = ex.flags.get('chmod')?.[0];
+    // --chmod as Docker 26 takes it: as written (no variables), octal; any other value is ignored, the files keep
+    // their modes (the language server's ChmodIgnored says so), and the history still shows it
+    const chmodWritten = flag('chmod')?.value;
+    const chmod = chmodWritten !== undefined && /^[0-7]{1,4}$/.test(chmodWritten) ? chmodWritten : undefined;
     const words = ex.words;
     const dest = words[words.length - 1]?.value ?? '';
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
@@ -915,7 +918,7 @@ export class StageRunner {
         kind,
         ...(parents ? ['--parents'] : []),
         ...(chown ? [`--chown=${chown}`] : []),
-        ...(chmod ? [`--chmod=${chmod}`] : []),
+        ...(chmodWritten ? [`--chmod=${chmodWritten}`] : []),
         ...sources.filter((x) => x.path !== undefined || x.file || x.tree).map((x) => x.path ?? x.file?.name ?? x.tree!.name),
         ...sources.filter((x) => x.heredoc).map((x) => `<<${x.heredoc!.name}`),
         dest,

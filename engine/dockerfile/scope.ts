@@ -215,7 +215,7 @@ export interface Expanded {
   words: ExpandedWord[];
   /** ENV/LABEL pairs with key and value expanded (quotes processed) */
   pairs: { key: string; value: string }[];
-  /** expanded flag values by flag name (COPY/ADD --chown --chmod --checksum, FROM --platform, RUN --mount) */
+  /** expanded flag values by flag name (COPY/ADD --chown, ADD --checksum, FROM --platform, RUN --mount) */
   flags: Map<string, string[]>;
   errors: ExpansionIssue[];
   /** variables referenced but not set, with where */
@@ -226,15 +226,16 @@ export interface Expanded {
 
 /** The instructions BuildKit expands, and what it expands in them. */
 const EXPANDED_FLAGS: Record<string, string[]> = {
-  COPY: ['chown', 'chmod'],
-  ADD: ['chown', 'chmod', 'checksum'],
+  // not --chmod: Docker 26's frontend (1.7) takes its value as written (an `$X` there is not a number, and ignored)
+  COPY: ['chown'],
+  ADD: ['chown', 'checksum'],
   RUN: ['mount'],
   FROM: ['platform'],
 };
 
 /**
  * Expands `ins` with `vars` exactly where BuildKit does: ENV and LABEL keys and values; COPY/ADD sources,
- * destination and --chown/--chmod(/--checksum); WORKDIR, USER, STOPSIGNAL; VOLUME paths; EXPOSE ports (split
+ * destination and --chown (ADD: --checksum); WORKDIR, USER, STOPSIGNAL; VOLUME paths; EXPOSE ports (split
  * into words); RUN --mount values; FROM image and --platform (with the global scope). RUN/CMD/ENTRYPOINT
  * text is left to the shell.
  */

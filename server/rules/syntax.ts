@@ -114,6 +114,26 @@ const invalidStopSignal = rule({
   },
 });
 
+/** The --chmod values Docker 26's Dockerfile frontend (1.7) applies: an octal mode, as written. */
+const OCTAL_MODE = /^[0-7]{1,4}$/;
+
+const chmodIgnored = rule({
+  id: 'ChmodIgnored',
+  scope: 'instruction',
+  group: 'syntax',
+  severity: 'warning',
+  description: '`--chmod` takes an octal mode as written: Docker 26 ignores any other value (variables are not expanded there), and the files keep their own modes.',
+  check(ctx) {
+    for (const ins of [...instructionsOf(ctx.file, 'COPY'), ...instructionsOf(ctx.file, 'ADD')]) {
+      for (const f of ins.flags) {
+        if (f.name !== 'chmod' || f.value === undefined || f.value === '' || OCTAL_MODE.test(f.value)) continue;
+        const why = f.value.includes('$') ? 'variables are not expanded in --chmod' : `"${f.value}" is not an octal mode like 644 or 0755`;
+        ctx.report({ range: f.valueRange ?? f.range, message: `--chmod=${f.value} is ignored: ${why}, so the files keep their own modes (Docker 26)` });
+      }
+    }
+  },
+});
+
 const invalidVariableExpansion = rule({
   id: 'InvalidVariableExpansion',
   group: 'syntax',
@@ -168,6 +188,7 @@ export const syntaxRules: Rule[] = [
   ...PARSER_CODES.map(parserRule),
   otherParseProblems,
   invalidStopSignal,
+  chmodIgnored,
   invalidVariableExpansion,
   invalidImageReference,
 ];

@@ -25,6 +25,10 @@ export const CASES: Cases = {
   InvalidDirective: { bad: ['# escape=[[x]]\nFROM alpine\n'], good: ['# escape=`\nFROM alpine\n'] },
   DuplicateDirective: { bad: ['# escape=\\\n[[# escape=`]]\nFROM alpine\n'], good: ['# escape=\\\n# syntax=docker/dockerfile:1\nFROM alpine\n'] },
   UnterminatedHeredoc: { bad: ['FROM alpine\nRUN [[<<EOF]]\necho hi\n'], good: ['FROM alpine\nRUN <<EOF\necho hi\nEOF\n'] },
+  ChmodIgnored: {
+    bad: ['FROM alpine\nARG MODE=640\nCOPY --chmod=[[$MODE]] a /a\n', 'FROM alpine\nADD --chmod=[[u+x]] a /a\n'],
+    good: ['FROM alpine\nCOPY --chmod=0755 a /a\n', 'FROM alpine\nADD --chmod=640 a /a\n', 'FROM alpine\nCOPY --chown=$U a /a\n'],
+  },
   InvalidStopSignal: { bad: ['FROM alpine\nSTOPSIGNAL [[SIGFOO]]\n'], good: ['FROM alpine\nSTOPSIGNAL SIGTERM\n', 'FROM alpine\nSTOPSIGNAL 9\n', 'FROM alpine\nSTOPSIGNAL $SIG\n'] },
   InvalidVariableExpansion: { bad: ['FROM alpine\nENV A=[[${B:=x}]]\n'], good: ['FROM alpine\nENV A=${B:-x}\n'] },
   InvalidImageReference: { bad: ['FROM [[Alpine:3]]\n', 'FROM [[alpine:bad tag]]\n'.replace(' tag', '%tag')], good: ['FROM alpine:3.20\n', 'FROM ghcr.io/owner/app:1@sha256:' + 'a'.repeat(64) + '\n', 'FROM $BASE\n'] },
