@@ -20,6 +20,7 @@ import type { BuildEvent, EventSink, StepEvent } from './events';
 import { StageRunner, type StageResult } from './stage';
 import { holdCopyWorkers, warmCopyWorker } from './copy-worker';
 import { trace } from './trace';
+import { onbuildTrigger } from './config';
 import { SshForwarder, type SshSpec } from './ssh';
 import { checkMemo, contextPrint, memoOptions, writeMemo, type ContextPrint, type Memo } from './memo';
 
@@ -86,6 +87,8 @@ export interface BuildContext {
   df: Dockerfile;
   dockerfilePath: string;
   scopes: Scopes;
+  /** the ONBUILD triggers each stage's base hands down, parsed (see resolveScopes' `triggers`) */
+  triggers: ReadonlyMap<number, readonly Instruction[]>;
   ignore: string[];
   history: BuildHistory | undefined;
   newHistory: StepInputs[];
@@ -230,13 +233,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // expand FROM lines once to find base images, then resolve the scopes with the base images' ENV
     const first = resolveScopes(df, { ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}) });
     const baseEnv = new Map<number, Record<string, string>>();
+    // the ONBUILD triggers each stage's base hands down (an earlier stage's ONBUILD lines, or the image's), parsed
+    // once: the scopes count their ARG and ENV, and the stage runs these very instructions
+    const triggers = new Map<number, Instruction[]>();
+    const parseTriggers = (list: readonly string[]): Instruction[] => list.flatMap((t) => parse(t).instructions);
     for (const i of needed) {
       const st = df.stages[i]!;
+      if (st.base.kind === 'stage') {
+        const own = df.stages[st.base.stage]!.instructions.filter((x) => x.keyword === 'ONBUILD').map(onbuildTrigger);
+        if (own.length) triggers.set(i, parseTriggers(own));
+        continue;
+      }
       if (st.base.kind !== 'image') continue;
       const ref = first.stageBase[i]!.image;
       if (ref.toLowerCase() === 'scratch') continue;
       try {
         const img = await image(ref);
+        const onbuild = img.config.config?.OnBuild ?? [];
+        if (onbuild.length) triggers.set(i, parseTriggers(onbuild));
         const env: Record<string, string> = {};
         for (const e of img.config.config?.Env ?? []) {
           const eq = e.indexOf('=');
@@ -252,6 +266,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const scopes = resolveScopes(df, {
       ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
       baseImageEnv: (st: Stage) => baseEnv.get(st.index),
+      triggers: (st: Stage) => triggers.get(st.index),
     });
     const cache = new BuildCache(store.cacheDir, store.tmpDir);
     // three reads at once: the .dockerignore, the last build's history, the stat cache
@@ -274,6 +289,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       df,
       dockerfilePath,
       scopes,
+      triggers,
       ignore,
       history,
       newHistory: [],

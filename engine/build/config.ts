@@ -181,9 +181,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
       c.Shell = ins.command?.words.map((w) => w.value) ?? [];
       return 'SHELL [' + c.Shell.join(' ') + ']'; // Go's %v of the slice
     case 'ONBUILD': {
-      const expr = ins.logical.replace(/^\s*ONBUILD\s*/i, '');
-      const full = ins.heredocs.length ? expr + ins.heredocs.map((h) => '\n' + h.content + h.name).join('') : expr;
-      c.OnBuild = [...(c.OnBuild ?? []), full];
+      c.OnBuild = [...(c.OnBuild ?? []), onbuildTrigger(ins)];
       return ''; // Docker 26 (BuildKit 0.13) writes no history entry for ONBUILD
     }
     case 'MAINTAINER':
@@ -216,6 +214,13 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     default:
       return ins.keyword + ' ' + (ins.argsToken?.value ?? '');
   }
+}
+
+/** The trigger an ONBUILD instruction records in the image config: the instruction after ONBUILD, heredocs
+ *  included. */
+export function onbuildTrigger(ins: Instruction): string {
+  const expr = ins.logical.replace(/^\s*ONBUILD\s*/i, '');
+  return ins.heredocs.length ? expr + ins.heredocs.map((h) => '\n' + h.content + h.name).join('') : expr;
 }
 
 export function historyEntry(createdBy: string, created: string, emptyLayer: boolean): HistoryEntry {

@@ -128,7 +128,13 @@ async function expandSource(root: string, pattern: string): Promise<string[]> {
     }
     current = next;
   }
-  return current;
+  // as a glob: only paths that exist (`*/f.txt` is not `Dockerfile/f.txt`, nor a directory without f.txt)
+  const found: string[] = [];
+  for (const c of current) {
+    const r = await resolveInRootfs(root, c).catch(() => undefined);
+    if (r && r.missing.length === 0) found.push(c);
+  }
+  return found;
 }
 
 /** files up to this size are copied through COPY_BUF; bigger ones with copyFile (in-kernel) */

@@ -3,7 +3,7 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tempName } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -35,6 +35,9 @@ import { planMounts, type MountHost } from './stage-mounts';
 import { httpGet, type Downloaded } from './download';
 
 type ArgDeclaration = NonNullable<Instruction['argDeclarations']>[number];
+
+/** where a RUN heredoc script (`#!`) is mounted, as BuildKit does */
+const PIPES = '/dev/pipes';
 
 export interface StageResult {
   config: ImageConfig;
@@ -190,10 +193,15 @@ export class StageRunner {
     ctx.emit(stepEvent({ ...ev, status: 'cached', duration: (Date.now() - t) / 1000, cacheKey: this.fsKey }));
     ctx.counts.total++;
     ctx.counts.cached++;
-    // ONBUILD triggers of the base run right after FROM, with the variables as they are here
-    for (const trig of onbuild) {
-      const df = parse(trig);
-      for (const ins of df.instructions) await this.step(ins, ctx.scopes.before.get(stage.instructions[0]!) ?? new Map(), true);
+    // ONBUILD triggers of the base run right after FROM: the builder parsed them (the scopes hold their variables);
+    // a base whose triggers it did not see (none expected) has them parsed here, with the variables after FROM
+    const parsed = ctx.triggers.get(stage.index);
+    if (parsed) {
+      for (const ins of parsed) await this.step(ins, ctx.scopes.before.get(ins) ?? new Map(), true);
+    } else {
+      for (const trig of onbuild) {
+        for (const ins of parse(trig).instructions) await this.step(ins, ctx.scopes.before.get(stage.instructions[0]!) ?? new Map(), true);
+      }
     }
   }
 
@@ -204,19 +212,14 @@ export class StageRunner {
     const id = this.ctx.nextId();
     let createdBy = applyMetadata(this.st, ins, ex);
     if (ins.keyword === 'ARG') {
-      // Declarations take effect one by one (`ARG A=1 B=$A` sees A). The history shows each default expanded, and a
-      // bare name without one, whatever value a build arg gives it (as Docker 26 writes it).
-      const given = new Map<string, string | undefined>();
-      const env = {
-        get: (n: string) => (given.has(n) ? given.get(n) : vars.get(n)?.value),
-        keys: () => [...new Set([...vars.keys(), ...given.keys()])].filter((k) => env.get(k) !== undefined),
-      };
+      // Every default expands with the variables from before the instruction (`ARG A=1 B=$A` does not see this A).
+      // The history shows each default expanded, and a bare name without one, whatever value a build arg gives it
+      // (as Docker 26 writes it).
+      const env = shellEnv(vars);
       const shown: string[] = [];
       for (const d of ins.argDeclarations ?? []) {
-        const value = this.argValue(d, env);
-        this.argDecls.push({ key: d.name.value, value });
+        this.argDecls.push({ key: d.name.value, value: this.argValue(d, env) });
         shown.push(d.defaultValue ? `${d.name.value}=${this.expandedDefault(d, env)}` : d.name.value);
-        given.set(d.name.value, value);
       }
       createdBy = 'ARG ' + shown.join(' ');
     }
@@ -608,6 +611,8 @@ export class StageRunner {
     const cfg = this.st.config.config!;
     const shell = shellOf(cfg);
     let argv: string[];
+    /** a heredoc that is a script of its own (`#!`): BuildKit mounts it as /dev/pipes/<name> and runs that file */
+    let script: { name: string; content: string } | undefined;
     const words = ins.command?.words.map((w) => w.value) ?? [];
     if (ins.command?.json) argv = words;
     else {
@@ -616,7 +621,10 @@ export class StageRunner {
         const h = ins.heredocs[0]!;
         const single = /^\d*<<-?\s*\S+$/.test(cmd.trim()) && ins.heredocs.length === 1;
         const content = (hd: typeof h) => (hd.chomp ? hd.content.replace(/^\t+/gm, '') : hd.content);
-        if (single) cmd = content(h);
+        if (single && content(h).startsWith('#!')) {
+          script = { name: h.name, content: content(h) };
+          cmd = `${PIPES}/${h.name}`;
+        } else if (single) cmd = content(h);
         else cmd = cmd + ins.heredocs.map((hd) => '\n' + content(hd) + hd.name).join('');
       }
       argv = [...shell, cmd];
@@ -636,6 +644,7 @@ export class StageRunner {
     const firstSsh = mountSpecs.find((m) => m.sshTarget);
     if (firstSsh && envGet(env, 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.sshTarget}`);
     const keyMounts = mountSpecs.map((m) => m.key);
+    if (script) keyMounts.push(`script:${script.name}:${sha256Hex(script.content)}`);
     const envDigest = sha256Hex(JSON.stringify({ env: [...env].sort(), user, cwd, mounts: keyMounts, network, security }));
     const key = cacheKey({ op: 'run', parent: this.fsKey, argv, env: [...env].sort(), user, cwd, network, security, mounts: keyMounts });
     return {
@@ -663,6 +672,14 @@ export class StageRunner {
               mounts.push(p.mount);
               releases.push(p.release);
             } else mounts.push(p);
+          }
+          if (script) {
+            // the script, executable, alone in a read-only directory at /dev/pipes
+            const pipes = join(w.dir, 'pipes');
+            await mkdir(pipes);
+            await writeFile(join(pipes, script.name), script.content, { mode: 0o755 });
+            await chmod(join(pipes, script.name), 0o755);
+            mounts.push({ type: 'bind', source: pipes, target: PIPES, readonly: true });
           }
           this.prehash(ins);
           trace('run sandbox');

@@ -35,6 +35,9 @@ export interface ScopeOptions {
   buildPlatform?: Platform;
   /** the ENV of a stage's base image (the builder knows it; the editor may not) */
   baseImageEnv?: (stage: Stage, baseRef: string) => Record<string, string> | undefined;
+  /** the ONBUILD triggers a stage's base hands down, parsed: they run right after FROM, so their ARG and ENV count
+   *  for each other and for the stage's own instructions (the builder knows them; `before` gets an entry for each) */
+  triggers?: (stage: Stage) => readonly Instruction[] | undefined;
 }
 
 export type Vars = ReadonlyMap<string, VarDef>;
@@ -164,7 +167,8 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
       for (const [k, v] of Object.entries(env ?? {})) vars.set(k, { name: k, value: v, kind: 'image-env' });
     }
     let snapshot: Vars | undefined;
-    for (const ins of st.instructions) {
+    const triggers = opts.triggers?.(st);
+    for (const ins of triggers?.length ? [...triggers, ...st.instructions] : st.instructions) {
       // a new snapshot only after an ENV or ARG changed the variables
       const cur: Vars = (snapshot ??= copyMap(vars));
       before.set(ins, cur);

@@ -10,8 +10,8 @@
  *  4. the staging root: one `mount -a`, pivot_root into it, the host's root is detached;
  *  5. the command line: env -i … setpriv (gid, groups, capabilities) … unshare --root --wd --setuid … argv.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { Fstab } from './fstab';
 import { findExecutable } from './host-tools';
@@ -54,6 +54,8 @@ interface Plan {
   /** parents of stubs whose mtime is put back after the cleanup (container path -> touch stamp), one `touch` a
    *  stamp for all of them (an exec each would cost a few milliseconds a RUN) */
   restoreMtimes: Map<string, string>;
+  /** the host path the container's /dev is mounted on (set by systemMounts) */
+  devHost?: string;
 }
 
 const MAX_USER_FILE = 10 << 20;
@@ -130,6 +132,7 @@ async function systemMounts(plan: Plan): Promise<void> {
     else fstab.bind('/dev/null', target);
   }
   const dev = hostPathOf(plan, await mountpoint(plan, '/dev', 'dir', '/dev', false));
+  plan.devHost = dev;
   await prepareDevDir(join(ctx.state, 'dev'));
   fstab.bind(join(ctx.state, 'dev'), dev, ['nosuid', 'nodev']);
   for (const n of DEV_FILES) fstab.bind(`/dev/${n}`, `${dev}/${n}`);
@@ -159,8 +162,20 @@ async function userMounts(plan: Plan, mounts: SandboxMount[]): Promise<void> {
       if (!st) throw new LayerwiseError('not-found', `mount source ${m.source} does not exist`);
       if (!st.isDirectory()) leaf = 'file';
     }
-    const p = await mountpoint(plan, m.target, leaf, m.type === 'tmpfs' ? 'a tmpfs' : (m.source as string), true);
     const ro = m.readonly ? ['ro'] : [];
+    const underDev = /^\/dev\/./.test(m.target) ? m.target.slice('/dev/'.length).replace(/\/+$/, '') : undefined;
+    if (underDev !== undefined && plan.devHost && !underDev.split('/').some((x) => x === '..' || x === '.' || x === '')) {
+      // /dev is the sandbox's own directory (state/dev), mounted before these: the mount point is made there, and
+      // goes away with it (BuildKit mounts a RUN heredoc script at /dev/pipes, say)
+      const inState = join(plan.ctx.state, 'dev', underDev);
+      await mkdir(leaf === 'dir' ? inState : dirname(inState), { recursive: true, mode: 0o755 });
+      if (leaf === 'file') await writeFile(inState, '', { flag: 'a', mode: 0o644 });
+      const target = `${plan.devHost}/${underDev}`;
+      if (m.type === 'tmpfs') plan.fstab.add('tmpfs', target, 'tmpfs', ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${Math.floor(m.size)}`] : []), ...ro]);
+      else plan.fstab.rbind(m.source as string, target, ro);
+      continue;
+    }
+    const p = await mountpoint(plan, m.target, leaf, m.type === 'tmpfs' ? 'a tmpfs' : (m.source as string), true);
     if (m.type === 'tmpfs') {
       plan.fstab.add('tmpfs', hostPathOf(plan, p), 'tmpfs', ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${Math.floor(m.size)}`] : []), ...ro]);
     } else {

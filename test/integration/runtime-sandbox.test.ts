@@ -264,6 +264,23 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     assert.deepEqual(tree(r.upper), ['var']);
   });
 
+  test('mounts under /dev (a directory, a file, a tmpfs) land in the sandbox own /dev and leave nothing in the upper dir', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const src = join(base, `devsrc${n++}`);
+    mkdirSync(src);
+    writeFileSync(join(src, 'script'), '#!/bin/sh\necho from-pipes "$0"\n', { mode: 0o755 });
+    const r = sh('/dev/pipes/script; cat /dev/one/script | head -1; echo t > /dev/deep/er/t && cat /dev/deep/er/t; ls /dev/null >/dev/null && echo null-ok', {
+      mounts: [
+        { type: 'bind', source: src, target: '/dev/pipes', readonly: true },
+        { type: 'bind', source: join(src, 'script'), target: '/dev/one/script', readonly: true },
+        { type: 'tmpfs', target: '/dev/deep/er' },
+      ],
+    });
+    assert.equal((await runSandboxed(r.spec)).exitCode, 0, r.err());
+    assert.equal(r.out(), 'from-pipes /dev/pipes/script\n#!/bin/sh\nt\nnull-ok\n');
+    assert.deepEqual(tree(r.upper), []);
+  });
+
   test('stdin is passed through', async (t) => {
     if (skipIfNeeded(t)) return;
     const input = new PassThrough();
