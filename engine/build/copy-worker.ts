@@ -11,7 +11,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LayerwiseError } from '../errors';
-import { overlayOptions } from '../runtime/overlay';
+import { linkLowerDirs, overlayOptions } from '../runtime/overlay';
 import { tempName } from '../store/fs-atomic';
 import { copyInto, type CopyRequest, type CopyResult } from './copy';
 import { trace } from './trace';
@@ -199,13 +199,15 @@ let volatileOk: boolean | undefined;
 
 async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; workDir: string } | undefined, target: string, empty: string): Promise<void> {
   const lowers = lowerDirs.length ? [...lowerDirs] : [empty];
+  // short links for a long layer list (overlayOptions), beside the mount point and gone with the job's directory
+  const linkDir = `${target}.lowers`;
   const userns = inUserNamespace() || process.env.LAYERWISE_USERNS === '1';
   if (!upper && lowers.length === 1) lowers.push(empty);
   if (upper) {
     // volatile: no sync of the upper file system when the overlay goes (60-300 ms a step on a busy disk); what
     // is durable is decided by the store's commit of the layer, not by the upper dir
     if (volatileOk !== false) {
-      const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, ['volatile']);
+      const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, ['volatile'], linkDir);
       try {
         await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', o.options, target], { cwd: o.cwd });
         volatileOk = true;
@@ -215,11 +217,18 @@ async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; work
         volatileOk = false; // a kernel before 5.10
       }
     }
-    const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, []);
+    await rm(linkDir, { recursive: true, force: true }); // links made by the volatile attempt
+    const o = overlayOptions(lowers, upper.upperDir, upper.workDir, userns, [], linkDir);
     await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', o.options, target], { cwd: o.cwd });
   } else {
-    const opts = `lowerdir=${lowers.join(':')}${userns ? ',userxattr' : ''}`;
-    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', opts, target]);
+    // read-only (a stage or image to copy from): no upper dir
+    let opts = `lowerdir=${lowers.join(':')}${userns ? ',userxattr' : ''}`;
+    let cwd = '/';
+    if (opts.length >= 3800) {
+      opts = `lowerdir=${linkLowerDirs(lowers, linkDir).join(':')}${userns ? ',userxattr' : ''}`;
+      cwd = linkDir;
+    }
+    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', opts, target], { cwd });
   }
 }
 

@@ -565,6 +565,9 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
 
   const destExisting = await resolveInRootfs(req.dstRoot, destAbs).catch(() => undefined);
   const destIsDir = destIsDirSyntax || many || (destExisting?.missing.length === 0 && destExisting.kind === 'dir');
+  // a file destination that is a symlink is written through, to where it points inside the container (BuildKit
+  // resolves the destination with RootPath): `COPY f /etc/link` changes the link's target, the link stays
+  const fileDest = !destIsDir && destExisting ? destExisting.path : destAbs;
 
   for (const it of items) {
     if ('tree' in it) {
@@ -576,14 +579,14 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
       continue;
     }
     if ('file' in it) {
-      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
-      const target = destIsDir ? join2(dir, it.file.name) : join2(dir, baseOf(destAbs));
+      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(fileDest));
+      const target = destIsDir ? join2(dir, it.file.name) : join2(dir, baseOf(fileDest));
       await c.copyDownload(it.file.hostPath, target, it.file.mode, it.file.mtime);
       continue;
     }
     if ('heredoc' in it) {
-      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(destAbs));
-      const target = destIsDir ? join2(dir, it.heredoc.name) : join2(dir, baseOf(destAbs));
+      const dir = destIsDir ? await c.mkdirp(destAbs) : await c.mkdirp(parentOf(fileDest));
+      const target = destIsDir ? join2(dir, it.heredoc.name) : join2(dir, baseOf(fileDest));
       await c.writeFileAt(target, it.heredoc.content);
       continue;
     }
@@ -611,8 +614,8 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
       const dir = await c.mkdirp(destAbs);
       await c.copyEntry(it.host, '', join2(dir, baseOf(it.rel)));
     } else {
-      const dir = await c.mkdirp(parentOf(destAbs));
-      await c.copyEntry(it.host, '', join2(dir, baseOf(destAbs)));
+      const dir = await c.mkdirp(parentOf(fileDest));
+      await c.copyEntry(it.host, '', join2(dir, baseOf(fileDest)));
     }
   }
   return { files: c.files, bytes: c.bytes, reused: c.reused };

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
-import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { findExecutable, hostPath } from './host-tools';
@@ -147,11 +147,25 @@ export interface OverlayOptions {
 }
 
 /**
+ * Short names for many lower directories (as Docker's overlay2 keeps its `l/` links): `linkDir` gets one symlink per
+ * directory, named by its index in base 36, and the mount runs there. The kernel follows them when it mounts.
+ */
+export function linkLowerDirs(lowerDirs: readonly string[], linkDir: string): string[] {
+  mkdirSync(linkDir, { recursive: true });
+  return lowerDirs.map((d, i) => {
+    const name = i.toString(36);
+    symlinkSync(d, join(linkDir, name));
+    return name;
+  });
+}
+
+/**
  * Builds overlay mount options. `lowerDirs` are top first. Paths with `,` `:` `\` or newlines are refused
  * (overlay cannot escape them reliably). When the option string would pass the kernel's one-page limit, the
- * directories are given relative to their common parent.
+ * directories are given relative to their common parent, and when that is still too long (about 50 layers in a
+ * store), through short links made in `linkDir` (linkLowerDirs), which holds hundreds.
  */
-export function overlayOptions(lowerDirs: string[], upperDir: string, workDir: string, userns: boolean, extra: string[]): OverlayOptions {
+export function overlayOptions(lowerDirs: string[], upperDir: string, workDir: string, userns: boolean, extra: string[], linkDir?: string): OverlayOptions {
   if (lowerDirs.length === 0) throw new LayerwiseError('internal', 'overlay needs at least one lower directory');
   for (const d of [...lowerDirs, upperDir, workDir]) {
     if (!d.startsWith('/')) throw new LayerwiseError('invalid', `overlay directory must be absolute: ${d}`);
@@ -168,8 +182,10 @@ export function overlayOptions(lowerDirs: string[], upperDir: string, workDir: s
   while (common < first.length - 1 && all.every((parts) => parts[common] === first[common])) common++;
   const parent = first.slice(0, common).join('/') || '/';
   const rel = build((p) => p.split('/').slice(common).join('/'));
-  if (rel.length >= 4000) {
-    throw new LayerwiseError('invalid', `too many layers for one overlay mount (${lowerDirs.length} lower directories)`);
+  if (rel.length < 4000) return { options: rel, cwd: parent };
+  if (linkDir) {
+    const linked = [`lowerdir=${linkLowerDirs(lowerDirs, linkDir).join(':')}`, `upperdir=${upperDir}`, `workdir=${workDir}`, ...tail].join(',');
+    if (linked.length < 4000) return { options: linked, cwd: linkDir };
   }
-  return { options: rel, cwd: parent };
+  throw new LayerwiseError('invalid', `too many layers for one overlay mount (${lowerDirs.length} lower directories)`);
 }

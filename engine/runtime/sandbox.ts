@@ -94,7 +94,7 @@ export async function startSandbox(spec: SandboxSpec): Promise<SandboxHandle> {
       lowers = [join(state, 'empty')];
       await mkdir(lowers[0] as string);
     }
-    const ovlOpts = overlayOptions(lowers, spec.upperDir, spec.workDir, userns, ovl.extraOptions);
+    const ovlOpts = overlayOptions(lowers, spec.upperDir, spec.workDir, userns, ovl.extraOptions, join(state, 'lowers'));
     await writeFile(join(state, 'hosts'), hostsFile(spec, hostname), { mode: 0o644 });
     await writeFile(join(state, 'resolv.conf'), resolvConf(), { mode: 0o644 });
     await writeFile(join(state, 'hostname'), `${hostname}\n`, { mode: 0o644 });

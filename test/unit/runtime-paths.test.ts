@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -82,6 +82,24 @@ describe('runtime: overlay options', () => {
     assert.ok(o.options.length < 4000, `${o.options.length}`);
     assert.ok(o.options.startsWith(`lowerdir=${'a'.repeat(56)}00000000/fs:`));
     assert.ok(o.options.endsWith(',upperdir=up/fs,workdir=up/work'));
+  });
+
+  test('a list too long even relative goes through short links made in linkDir (the many-layers fixture mounts 90)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ovl-links-'));
+    try {
+      const lowers = Array.from({ length: 200 }, (_, i) => `/var/lib/layerwise/snapshots/${'b'.repeat(56)}${String(i).padStart(8, '0')}/fs`);
+      const linkDir = join(dir, 'lowers');
+      assert.throws(() => overlayOptions(lowers, '/var/lib/layerwise/tmp/up', '/var/lib/layerwise/tmp/work', false, []), /too many layers/);
+      const o = overlayOptions(lowers, '/var/lib/layerwise/tmp/up', '/var/lib/layerwise/tmp/work', false, [], linkDir);
+      assert.equal(o.cwd, linkDir);
+      assert.ok(o.options.length < 4000, `${o.options.length}`);
+      const names = /^lowerdir=([^,]*),upperdir=\/var\/lib\/layerwise\/tmp\/up,workdir=\/var\/lib\/layerwise\/tmp\/work$/.exec(o.options)![1]!.split(':');
+      assert.equal(names.length, 200);
+      // each short name points at its lower directory, in order (top first)
+      names.forEach((n, i) => assert.equal(readlinkSync(join(linkDir, n)), lowers[i]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('unsafe paths and impossible lists are refused', () => {
