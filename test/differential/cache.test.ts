@@ -1,12 +1,14 @@
 /**
  * Cache invalidation against Docker 26 (BuildKit): one context is changed step by step (mtime-only touch, source
- * edit, build arg, instruction edit, LABEL-only edit, ENV edit, edit of a .dockerignore'd file); after each change
+ * edit, build arg, instruction edit, LABEL-only edit, ENV edit, edit of a .dockerignore'd file, a mode change, a
+ * file added and removed again, a symlink added and retargeted, comments and keyword case, a RUN split over lines,
+ * an unused build arg, a .dockerignore edit); after each change
  * both build it, and the filesystem steps each rebuilds must be the same: Docker's `#N CACHED` lines of
  * `--progress=plain` against our `cached` step events of `--progress=json` (through dist/cli.js).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kit } from '../helpers/build';
 import type { DockerPeer } from '../helpers/docker';
@@ -103,6 +105,31 @@ const scenarios: { name: string; change: () => Promise<void>; args?: string[]; r
     reason: ['RUN echo "$V $MODE" > /app/v', 'instruction-changed'],
   },
   { name: 'deps edit', change: () => writeFile(join(ctx, 'deps.txt'), 'dep1\ndep2\n'), reason: ['COPY deps.txt /app/', 'files-changed'] },
+  { name: 'mode change of a source file', change: () => chmod(join(ctx, 'src', 'b.txt'), 0o755), reason: ['COPY src/ /app/src/', 'files-changed'] },
+  { name: 'new file in src', change: () => writeFile(join(ctx, 'src', 'c.txt'), 'c\n'), reason: ['COPY src/ /app/src/', 'files-changed'] },
+  { name: 'that file removed again (the state of two builds ago, still in both caches)', change: () => rm(join(ctx, 'src', 'c.txt')) },
+  { name: 'symlink added', change: () => symlink('a.txt', join(ctx, 'src', 'l')), reason: ['COPY src/ /app/src/', 'files-changed'] },
+  {
+    name: 'symlink retargeted',
+    change: async () => {
+      await rm(join(ctx, 'src', 'l'));
+      await symlink('b.txt', join(ctx, 'src', 'l'));
+    },
+    reason: ['COPY src/ /app/src/', 'files-changed'],
+  },
+  {
+    name: 'comments, blank lines and keyword case only',
+    change: async () => {
+      const text = dockerfile({ label: 'two', mode: 'b', last: 'echo "$V $MODE" > /app/v' });
+      await writeFile(join(ctx, 'Dockerfile'), '# a comment\n\n' + text.replace('COPY deps.txt', 'copy deps.txt').replace('RUN cat', '# between\nrun cat'));
+    },
+  },
+  {
+    name: 'a RUN split over two lines',
+    change: () => writeFile(join(ctx, 'Dockerfile'), dockerfile({ label: 'two', mode: 'b', last: 'echo "$V $MODE" \\\n  > /app/v' })),
+  },
+  { name: 'a build arg no step uses', change: async () => {}, args: ['--build-arg', 'V=2', '--build-arg', 'UNUSED=x'] },
+  { name: '.dockerignore now excludes a copied file', change: () => writeFile(join(ctx, '.dockerignore'), '*.log\nsrc/b.txt\n'), reason: ['COPY src/ /app/src/', 'files-changed'] },
 ];
 
 // The scenarios build on each other, in order; each is one test case.
