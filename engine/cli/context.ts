@@ -10,6 +10,8 @@ export interface CliContext {
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** the two-word form the command was called by (`image inspect`), when it was */
+  invokedAs?: string;
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv): string {

@@ -57,8 +57,10 @@ export async function main(argv: string[], ctx0: Partial<CliContext> = {}): Prom
   let name = args.shift();
   if (!name) return printHelp(ctx);
   // `layerwise image ls`, `layerwise container ls`: two-word forms map onto aliases
-  if (args.length && aliases[`${name} ${args[0]}`]) name = aliases[`${name} ${args.shift()}`]!;
-  else if (aliases[name]) name = aliases[name]!;
+  if (args.length && aliases[`${name} ${args[0]}`]) {
+    ctx.invokedAs = `${name} ${args[0]}`;
+    name = aliases[`${name} ${args.shift()}`]!;
+  } else if (aliases[name]) name = aliases[name]!;
   const load = commands[name];
   if (!load) return usageError(ctx, `unknown command: "${name}"\nSee 'layerwise --help'.`);
   try {

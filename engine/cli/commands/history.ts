@@ -41,7 +41,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       ID: id,
       CreatedSince: human ? timeAgo(h.created, now) : h.created ?? '',
       CreatedAt: human ? goTimeString(h.created) : h.created ?? '',
-      CreatedBy: noTrunc ? h.created_by ?? '' : ellipsis((h.created_by ?? '').replace(/\s+/g, ' ').trim(), 45),
+      // docker replaces tabs only (a heredoc's newlines stay), then cuts at 45 characters unless --no-trunc
+      CreatedBy: noTrunc ? (h.created_by ?? '').replace(/\t/g, ' ') : ellipsis((h.created_by ?? '').replace(/\t/g, ' '), 45),
       Size: human ? humanSize(size) : String(size),
       Comment: h.comment ?? '',
     };

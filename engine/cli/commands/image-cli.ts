@@ -167,7 +167,9 @@ export function table(rows: string[][]): string {
     widths.push(Math.max(w, 10));
   }
   return rows
-    .map((r) => r.map((cell, c) => (c < cols - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join('').replace(/\s+$/, ''))
+    // as Go's tabwriter pads: every cell but the last of its line, so a line whose last cell is empty (history's
+    // COMMENT) ends in the padding of the one before, as docker prints it
+    .map((r) => r.map((cell, c) => (c < cols - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join(''))
     .join('\n') + '\n';
 }
 

@@ -23,7 +23,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       found.push(inspectObject(img, store.root, await imageSize(store, img.manifest)));
     } catch (e) {
       if (!isLayerwiseError(e) || (e.kind !== 'not-found' && e.kind !== 'invalid' && e.kind !== 'conflict')) throw e;
-      errors.push(describeError(e));
+      // `docker inspect` looks for any kind of object; `docker image inspect` and `--type=image` for images
+      const anyObject = !type && ctx.invokedAs !== 'image inspect' && e.kind === 'not-found';
+      errors.push(anyObject ? `No such object: ${a}` : describeError(e));
     }
   }
   const format = f.strings.get('format');
