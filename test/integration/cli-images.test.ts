@@ -153,7 +153,7 @@ describe('image commands (in-process)', { skip }, () => {
     for (const k of ['Id', 'RepoTags', 'RepoDigests', 'Created', 'Architecture', 'Os', 'Size', 'Config', 'RootFS']) assert.ok(k in o!, k);
     for (const k of ['Cmd', 'Env', 'Entrypoint', 'WorkingDir', 'User', 'Labels', 'Volumes']) assert.ok(k in o!.Config, `Config.${k}`);
     assert.deepEqual(o!.RootFS, { Type: 'layers', Layers: [bb.diffId] });
-    assert.equal(o!.Created, '2024-01-01T00:00:00.000Z');
+    assert.equal(o!.Created, '2024-01-01T00:00:00Z'); // Go's RFC3339Nano, as docker inspect prints it
     assert.match(o!.RepoDigests[0], /^busybox@sha256:[a-f0-9]{64}$/);
     const t = await cli(root, ['inspect', '--format', '{{.Config.Cmd}} {{json .Config.Cmd}} {{.Os}}/{{.Architecture}} {{len .RootFS.Layers}}', 'busybox']);
     assert.equal(t.stdout, `[sh] ["sh"] linux/${o!.Architecture} 1\n`);
@@ -182,6 +182,10 @@ describe('image commands (in-process)', { skip }, () => {
     assert.match(lines[1]!, new RegExp(`^${bb.id.slice(7, 19)}\\s+\\d+ years ago\\s+/bin/sh -c #\\(nop\\)\\s+CMD \\["sh"\\]\\s+0B {3,}$`));
     // an empty COMMENT: the line ends in the SIZE column's padding, as Go's tabwriter leaves it in docker's output
     assert.match(lines[2]!, /^<missing>\s+\d+ years ago\s+\/bin\/sh -c #\(nop\) ADD file:busybox in \/\s+\d(\.\d+)?MB {3,}$/);
+    // -H=false: docker's other table (CREATED AT, RFC 3339 times, sizes in bytes)
+    const raw = (await cli(root, ['history', '-H=false', 'busybox'])).stdout.split('\n');
+    assert.match(raw[0]!, /^IMAGE\s+CREATED AT\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    assert.match(raw[2]!, /^<missing>\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)\s+\/bin\/sh -c #\(nop\) ADD file:busybox in \/\s+\d+ {3,}$/);
     const nt = await cli(root, ['history', '--no-trunc', 'busybox']);
     assert.match(nt.stdout, new RegExp(bb.id));
     const q = await cli(root, ['history', '-q', 'busybox']);

@@ -1,7 +1,7 @@
 /** The formatting helpers of the image commands: docker's sizes and durations, tables, flags, Go templates. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ellipsis, humanDuration, humanSize, parseFlags, table, timeAgo } from '../../engine/cli/commands/image-cli';
+import { ellipsis, goRfc3339Local, goRfc3339Nano, humanDuration, humanSize, parseFlags, table, timeAgo } from '../../engine/cli/commands/image-cli';
 import { compileTemplate } from '../../engine/cli/commands/go-template';
 import { applyChanges } from '../../engine/image/changes';
 
@@ -37,6 +37,21 @@ describe('table (tabwriter: minwidth 10, padding 3)', () => {
   });
 });
 
+describe('times as Go prints them', () => {
+  it('RFC3339Nano: no trailing zeros in the fraction, no fraction when zero, the zone kept', () => {
+    assert.equal(goRfc3339Nano('2024-01-01T00:00:00.000Z'), '2024-01-01T00:00:00Z');
+    assert.equal(goRfc3339Nano('2024-01-01T00:00:00.120Z'), '2024-01-01T00:00:00.12Z');
+    assert.equal(goRfc3339Nano('2024-01-01T00:00:00.123456789Z'), '2024-01-01T00:00:00.123456789Z');
+    assert.equal(goRfc3339Nano('2024-01-01T02:00:00+02:00'), '2024-01-01T02:00:00+02:00');
+    assert.equal(goRfc3339Nano(undefined), '0001-01-01T00:00:00Z');
+  });
+  it('RFC3339 in whole seconds, in the local zone', () => {
+    const r = goRfc3339Local('2024-01-01T00:00:00.900Z');
+    assert.match(r, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+    assert.equal(new Date(r).getTime(), Date.parse('2024-01-01T00:00:00Z'), 'the same instant, the fraction dropped');
+  });
+});
+
 describe('flags', () => {
   const spec = { quiet: { type: 'bool' as const, short: 'q' }, all: { type: 'bool' as const, short: 'a' }, output: { type: 'string' as const, short: 'o' }, change: { type: 'strings' as const, short: 'c' } };
   it('parses long, short, combined and repeated flags', () => {
@@ -46,6 +61,16 @@ describe('flags', () => {
     assert.deepEqual(f.lists.get('change'), ['A', 'B']);
     assert.deepEqual(f.args, ['arg', '-not-a-flag']);
     assert.equal(parseFlags(['-ofile'], spec, 't').strings.get('output'), 'file');
+  });
+  it('takes bool values as Go does, for a shorthand too (-H=false), and remembers an explicit false', () => {
+    const h = { human: { type: 'bool' as const, short: 'H' } };
+    for (const v of ['false', '0', 'f', 'F', 'FALSE', 'False']) {
+      const f = parseFlags([`-H=${v}`], h, 't');
+      assert.ok(!f.bools.has('human') && f.negated.has('human'), v);
+    }
+    for (const a of ['-H', '-H=true', '--human=1', '--human=T']) assert.ok(parseFlags([a], h, 't').bools.has('human'), a);
+    assert.ok(!parseFlags([], h, 't').negated.has('human'));
+    assert.throws(() => parseFlags(['-H=maybe'], h, 't'), /strconv.ParseBool: parsing "maybe": invalid syntax/);
   });
   it('rejects unknown flags and missing values with exit 125', () => {
     assert.throws(() => parseFlags(['--nope'], spec, 't'), (e: { message: string; exitCode: number }) => /unknown flag: --nope/.test(e.message) && e.exitCode === 125);

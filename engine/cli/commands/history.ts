@@ -4,7 +4,7 @@ import type { HistoryEntry } from '../../image/types';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
 import { compileTemplate } from './go-template';
-import { ellipsis, goTimeString, humanSize, parseFlags, table, timeAgo, usageError, showHelp } from './image-cli';
+import { ellipsis, goRfc3339Local, humanSize, parseFlags, table, timeAgo, usageError, showHelp } from './image-cli';
 
 export const summary = 'Show the history of an image';
 
@@ -17,7 +17,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }, 'history');
   if (f.help) return showHelp(ctx, 'history [OPTIONS] IMAGE', summary, f);
   if (f.args.length !== 1) throw usageError('"history" requires exactly 1 argument.', 'history');
-  const human = !args.some((a) => a === '-H=false' || a === '--human=false');
+  const human = !f.negated.has('human');
   const noTrunc = f.bools.has('no-trunc');
   const store = await openStore(ctx.root);
   const img = await store.images.resolve(f.args[0]!);
@@ -39,8 +39,10 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     const size = sizes[i]!;
     return {
       ID: id,
-      CreatedSince: human ? timeAgo(h.created, now) : h.created ?? '',
-      CreatedAt: human ? goTimeString(h.created) : h.created ?? '',
+      // as docker/cli's history formatter: CreatedAt in RFC 3339 (whole seconds, local zone), CreatedSince the
+      // same unless human
+      CreatedSince: human ? timeAgo(h.created, now) : goRfc3339Local(h.created),
+      CreatedAt: goRfc3339Local(h.created),
       // docker replaces tabs only (a heredoc's newlines stay), then cuts at 45 characters unless --no-trunc
       CreatedBy: noTrunc ? (h.created_by ?? '').replace(/\t/g, ' ') : ellipsis((h.created_by ?? '').replace(/\t/g, ' '), 45),
       Size: human ? humanSize(size) : String(size),
@@ -61,6 +63,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     for (const r of rows) ctx.stdout.write(t.render(r) + '\n');
     return 0;
   }
-  ctx.stdout.write(table([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
+  // docker's table for -H=false shows CreatedAt under its own header
+  ctx.stdout.write(table([['IMAGE', human ? 'CREATED' : 'CREATED AT', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
   return 0;
 }

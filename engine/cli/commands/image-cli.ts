@@ -15,6 +15,8 @@ export interface ParsedFlags {
   help: boolean;
   spec: FlagSpec;
   bools: Set<string>;
+  /** bool flags given as false (`-H=false`, `--human=0`): for those that default to true */
+  negated: Set<string>;
   strings: Map<string, string>;
   lists: Map<string, string[]>;
   args: string[];
@@ -22,15 +24,20 @@ export interface ParsedFlags {
 
 /** `--name=v`, `--name v`, `-q`, `-aq`, `-o FILE`, `--` ends flags. Unknown flags are usage errors (exit 125). */
 export function parseFlags(argv: string[], spec: FlagSpec, command: string): ParsedFlags {
-  const out: ParsedFlags = { help: false, spec, bools: new Set(), strings: new Map(), lists: new Map(), args: [] };
+  const out: ParsedFlags = { help: false, spec, bools: new Set(), negated: new Set(), strings: new Map(), lists: new Map(), args: [] };
   const byShort = new Map<string, string>();
   for (const [k, v] of Object.entries(spec)) if (v.short) byShort.set(v.short, k);
   const set = (name: string, value: string | undefined, next: () => string | undefined, shown: string) => {
     const s = spec[name]!;
     if (s.type === 'bool') {
-      if (value === undefined || value === 'true') out.bools.add(name);
-      else if (value === 'false') out.bools.delete(name);
-      else throw usage(`invalid argument "${value}" for "${shown}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, command);
+      // Go's strconv.ParseBool
+      if (value === undefined || ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) {
+        out.bools.add(name);
+        out.negated.delete(name);
+      } else if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) {
+        out.bools.delete(name);
+        out.negated.add(name);
+      } else throw usage(`invalid argument "${value}" for "${shown}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, command);
       return;
     }
     const v = value ?? next();
@@ -63,8 +70,14 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): Par
         }
         const name = byShort.get(c);
         if (!name) throw usage(`unknown shorthand flag: '${c}' in ${a}`, command);
-        if (spec[name]!.type === 'bool') set(name, undefined, next, `-${c}`);
-        else {
+        if (spec[name]!.type === 'bool') {
+          // `-H=false`, as pflag takes a value for a shorthand bool
+          if (a[j + 1] === '=') {
+            set(name, a.slice(j + 2), next, `-${c}`);
+            break;
+          }
+          set(name, undefined, next, `-${c}`);
+        } else {
           const rest = a.slice(j + 1);
           set(name, rest ? rest.replace(/^=/, '') : undefined, next, `-${c}`);
           break;
@@ -155,6 +168,26 @@ export function goTimeString(created: string | undefined): string {
   if (!t || Number.isNaN(t.getTime())) return '0001-01-01 00:00:00 +0000 UTC';
   const p = (n: number) => String(n).padStart(2, '0');
   return `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())} +0000 UTC`;
+}
+
+/** A config's `created` as Go prints a time with RFC3339Nano (docker inspect's Created): the fraction without its
+ *  trailing zeros, none when it is zero (`2024-01-01T00:00:00.000Z` -> `2024-01-01T00:00:00Z`); the zone kept. */
+export function goRfc3339Nano(created: string | undefined): string {
+  if (!created) return '0001-01-01T00:00:00Z';
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/i.exec(created);
+  if (!m) return created;
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  return `${m[1]}${frac ? '.' + frac : ''}${m[3]!.toUpperCase()}`;
+}
+
+/** Go's time.Unix(created, 0).Format(time.RFC3339): whole seconds, in the local zone (docker history's CreatedAt). */
+export function goRfc3339Local(created: string | undefined): string {
+  const t = created ? new Date(created) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return '0001-01-01T00:00:00Z';
+  const p = (n: number) => String(n).padStart(2, '0');
+  const off = -t.getTimezoneOffset();
+  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())}T${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}${zone}`;
 }
 
 /** Go's text/tabwriter as docker configures it (minwidth 10, padding 3, spaces); the last column unpadded. */

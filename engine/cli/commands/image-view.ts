@@ -9,6 +9,7 @@ import { resolveManifest, readConfig } from '../../store/manifests';
 import type { Store } from '../../store/store';
 import type { ResolvedImage } from '../../store/types';
 import type { ContainerConfig, Descriptor, ImageConfig, Manifest } from '../../image/types';
+import { goRfc3339Nano } from './image-cli';
 
 export interface ImageSummary {
   id: string;
@@ -111,7 +112,7 @@ export function inspectObject(img: ResolvedImage, root: string, size: number): R
     RepoDigests: repoDigests,
     Parent: '',
     Comment: c.comment ?? (c.history?.length ? c.history[c.history.length - 1]!.comment ?? '' : ''),
-    Created: c.created ?? '0001-01-01T00:00:00Z',
+    Created: goRfc3339Nano(c.created),
     DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
     Config: dockerConfig(c.config),

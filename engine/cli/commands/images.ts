@@ -42,7 +42,15 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   let list = await summaries(store);
   const noTrunc = f.bools.has('no-trunc');
   // filters: the positional REPOSITORY[:TAG] and --filter dangling=…, reference=…, before/since are not supported
-  if (f.args[0]) {
+  if (f.args[0] && /[*?[]/.test(f.args[0])) {
+    // a pattern (`docker images 'bus*'`): the reference filter
+    const re = globToRe(f.args[0]);
+    list = list.filter((s) => {
+      if (!s.name) return false;
+      const { repo, tag } = repoAndTag(s.name);
+      return re.test(repo) || re.test(`${repo}:${tag}`);
+    });
+  } else if (f.args[0]) {
     const want = parseReference(f.args[0], { defaultTag: false });
     list = list.filter((s) => {
       if (!s.name) return false;
