@@ -223,6 +223,9 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   const group = await readRootfsFile(ctx.view, '/etc/group');
   const user = resolveUser(spec.user ?? '', passwd, group);
   checkUserMapped(ctx.idmap, user.uid, user.gid, spec.user ?? '');
+  // `docker run` gives the process its primary group as a supplementary one too (moby's getUser); a build's RUN does
+  // not (BuildKit)
+  if (spec.profile === 'run') user.groups = [user.gid, ...user.groups.filter((g) => g !== user.gid)];
   if (ctx.idmap.mode === 'root-only') user.groups = []; // setgroups is denied in a single-id user namespace
   user.groups = user.groups.filter((g) => isMapped(ctx.idmap, 'gid', g));
 
@@ -245,7 +248,10 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
 
   const env = findExecutable('env') as string;
   const setpriv = findExecutable('setpriv') as string;
-  const chain: string[] = [env, '-i', '--', ...spec.env, setpriv];
+  // `docker run`: HOME from the user's passwd entry unless the environment sets it (a build's RUN gets it from the
+  // builder, which knows the image's config)
+  const cmdEnv = spec.profile === 'run' && !spec.env.some((e) => e.startsWith('HOME=')) ? [...spec.env, `HOME=${user.home}`] : spec.env;
+  const chain: string[] = [env, '-i', '--', ...cmdEnv, setpriv];
   if (ctx.idmap.mode !== 'root-only') {
     chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
   }

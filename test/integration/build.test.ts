@@ -188,12 +188,28 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
     assert.equal(x.code, code, `${args.join(' ')}: ${x.stderr}`);
     assert.match(x.stderr, re);
   };
-  await refused(['--mount', `type=bind,source=${host}/absent,target=/x`], 1, /bind source path does not exist/);
-  await refused(['-v', 'named:/data'], 1, /named volumes are not supported here/);
-  await refused(['-v', `${host}:relative`], 1, /the container path must be absolute/);
+  await refused(['--mount', `type=bind,source=${host}/absent,target=/x`], 125, /bind source path does not exist/);
+  await refused(['-v', 'named:/data'], 125, /named volumes are not supported here/);
+  await refused(['-v', `${host}:relative`], 125, /the container path must be absolute/);
   await refused(['-p', '8080:80'], 125, /publishing ports \(-p\) is not supported/);
-  await refused(['--mount', 'type=volume,target=/v'], 1, /mount type volume is not supported here/);
-  await refused(['--env-file', `${host}/absent`], 1, /no such file or directory/);
+  await refused(['--mount', 'type=volume,target=/v'], 125, /mount type volume is not supported here/);
+  await refused(['--env-file', `${host}/absent`], 125, /no such file or directory/);
+  // docker run's environment and identity: PATH, HOSTNAME (the container's short ID, or -h), HOME from passwd, the
+  // image's ENV over them and -e over that; a bare -e NAME this environment lacks unsets it; the primary group is
+  // a supplementary one too; a missing image exits 125
+  const envOut = await cli(kit.root, ['run', '--rm', '-e', 'ONLY_HERE=1', '-e', 'LW_SURELY_UNSET_VAR', 'runner:1', 'sh', '-c', 'env | sort; hostname; id -G']);
+  assert.equal(envOut.code, 0, envOut.stderr);
+  const lines = envOut.stdout.trim().split('\n');
+  const hn = lines[lines.length - 2]!;
+  assert.match(hn, /^[0-9a-f]{12}$/);
+  // (PWD and SHLVL are the shell's own)
+  assert.deepEqual(lines.slice(0, -2).filter((l) => !/^(PWD|SHLVL)=/.test(l)), ['HOME=/root', `HOSTNAME=${hn}`, 'ONLY_HERE=1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  assert.equal(lines[lines.length - 1]!.split(' ')[0], '0', 'the primary group first');
+  const named = await cli(kit.root, ['run', '--rm', '-h', 'myhost', '--user', '1000:1000', 'runner:1', 'sh', '-c', 'hostname; echo $HOSTNAME; id -G']);
+  assert.equal(named.stdout, 'myhost\nmyhost\n1000\n', named.stderr);
+  const missing = await cli(kit.root, ['run', '--rm', 'not-here:1']);
+  assert.equal(missing.code, 125);
+  assert.equal(missing.stderr, 'Error: No such image: not-here:1\n');
   const help = await cli(kit.root, ['run', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: {2}layerwise run \[OPTIONS\] IMAGE/);

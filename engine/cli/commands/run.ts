@@ -5,6 +5,7 @@
  * ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published ports are not
  * part of this engine yet (containers share the host's network).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
@@ -23,6 +24,7 @@ Options:
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables
       --env-file list       Read in a file of environment variables
+  -h, --hostname string     Container host name (default: the container's short ID)
   -i, --interactive         Keep STDIN open
       --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
                             type=tmpfs,target=…[,tmpfs-size=…])
@@ -34,6 +36,23 @@ Options:
   -v, --volume list         Bind mount a host path: HOST-PATH:CONTAINER-PATH[:ro|rw]
   -w, --workdir string      Working directory inside the container
 `;
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** moby's ReplaceOrAppendEnvValues: each of `over` replaces the entry of its name in `base`, or is appended. A bare
+ *  name (no `=`) removes it. */
+export function replaceOrAppendEnv(base: readonly string[], over: readonly string[]): string[] {
+  const out = [...base];
+  const name = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+  for (const e of over) {
+    const i = out.findIndex((b) => name(b) === name(e));
+    if (!e.includes('=')) {
+      if (i >= 0) out.splice(i, 1);
+    } else if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
+}
 
 /** -v HOST:CONTAINER[:ro|rw] (a host path: absolute, or relative starting with `.`; named volumes are not kept). */
 export function parseVolume(spec: string, cwd: string): SandboxMount {
@@ -72,7 +91,8 @@ export function parseMountFlag(spec: string, cwd: string): SandboxMount {
   throw new LayerwiseError('invalid', `invalid argument "${spec}" for "--mount" flag: mount type ${type} is not supported here (bind, tmpfs)`);
 }
 
-/** --env-file: KEY=VALUE lines (a bare KEY takes the value from this environment); blank and # lines skipped. */
+/** --env-file: KEY=VALUE lines (a bare KEY takes the value from this environment, and stays bare, which unsets it,
+ *  when this environment has none); blank and # lines skipped. */
 export function parseEnvFile(text: string, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const raw of text.split(/\r?\n/)) {
@@ -80,12 +100,29 @@ export function parseEnvFile(text: string, env: NodeJS.ProcessEnv): string[] {
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     if (eq === 0) throw new LayerwiseError('invalid', `invalid environment variable: ${line}`);
-    out.push(eq < 0 ? `${line}=${env[line] ?? ''}` : line);
+    out.push(eq < 0 ? fromEnv(line, env) : line);
   }
   return out;
 }
 
+/** `-e NAME` as docker's CLI takes it: NAME=value from this environment, or the bare name (unset) without one. */
+function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
+  const v = env[name];
+  return v === undefined ? name : `${name}=${v}`;
+}
+
+/** Runs the container; anything that fails before the command runs exits 125, as `docker run` does (126 and 127
+ *  are the command's own: it cannot be run, or is not there). */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
+  try {
+    return await runContainer(args, ctx);
+  } catch (e) {
+    if (e instanceof LayerwiseError && e.exitCode === 1) throw new LayerwiseError(e.kind, e.message, { exitCode: 125, cause: e, ...(e.range ? { range: e.range } : {}) });
+    throw e;
+  }
+}
+
+async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const env: string[] = [];
   let workdir: string | undefined;
   let user: string | undefined;
@@ -93,6 +130,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   let tty = false;
   let interactive = false;
   let entrypoint: string | undefined;
+  let hostname: string | undefined;
   const mounts: SandboxMount[] = [];
   /** -v sources, which are made when missing */
   const volumes = new Set<SandboxMount>();
@@ -109,10 +147,13 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     };
     const name = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
     switch (name) {
-      case '-h':
       case '--help':
         ctx.stdout.write(USAGE);
         return 0;
+      case '-h': // as docker run: -h is the hostname, not help
+      case '--hostname':
+        hostname = val();
+        break;
       case '--rm':
         break;
       case '-d':
@@ -154,7 +195,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       case '-e':
       case '--env': {
         const kv = val();
-        env.push(kv.includes('=') ? kv : `${kv}=${ctx.env[kv] ?? ''}`);
+        env.push(kv.includes('=') ? kv : fromEnv(kv, ctx.env));
         break;
       }
       case '-w':
@@ -214,19 +255,22 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   try {
     await mkdir(join(dir, 'upper'));
     await mkdir(join(dir, 'work'));
-    const baseEnv = c.Env ?? [];
-    const keys = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+    // as docker: a container ID, whose first 12 hex digits are the default host name
+    const id = randomBytes(32).toString('hex');
+    const host = hostname ?? id.slice(0, 12);
+    // as moby's CreateDaemonEnvironment: PATH, HOSTNAME (and TERM with a tty), each replaced by the image's ENV and
+    // then by -e/--env-file where they set it; HOME comes from the user's passwd entry when nothing set it
     const res = await runSandboxed({
       lowerDirs,
       upperDir: join(dir, 'upper'),
       workDir: join(dir, 'work'),
       args: argv,
-      env: [...baseEnv.filter((e) => !keys.has(e.slice(0, e.indexOf('=')))), ...env],
+      env: replaceOrAppendEnv(replaceOrAppendEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${host}`, ...(tty ? ['TERM=xterm'] : [])], c.Env ?? []), env),
       cwd: workdir ?? (c.WorkingDir || '/'),
       ...(user ?? c.User ? { user: user ?? c.User! } : {}),
       network,
       profile: 'run',
-      hostname: img.id.slice(7, 19),
+      hostname: host,
       stdin: interactive ? 'inherit' : 'ignore',
       stdout: ctx.stdout === process.stdout ? 'inherit' : (ctx.stdout as NodeJS.WritableStream as import('node:stream').Writable),
       stderr: ctx.stderr === process.stderr ? 'inherit' : (ctx.stderr as NodeJS.WritableStream as import('node:stream').Writable),
