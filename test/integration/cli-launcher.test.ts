@@ -108,7 +108,7 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   assert.equal(off.code, 0, off.stderr);
   assert.equal(traced(off), undefined);
   // errors still come out as one line and an exit code
-  const bad = run(process.execPath, [CLI, 'inspect', 'no-such-image'], env);
+  const bad = run(process.execPath, [CLI, 'image', 'inspect', 'no-such-image'], env);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr.replace(/\[trace[^\n]*\n/g, ''), 'Error: No such image: no-such-image\n');
 });
