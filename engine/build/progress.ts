@@ -3,6 +3,8 @@
  * `#5 [2/4] RUN make`, `#5 CACHED`, `#5 DONE 0.4s`, plus the reason a step missed the cache), and `auto`
  * (plain without the command output on a terminal, unless a step fails).
  */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { BuildEvent, StepEvent } from './events';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
@@ -26,6 +28,43 @@ function human(bytes: number): string {
 export function stepTitle(e: StepEvent): string {
   const stage = e.stageName && !/^stage-\d+$/.test(e.stageName) ? `${e.stageName} ` : '';
   return `[${stage}${e.index}/${e.total}] ${e.instruction}`;
+}
+
+/**
+ * BuildKit's view of where a build failed: `Dockerfile:2`, then the instruction's lines marked `>>>` with two lines
+ * either side, between rules. Undefined when the file cannot be read (a Dockerfile from standard input).
+ */
+export function sourceSnippet(file: string, startLine: number, endLine: number): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split(/\r?\n/);
+  if (startLine < 0 || startLine >= lines.length) return undefined;
+  // 1-based, as BuildKit widens the view: four lines of context for a one-line instruction, two for a longer one,
+  // taken before and after in turn while there are lines
+  const first = startLine + 1;
+  const last = Math.min(Math.max(endLine, startLine), lines.length - 1) + 1;
+  let from = first;
+  let to = last;
+  const pad = first === last ? 4 : 2;
+  for (let p = 0; p < pad; p++) {
+    if (from > 1) {
+      from--;
+      p++;
+    }
+    if (to !== lines.length) {
+      to++;
+      p++;
+    }
+  }
+  const rule = '--------------------';
+  const out = [`${basename(file)}:${first}`, rule];
+  for (let n = from; n <= to; n++) out.push(`${String(n).padStart(4)} | ${n >= first && n <= last ? '>>>' : '   '} ${lines[n - 1]}`);
+  out.push(rule);
+  return out.join('\n') + '\n';
 }
 
 export class ProgressPrinter {
@@ -61,8 +100,10 @@ export class ProgressPrinter {
           this.out.write(`#${id} exporting to image\n#${id} writing image ${e.imageId} done\n#${id} DONE 0.0s\n`);
           if (e.steps) this.out.write(`\n${e.steps.cached} of ${e.steps.total} steps cached, ${e.steps.built} built in ${secs(e.duration)}\n`);
         } else if (e.error) {
-          const where = e.error.file && e.error.range ? ` (${e.error.file}:${e.error.range.start.line + 1})` : '';
-          this.out.write(`\nERROR: ${e.error.message}${where}\n`);
+          // as BuildKit prints it: the Dockerfile's lines around the failing instruction, then the error
+          const snippet = e.error.file && e.error.range ? sourceSnippet(e.error.file, e.error.range.start.line, e.error.range.end.line) : undefined;
+          const where = !snippet && e.error.file && e.error.range ? ` (${e.error.file}:${e.error.range.start.line + 1})` : '';
+          this.out.write(`\n${snippet ?? ''}ERROR: failed to solve: ${e.error.message}${where}\n`);
         }
         break;
     }
