@@ -471,7 +471,8 @@ async function readHead(path: string): Promise<Buffer> {
 
 async function extractArchive(src: string, hostDir: string): Promise<void> {
   const head = await readHead(src);
-  await applyLayer(decompressedStream(src, head), hostDir, { preserveOwnership: true, skipDevices: true });
+  // names with `..` are kept inside the destination, as BuildKit's extraction (containerd's Apply) keeps them
+  await applyLayer(decompressedStream(src, head), hostDir, { preserveOwnership: true, skipDevices: true, rootedNames: true });
 }
 
 /**

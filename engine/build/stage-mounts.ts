@@ -93,7 +93,13 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       out.push({ key: { type, id: cid, target }, prepare: async () => (await mkdir(dir, { recursive: true }), { type: 'cache', source: dir, target: target!, readonly: false }) });
     } else if (type === 'tmpfs') {
       if (!target) host.fail(ins, 'mount type tmpfs requires a target');
-      out.push({ key: { type, target }, prepare: async () => ({ type: 'tmpfs', target: target! }) });
+      const sizeText = opts.get('size');
+      const size = sizeText === undefined ? undefined : ramInBytes(sizeText);
+      if (size === null) host.fail(ins, `invalid size for tmpfs mount: ${sizeText}`);
+      out.push({
+        key: { type, target, ...(size ? { size } : {}) },
+        prepare: async () => ({ type: 'tmpfs', target: target!, ...(size ? { size } : {}) }),
+      });
     } else if (type === 'bind') {
       if (!target) host.fail(ins, 'mount type bind requires a target');
       const from = opts.get('from');
@@ -131,3 +137,12 @@ function sshHostIds(uid: number, gid: number): { uid: number; gid: number } | un
   return undefined;
 }
 
+
+/** docker's units.RAMInBytes: a number with an optional binary unit (`64m`, `1.5GiB`, `512kb`); null when it is not
+ *  one. 0 is no limit, as tmpfs takes it. */
+export function ramInBytes(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(text.trim());
+  if (!m) return null;
+  const unit = { k: 1, m: 2, g: 3, t: 4, p: 5 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 0;
+  return Math.floor(Number.parseFloat(m[1]!) * 1024 ** unit);
+}

@@ -357,7 +357,10 @@ async function realDir(target: string): Promise<string> {
 export async function applyLayer(input: NodeJS.ReadableStream, target: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const root = await realDir(target);
   const applier = new Applier(root, opts);
-  const r = await readLayer(input, (raw) => applier.entry(raw), opts.maxTotalSize !== undefined ? { maxTotalSize: opts.maxTotalSize } : {});
+  const r = await readLayer(input, (raw) => applier.entry(raw), {
+    ...(opts.maxTotalSize !== undefined ? { maxTotalSize: opts.maxTotalSize } : {}),
+    ...(opts.rootedNames ? { rootedNames: true } : {}),
+  });
   await applier.finish();
   return r;
 }

@@ -87,6 +87,9 @@ export interface ApplyOptions {
   /** stop with LayerwiseError('unsafe') once the uncompressed tar exceeds this many bytes (decompression
    *  bombs; default: no limit) */
   maxTotalSize?: number;
+  /** entry names (and hard-link targets) with `..` are cleaned as if under `/`, so they stay inside the target, as
+   *  containerd's Apply does for ADD's archives; default: such a layer is refused (LayerwiseError 'unsafe') */
+  rootedNames?: boolean;
 }
 
 export interface ApplyResult {

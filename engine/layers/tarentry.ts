@@ -68,11 +68,13 @@ const TYPES: Record<string, LayerEntryType> = {
 
 /** A tar entry name -> a clean relative path ('' = the root), or null when it escapes the root.
  *  Absolute names are taken relative to the root (neutralised), like Docker and containerd do. */
-export function cleanPath(name: string): string | null {
+export function cleanPath(name: string, rooted = false): string | null {
   if (name.includes('\0')) return null;
   let p = name.replace(/^\/+/, '');
   if (p === '') return '';
-  p = posix.normalize(p);
+  // rooted: cleaned as if under `/`, so `..` stops at the root (containerd's Apply, which ADD's extraction uses)
+  p = rooted ? posix.normalize('/' + p).slice(1) : posix.normalize(p);
+  if (p === '') return '';
   if (p === '..' || p.startsWith('../')) return null;
   p = p.replace(/\/+$/, '');
   return p === '.' ? '' : p;
@@ -102,11 +104,12 @@ function unsafe(msg: string): LayerwiseError {
   return new LayerwiseError('unsafe', msg);
 }
 
-/** Maps a tar header to a LayerEntry; throws LayerwiseError('unsafe'|'invalid') for bad names/types. */
-export function toLayerEntry(h: TarStreamHeader): LayerEntry {
+/** Maps a tar header to a LayerEntry; throws LayerwiseError('unsafe'|'invalid') for bad names/types. `rooted`: see
+ *  cleanPath (names with `..` are kept inside the target instead of refused). */
+export function toLayerEntry(h: TarStreamHeader, rooted = false): LayerEntry {
   const type = h.type ? TYPES[h.type] : undefined;
   if (!type) throw new LayerwiseError('invalid', `layer entry "${h.name}" has an unsupported type (${h.type ?? 'unknown'})`);
-  const path = cleanPath(h.name);
+  const path = cleanPath(h.name, rooted);
   if (path === null) throw unsafe(`layer entry "${h.name}" escapes the target`);
   const pax = h.pax ?? undefined;
   const mtimeRaw = num(pax?.mtime) ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
@@ -121,7 +124,7 @@ export function toLayerEntry(h: TarStreamHeader): LayerEntry {
   };
   if (type === 'symlink') e.linkTarget = h.linkname ?? '';
   if (type === 'hardlink') {
-    const t = cleanPath(h.linkname ?? '');
+    const t = cleanPath(h.linkname ?? '', rooted);
     if (t === null || t === '') throw unsafe(`layer entry "${h.name}" is a hard link to "${h.linkname ?? ''}", outside the target`);
     e.linkTarget = t;
   }
@@ -183,7 +186,7 @@ export interface TarReadResult {
 export async function readLayer(
   input: NodeJS.ReadableStream,
   onEntry: (e: RawEntry) => Promise<void>,
-  limits: { maxTotalSize?: number } = {},
+  limits: { maxTotalSize?: number; rootedNames?: boolean } = {},
 ): Promise<TarReadResult> {
   const compHash = createHash('sha256');
   const compCount = { n: 0 };
@@ -211,7 +214,7 @@ export async function readLayer(
       const end = dataStart + Math.ceil(size / 512) * 512;
       lastEnd = end;
       entries++;
-      const entry = toLayerEntry(h);
+      const entry = toLayerEntry(h, limits.rootedNames === true);
       let used = false;
       const data: AsyncIterable<Buffer> = {
         [Symbol.asyncIterator]() {

@@ -84,6 +84,19 @@ const rel = (abs: string) => abs.replace(/^\/+/, '');
 const cases: Case[] = [
   { name: '../ traversal', tar: () => makeTar([file('../escape')]), expect: { error: 'unsafe', message: /"\.\.\/escape" escapes the target/ } },
   { name: 'deep ../ traversal', tar: () => makeTar([file('x/../../../../escape')]), expect: { error: 'unsafe' } },
+  {
+    name: '../ traversal with rootedNames (ADD): kept inside the target, as containerd cleans names',
+    tar: () => makeTar([file('../escape'), file('x/../../../../deep'), { header: { name: 'i', type: 'file', pax: { path: '../../pax' } }, data: 'p' }, hardlink('hl', '../escape')]),
+    opts: { rootedNames: true },
+    expect: {
+      check: (s) => {
+        assert.equal(read(join(s.target, 'escape')), 'pwned');
+        assert.equal(read(join(s.target, 'deep')), 'pwned');
+        assert.equal(read(join(s.target, 'pax')), 'p');
+        assert.equal(statSync(join(s.target, 'hl')).ino, statSync(join(s.target, 'escape')).ino);
+      },
+    },
+  },
   { name: '../ in a PAX path', tar: () => makeTar([{ header: { name: 'innocent', type: 'file', pax: { path: '../../pax-escape' } }, data: 'x' }]), expect: { error: 'unsafe' } },
   {
     name: 'absolute path is made relative to the target',
