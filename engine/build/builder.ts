@@ -365,7 +365,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       }
       if (opts.iidfile) await writeFile(opts.iidfile, id);
       // a step that read from outside (ADD of a URL or a git repository) checks its source again at every build: no memo
-      if (memoOn && print && stepEvents && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.length)) {
+      // (COPY --from's content digest is not from outside: the build's own stages or images the memo checks)
+      if (memoOn && print && stepEvents && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.some((r) => !r.source.startsWith('--from=')))) {
         const wrote = await writeMemo({
           store,
           options: memoKey,

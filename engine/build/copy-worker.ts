@@ -26,6 +26,8 @@ export interface CopyJob {
   srcLowerDirs?: string[];
   /** an empty directory to stand in as a lower dir */
   emptyDir: string;
+  /** no copy: the content digest of these source paths in the mounted source (COPY --from's cache key) */
+  hashOnly?: { paths: string[] };
 }
 
 /** How to start a copy worker: its own small bundle (dist/copy-worker.js, beside the bundle we run from), else the
@@ -50,7 +52,7 @@ function inUserNamespace(): boolean {
   return (process.geteuid?.() ?? 0) !== 0;
 }
 
-type Reply = { ok: boolean; result?: CopyResult; error?: string; kind?: string };
+type Reply = { ok: boolean; result?: CopyResult; digest?: string; error?: string; kind?: string };
 
 /**
  * A worker process serving copy jobs one at a time over stdin/stdout (one JSON line each way). A build starts
@@ -163,7 +165,18 @@ export function warmCopyWorker(): void {
 }
 
 /** Runs a copy job in a worker in its own mount namespace. */
+/** The content digest of `paths` in a stage's or image's file system (its snapshots, top first), as the context's
+ *  COPY sources are hashed: mode, owner, content and link targets, not mtimes. A copy worker mounts them. */
+export async function hashSourcePaths(lowerDirs: string[], paths: string[], emptyDir: string, tmpDir: string): Promise<string> {
+  const r = await runJob({ request: { kind: 'COPY', srcIsContext: false, sources: [], dest: '/', workdir: '/' } as CopyJob['request'], dst: { lowerDirs: [], upperDir: '', workDir: '' }, srcLowerDirs: lowerDirs, emptyDir, hashOnly: { paths } }, tmpDir);
+  return r.digest!;
+}
+
 export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResult> {
+  return (await runJob(job, tmpDir)).result!;
+}
+
+async function runJob(job: CopyJob, tmpDir: string): Promise<Reply> {
   const dir = join(tmpDir, tempName('copyjob')); // a name Store.cleanTemp knows: swept once this pid is gone
   await mkdir(dir);
   try {
@@ -187,9 +200,9 @@ export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResu
       w.close();
     } else if (all.has(w)) idle.push(w);
     if (!parsed.ok) {
-      throw new LayerwiseError(parsed.kind === 'build' || parsed.kind === 'invalid' ? 'build' : 'internal', parsed.error ?? 'copy failed');
+      throw new LayerwiseError(parsed.kind === 'build' || parsed.kind === 'invalid' || parsed.kind === 'not-found' ? 'build' : 'internal', parsed.error ?? 'copy failed');
     }
-    return parsed.result!;
+    return parsed;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -239,8 +252,17 @@ async function serveJob(specPath: string): Promise<Reply> {
   let workDir: string | undefined;
   try {
     const job = JSON.parse(await readFile(specPath, 'utf8')) as CopyJob;
-    workDir = job.dst.workDir;
     const base = join(specPath, '..');
+    if (job.hashOnly) {
+      const srcRoot = join(base, 'src');
+      await mkdir(srcRoot);
+      await mountOverlay(job.srcLowerDirs ?? [], undefined, srcRoot, job.emptyDir);
+      mounted.push(srcRoot);
+      const { hashPaths } = await import('../context/hash');
+      const h = await hashPaths(srcRoot, job.hashOnly.paths);
+      return { ok: true, digest: h.digest };
+    }
+    workDir = job.dst.workDir;
     const dstRoot = join(base, 'dst');
     await mkdir(dstRoot);
     await mountOverlay(job.dst.lowerDirs, job.dst, dstRoot, job.emptyDir);

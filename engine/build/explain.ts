@@ -35,6 +35,11 @@ export function explainMiss(
   if (cur.remote && p.remote) {
     const before = new Map(p.remote.map((r) => [r.source, r.version]));
     const moved = cur.remote.filter((r) => before.has(r.source) && before.get(r.source) !== r.version);
+    const copied = moved.filter((r) => r.source.startsWith('--from='));
+    if (copied.length) {
+      const names = copied.map((r) => r.source.slice('--from='.length)).join(', ');
+      return { kind: 'files-changed', detail: `the files it copies from ${names} changed`, added: [], changed: copied.map((r) => r.source), removed: [] };
+    }
     if (moved.length) {
       const show = moved.map((r) => `${r.source} is now ${r.version.slice(0, 19)} (was ${before.get(r.source)!.slice(0, 19)})`).join(', ');
       return { kind: 'files-changed', detail: `remote source changed: ${show}`, added: [], changed: moved.map((r) => r.source), removed: [] };

@@ -3,7 +3,7 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tempName } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -21,7 +21,7 @@ import { runSandboxed, type SandboxMount } from '../runtime/sandbox';
 import { cacheKey, sha256Hex, type CacheRecord, type StepInputs } from './cache';
 import { applyMetadata, envGet, envSet, historyEntry, shellOf, startConfig, type StageConfig } from './config';
 import { parsePasswd } from '../runtime/users';
-import { runCopyJob } from './copy-worker';
+import { hashSourcePaths, runCopyJob } from './copy-worker';
 import { clean, type CopySource } from './copy';
 import { checkoutGit, gitCacheKey, parseGitRef, resolveGitCommit, resolveGitCommitRecent, type GitOptions, type GitRef } from './git-source';
 import type { BuildContext } from './builder';
@@ -801,6 +801,28 @@ export class StageRunner {
     return { key, lowerDirs: await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!) };
   }
 
+  /** The content digest of `paths` in a source's snapshots (hashSourcePaths), kept on disk by snapshots and paths:
+   *  snapshots never change, so a digest is computed once. */
+  private async sourceDigest(ins: Instruction, lowerDirs: string[], paths: string[]): Promise<string> {
+    const { ctx } = this;
+    const file = join(ctx.store.cacheDir, 'contenthash', sha256Hex(JSON.stringify([lowerDirs, paths])));
+    const known = await readFile(file, 'utf8').catch(() => undefined);
+    if (known && /^sha256:[0-9a-f]{64}$/.test(known)) return known;
+    let digest: string;
+    try {
+      digest = await hashSourcePaths(lowerDirs, paths, await this.emptyDir(), ctx.store.tmpDir);
+    } catch (e) {
+      const missing = e instanceof LayerwiseError && /^"(.*)": not found/.exec(e.message);
+      if (missing) this.fail(ins, `failed to compute cache key: "/${missing[1]!.replace(/^\/+/, '')}": not found`);
+      throw e;
+    }
+    await mkdir(join(ctx.store.cacheDir, 'contenthash'), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, digest);
+    await rename(tmp, file).catch(() => rm(tmp, { force: true }));
+    return digest;
+  }
+
   /**
    * What an uncached COPY can take from the last build (CopyRequest.reuse): the snapshot that build made for the
    * same instruction on the same parent, and the context files whose digests have not changed since.
@@ -898,8 +920,11 @@ export class StageRunner {
     let srcLowerDirs: string[] | undefined;
     if (from) {
       const src = await this.fromSource(from);
-      srcKey = { from: src.key, paths: sources.map((s) => s.path ?? s.heredoc?.name) };
+      const paths = sources.map((s) => s.path ?? s.heredoc?.name);
       srcLowerDirs = src.lowerDirs;
+      // as BuildKit: the content of the selected paths (mode, owner, content, link targets), so that a source stage
+      // rebuilt to the same files leaves this step cached; the editor's predictions keep the source's key
+      srcKey = src.lowerDirs.length && !ctx.opts.predict ? { fromContent: await this.sourceDigest(ins, src.lowerDirs, paths.filter((p): p is string => !!p)), paths } : { from: src.key, paths };
     } else {
       const paths = sources.filter((s) => s.path !== undefined).map((s) => s.path!);
       let digest = '';
@@ -927,6 +952,8 @@ export class StageRunner {
       envDigest: sha256Hex(JSON.stringify({ dest, workdir, chown, chmod, excludes })),
       ...(files ? { files } : {}),
       remote: [
+        // COPY --from: the content it copies, so that a miss names the source whose files changed
+        ...(from && typeof srcKey === 'object' && srcKey !== null && 'fromContent' in srcKey ? [{ source: `--from=${from}`, version: String((srcKey as { fromContent: string }).fromContent) }] : []),
         ...gitSources.map((g) => ({ source: g.tree.name, version: g.commit })),
         ...sources.filter((x) => x.file).map((x) => ({ source: x.file!.name, version: this.downloads.get(x.file!.hostPath) ?? '' })),
       ],

@@ -27,10 +27,24 @@ RUN ${o.last ?? 'echo "$V $MODE" > /app/v && ls /app/src > /app/list'}
 COPY . /ctx/
 `;
 
+/** A second context, multi-stage: the final stage copies from a builder whose output may come out the same. */
+const MULTI = `FROM lwdiff-busybox AS builder
+COPY src/ /src/
+RUN cat /src/* | wc -l > /count
+FROM lwdiff-busybox AS unused
+COPY other.txt /other
+RUN exit 1
+FROM lwdiff-busybox
+COPY --from=builder /count /count
+RUN cat /count > /copied
+COPY --from=lwdiff-busybox /bin/busybox /bb
+`;
+
 let skip: string | undefined;
 let kit: Kit | undefined;
 let docker: DockerPeer | undefined;
 let ctx = '';
+let multi = '';
 const tag = `lwcache:t${process.pid}`;
 
 before(async () => {
@@ -48,6 +62,11 @@ before(async () => {
   await writeFile(join(ctx, 'src', 'a.txt'), 'a\n');
   await writeFile(join(ctx, 'src', 'b.txt'), 'b\n');
   await writeFile(join(ctx, 'ignored.log'), 'log 1\n');
+  multi = join(kit.dir, 'multi');
+  await mkdir(join(multi, 'src'), { recursive: true });
+  await writeFile(join(multi, 'Dockerfile'), MULTI);
+  await writeFile(join(multi, 'src', 'a.txt'), 'a\n');
+  await writeFile(join(multi, 'other.txt'), 'o\n');
 });
 
 after(async () => {
@@ -59,15 +78,15 @@ after(async () => {
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** Filesystem steps as `INSTRUCTION -> cached|built`, in Dockerfile order, from Docker's plain progress. */
-async function dockerSteps(args: string[]): Promise<string[]> {
-  const r = await docker!.run(['build', '--progress=plain', '-t', tag, ...args, ctx]);
+async function dockerSteps(args: string[], dir = ctx): Promise<string[]> {
+  const r = await docker!.run(['build', '--progress=plain', '-t', tag, ...args, dir]);
   assert.equal(r.code, 0, r.stderr);
   const log = r.stderr + r.stdout;
   // `#7 [4/6] RUN …` (BuildKit shows RUN expanded: order by the [i/n] position, not by the text)
   const steps = new Map<string, { pos: number; ins: string }>();
   const cached = new Set<string>();
   for (const line of log.split('\n')) {
-    const h = /^#(\d+) \[\s*(\d+)\/\d+\] (.*)$/.exec(line);
+    const h = /^#(\d+) \[(?:[\w.-]+ )?\s*(\d+)\/\d+\] (.*)$/.exec(line);
     if (h && !/^FROM /.test(h[3]!)) steps.set(h[1]!, { pos: Number(h[2]), ins: norm(h[3]!) });
     const c = /^#(\d+) CACHED$/.exec(line);
     if (c) cached.add(c[1]!);
@@ -75,8 +94,8 @@ async function dockerSteps(args: string[]): Promise<string[]> {
   return [...steps.entries()].sort((a, b) => a[1].pos - b[1].pos).map(([id, s]) => `${s.ins} -> ${cached.has(id) ? 'cached' : 'built'}`);
 }
 
-async function ourSteps(args: string[]): Promise<{ steps: string[]; reasons: Record<string, string> }> {
-  const r = await runCommand(process.execPath, [CLI, '--root', kit!.root, 'build', '--progress=json', '-t', tag, ...args, ctx]);
+async function ourSteps(args: string[], dir = ctx): Promise<{ steps: string[]; reasons: Record<string, string> }> {
+  const r = await runCommand(process.execPath, [CLI, '--root', kit!.root, 'build', '--progress=json', '-t', tag, ...args, dir]);
   assert.equal(r.code, 0, r.stderr);
   const last = new Map<number, { instruction: string; status: string; miss?: { kind: string }; index: number }>();
   for (const line of r.stdout.split('\n')) {
@@ -90,7 +109,7 @@ async function ourSteps(args: string[]): Promise<{ steps: string[]; reasons: Rec
   return { steps: steps.map((s) => `${norm(s.instruction)} -> ${s.status === 'cached' ? 'cached' : 'built'}`), reasons };
 }
 
-const scenarios: { name: string; change: () => Promise<void>; args?: string[]; reason?: [string, string] }[] = [
+const scenarios: { name: string; change: () => Promise<void>; args?: string[]; reason?: [string, string]; multi?: true }[] = [
   { name: 'first build', change: async () => {} },
   { name: 'no change', change: async () => {} },
   { name: 'mtime-only touch of a source file', change: () => utimes(join(ctx, 'src', 'a.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1)) },
@@ -130,6 +149,11 @@ const scenarios: { name: string; change: () => Promise<void>; args?: string[]; r
   },
   { name: 'a build arg no step uses', change: async () => {}, args: ['--build-arg', 'V=2', '--build-arg', 'UNUSED=x'] },
   { name: '.dockerignore now excludes a copied file', change: () => writeFile(join(ctx, '.dockerignore'), '*.log\nsrc/b.txt\n'), reason: ['COPY src/ /app/src/', 'files-changed'] },
+  // multi-stage: COPY --from is keyed by the content it copies, not by the source stage's steps
+  { name: 'multi-stage: first build', change: async () => {}, multi: true },
+  { name: 'multi-stage: the builder rebuilt to the same output (COPY --from and what follows stay cached)', change: () => writeFile(join(multi, 'src', 'a.txt'), 'b\n'), multi: true },
+  { name: 'multi-stage: the builder rebuilt to another output', change: () => writeFile(join(multi, 'src', 'b.txt'), 'b\n'), multi: true, reason: ['COPY --from=builder /count /count', 'files-changed'] },
+  { name: 'multi-stage: an edit to a stage the target does not need', change: () => writeFile(join(multi, 'other.txt'), 'changed\n'), multi: true },
 ];
 
 // The scenarios build on each other, in order; each is one test case.
@@ -139,8 +163,16 @@ for (const s of scenarios) {
     if (skip) return t.skip(skip);
     await s.change();
     if (s.args) carryArgs = s.args;
-    const [theirs, ours] = await Promise.all([dockerSteps(carryArgs), ourSteps(carryArgs)]);
+    const args = s.multi ? [] : carryArgs;
+    const dir = s.multi ? multi : ctx;
+    const [theirs, ours] = await Promise.all([dockerSteps(args, dir), ourSteps(args, dir)]);
     t.diagnostic(`docker: ${theirs.join(' | ')}`);
+    if (s.multi) {
+      // several stages: the same instructions (none has a variable to expand), each cached or rebuilt alike
+      assert.deepEqual([...ours.steps].sort(), [...theirs].sort(), 'docker (-) vs ours (+)');
+      if (s.reason) assert.equal(ours.reasons[s.reason[0]], s.reason[1], `reason reported for ${s.reason[0]}`);
+      return;
+    }
     // the same steps in the same order, each cached or rebuilt alike (Docker prints RUN expanded: compare statuses)
     const status = (l: string) => l.slice(l.lastIndexOf(' -> ') + 4);
     assert.equal(ours.steps.length, theirs.length, `ours: ${ours.steps.join(' | ')}`);
