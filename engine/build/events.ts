@@ -37,6 +37,8 @@ export interface StepEvent {
   id: number;
   stage: number;
   stageName?: string;
+  /** the Dockerfile has more than one stage: plain progress labels unnamed stages `stage-N`, as BuildKit does */
+  multiStage?: boolean;
   /** 1-based position within the stage, and the stage's step count (BuildKit's `[2/4]`) */
   index: number;
   total: number;

@@ -26,7 +26,8 @@ function human(bytes: number): string {
 }
 
 export function stepTitle(e: StepEvent): string {
-  const stage = e.stageName && !/^stage-\d+$/.test(e.stageName) ? `${e.stageName} ` : '';
+  // BuildKit labels every stage of a multi-stage build (`builder`, `stage-1`), and none of a single-stage one
+  const stage = e.stageName && (e.multiStage || !/^stage-\d+$/.test(e.stageName)) ? `${e.stageName} ` : '';
   return `[${stage}${e.index}/${e.total}] ${e.instruction}`;
 }
 

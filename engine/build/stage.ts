@@ -165,7 +165,7 @@ export class StageRunner {
     const base = ctx.scopes.stageBase[stage.index]!;
     const text = `FROM ${base.image}${stage.name ? ' AS ' + stage.name : ''}`;
     this.index = 1;
-    const ev = { id, stage: stage.index, stageName: this.label, index: 1, total: this.total, instruction: text, range: stage.from.range };
+    const ev = { id, stage: stage.index, stageName: this.label, ...(this.ctx.df.stages.length > 1 ? { multiStage: true } : {}), index: 1, total: this.total, instruction: text, range: stage.from.range };
     ctx.emit(stepEvent({ ...ev, status: 'running' }));
     let config: ImageConfig | undefined;
     let onbuild: string[] = [];
@@ -225,7 +225,7 @@ export class StageRunner {
     }
     if (createdBy) this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true)); // no entry for ONBUILD, HEALTHCHECK
     this.ctx.emit(
-      stepEvent({ id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
+      stepEvent({ id, stage: this.stage.index, stageName: this.label, ...(this.ctx.df.stages.length > 1 ? { multiStage: true } : {}), index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
     );
   }
 
@@ -257,7 +257,7 @@ export class StageRunner {
     this.index++;
     const t0 = Date.now();
     const text = instructionText(ins);
-    const ev = { id, stage: this.stage.index, stageName: this.label, index: this.index, total: this.total, instruction: (fromOnbuild ? 'ONBUILD ' : '') + text, range: ins.range };
+    const ev = { id, stage: this.stage.index, stageName: this.label, ...(this.ctx.df.stages.length > 1 ? { multiStage: true } : {}), index: this.index, total: this.total, instruction: (fromOnbuild ? 'ONBUILD ' : '') + text, range: ins.range };
     ctx.emit(stepEvent({ ...ev, status: 'running' }));
     trace(`step ${this.index} ${ins.keyword}`);
     ctx.counts.total++;
