@@ -45,6 +45,8 @@ export interface StageResult {
   diffIds: string[];
   /** cache key of the last filesystem step (the stage's identity for dependants) */
   fsKey: string;
+  /** a prediction: a step of this stage would be rebuilt, so its files are not known (COPY --from it is a miss) */
+  predictedIncomplete?: boolean;
   /** ARGs declared so far (a child stage inherits them, as BuildKit's RUN history shows) */
   argDecls: { key: string; value: string | undefined }[];
   configDigest: string;
@@ -67,6 +69,7 @@ export class StageRunner {
   private layers: Descriptor[] = [];
   private diffIds: string[] = [];
   private fsKey = '';
+  private predictedIncomplete = false;
   private lastFs: { instruction: string; line: number; missed: boolean } | undefined;
   /** ARGs declared in this stage (and inherited), in order, with the values they got */
   private argDecls: { key: string; value: string | undefined }[] = [];
@@ -147,7 +150,15 @@ export class StageRunner {
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
     this.st.config.created = this.lastCreated;
-    return { config: this.st.config, layers: this.layers, diffIds: this.diffIds, fsKey: this.fsKey, argDecls: this.argDecls, configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)) };
+    return {
+      config: this.st.config,
+      layers: this.layers,
+      diffIds: this.diffIds,
+      fsKey: this.fsKey,
+      argDecls: this.argDecls,
+      configDigest: 'sha256:' + sha256Hex(JSON.stringify(this.st.config)),
+      ...(this.predictedIncomplete ? { predictedIncomplete: true } : {}),
+    };
   }
 
   private get file(): string {
@@ -294,6 +305,12 @@ export class StageRunner {
       });
       this.fsKey = plan.key;
       this.lastFs = { instruction: text, line: ins.startLine, missed: !rec };
+      // the stage's layers as far as they are known: a COPY --from of this stage looks at them
+      if (!rec) this.predictedIncomplete = true;
+      else if (rec.layer) {
+        this.layers.push({ mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size });
+        this.diffIds.push(rec.layer.diffId);
+      }
       if (plan.after) plan.after();
       return;
     }
@@ -789,25 +806,40 @@ export class StageRunner {
       layers = r.layers;
       diffIds = r.diffIds;
       key = r.fsKey;
+      if (r.predictedIncomplete) return { key, lowerDirs: [] };
     } else {
       const img = await ctx.image(ref);
       layers = img.layers;
       diffIds = img.config.rootfs?.diff_ids ?? [];
       key = cacheKey({ op: 'image', manifest: img.manifestDigest });
     }
-    if (diffIds.length === 0 || ctx.opts.predict) return { key, lowerDirs: [] };
-    await ctx.store.snapshots.prepare(layers, diffIds);
+    if (diffIds.length === 0) return { key, lowerDirs: [] };
     const chains = chainIds(diffIds);
+    if (ctx.opts.predict) {
+      // a prediction prepares nothing: the snapshots as they are, for a content digest computed before (or none)
+      const lowerDirs = await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!).catch(() => []);
+      return { key, lowerDirs };
+    }
+    await ctx.store.snapshots.prepare(layers, diffIds);
     return { key, lowerDirs: await ctx.store.snapshots.lowerDirs(chains[chains.length - 1]!) };
   }
 
   /** The content digest of `paths` in a source's snapshots (hashSourcePaths), kept on disk by snapshots and paths:
    *  snapshots never change, so a digest is computed once. */
+  private contentHashFile(lowerDirs: string[], paths: string[]): string {
+    return join(this.ctx.store.cacheDir, 'contenthash', sha256Hex(JSON.stringify([lowerDirs, paths])));
+  }
+
+  private async knownSourceDigest(lowerDirs: string[], paths: string[]): Promise<string | undefined> {
+    const known = await readFile(this.contentHashFile(lowerDirs, paths), 'utf8').catch(() => undefined);
+    return known && /^sha256:[0-9a-f]{64}$/.test(known) ? known : undefined;
+  }
+
   private async sourceDigest(ins: Instruction, lowerDirs: string[], paths: string[]): Promise<string> {
     const { ctx } = this;
-    const file = join(ctx.store.cacheDir, 'contenthash', sha256Hex(JSON.stringify([lowerDirs, paths])));
-    const known = await readFile(file, 'utf8').catch(() => undefined);
-    if (known && /^sha256:[0-9a-f]{64}$/.test(known)) return known;
+    const file = this.contentHashFile(lowerDirs, paths);
+    const known = await this.knownSourceDigest(lowerDirs, paths);
+    if (known) return known;
     let digest: string;
     try {
       digest = await hashSourcePaths(lowerDirs, paths, await this.emptyDir(), ctx.store.tmpDir);
@@ -924,7 +956,10 @@ export class StageRunner {
       srcLowerDirs = src.lowerDirs;
       // as BuildKit: the content of the selected paths (mode, owner, content, link targets), so that a source stage
       // rebuilt to the same files leaves this step cached; the editor's predictions keep the source's key
-      srcKey = src.lowerDirs.length && !ctx.opts.predict ? { fromContent: await this.sourceDigest(ins, src.lowerDirs, paths.filter((p): p is string => !!p)), paths } : { from: src.key, paths };
+      const wanted = paths.filter((p): p is string => !!p);
+      // a prediction uses a digest computed by an earlier build (no worker, no mount), else the source's key
+      const digest = !src.lowerDirs.length ? undefined : ctx.opts.predict ? await this.knownSourceDigest(src.lowerDirs, wanted) : await this.sourceDigest(ins, src.lowerDirs, wanted);
+      srcKey = digest ? { fromContent: digest, paths } : { from: src.key, paths };
     } else {
       const paths = sources.filter((s) => s.path !== undefined).map((s) => s.path!);
       let digest = '';

@@ -593,6 +593,25 @@ test('predict: the cache status of every step, from the same cache keys, without
   assert.deepEqual(real.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['cached', 'cached', 'cached', 'built', 'built']);
 });
 
+test('COPY --from is keyed by the content it copies: a source rebuilt to the same files leaves it (and what follows) cached; predict finds the digest', async (t) => {
+  if (skip) return t.skip(skip);
+  const df = `FROM busybox AS builder\nCOPY src/ /src/\nRUN cat /src/* | wc -l > /count\nFROM busybox\nCOPY --from=builder /count /count\nRUN cat /count > /copied\n`;
+  const c = await ctx({ Dockerfile: df, 'src/a.txt': 'a\n' });
+  const first = await runBuild(kit, c);
+  assert.deepEqual(first.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['built', 'built', 'built', 'built']);
+  // the same number of lines: the builder rebuilds, its /count is the same
+  await writeFile(join(c, 'src/a.txt'), 'b\n');
+  const same = await runBuild(kit, c);
+  assert.deepEqual(same.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['built', 'built', 'cached', 'cached']);
+  // nothing changed since: the prediction finds the content digest the build left (no mount, no worker)
+  const p = await runBuild(kit, c, { predict: true });
+  assert.deepEqual(p.result!.predictions!.map((x) => `${x.range.start.line + 1} ${x.keyword} ${x.status}`), ["2 COPY hit", "3 RUN hit", "5 COPY hit", "6 RUN hit"], JSON.stringify(p.result!.predictions!.map((x) => x.reason)));
+  // one line more: a different /count
+  await writeFile(join(c, 'src/b.txt'), 'b\n');
+  const other = await runBuild(kit, c);
+  assert.deepEqual(other.summary.map((s) => s.split(' -> ')[1]!.split(' ')[0]), ['built', 'built', 'built', 'built']);
+});
+
 test('ADD of a URL: downloaded (0600, Last-Modified), checked against --checksum, cached by content', async (t) => {
   if (skip) return t.skip(skip);
   const { createServer } = await import('node:http');
