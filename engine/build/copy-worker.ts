@@ -164,7 +164,6 @@ export function warmCopyWorker(): void {
   idle.push(w);
 }
 
-/** Runs a copy job in a worker in its own mount namespace. */
 /** The content digest of `paths` in a stage's or image's file system (its snapshots, top first), as the context's
  *  COPY sources are hashed: mode, owner, content and link targets, not mtimes. A copy worker mounts them. */
 export async function hashSourcePaths(lowerDirs: string[], paths: string[], emptyDir: string, tmpDir: string): Promise<string> {
@@ -172,6 +171,7 @@ export async function hashSourcePaths(lowerDirs: string[], paths: string[], empt
   return r.digest!;
 }
 
+/** Runs a copy job in a worker in its own mount namespace. */
 export async function runCopyJob(job: CopyJob, tmpDir: string): Promise<CopyResult> {
   return (await runJob(job, tmpDir)).result!;
 }

@@ -955,7 +955,7 @@ export class StageRunner {
       const paths = sources.map((s) => s.path ?? s.heredoc?.name);
       srcLowerDirs = src.lowerDirs;
       // as BuildKit: the content of the selected paths (mode, owner, content, link targets), so that a source stage
-      // rebuilt to the same files leaves this step cached; the editor's predictions keep the source's key
+      // rebuilt to the same files leaves this step cached
       const wanted = paths.filter((p): p is string => !!p);
       // a prediction uses a digest computed by an earlier build (no worker, no mount), else the source's key
       const digest = !src.lowerDirs.length ? undefined : ctx.opts.predict ? await this.knownSourceDigest(src.lowerDirs, wanted) : await this.sourceDigest(ins, src.lowerDirs, wanted);
