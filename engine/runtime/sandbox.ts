@@ -327,8 +327,14 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
     stderr: spec.stderr === undefined ? stderrStream : null,
   };
   if (spec.signal) {
-    if (spec.signal.aborted) void handle.cancel();
-    else spec.signal.addEventListener('abort', () => void handle.cancel(), { once: true });
+    const signal = spec.signal;
+    if (signal.aborted) void handle.cancel();
+    else {
+      // one build's signal serves every RUN of it: the listener goes when this sandbox is done
+      const onAbort = () => void handle.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void done.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
+    }
   }
   return handle;
 }
