@@ -52,6 +52,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** `--network`: the network of RUN steps without a --network flag of their own (default: `default`) */
   network?: 'default' | 'none' | 'host';
+  /** --add-host: names the RUNs' /etc/hosts maps (part of each RUN's cache key, as in BuildKit) */
+  extraHosts?: { host: string; ip: string }[];
   /** answer a rebuild in which nothing changed from the build memo, and leave one (memo.ts); the CLI's builds do */
   memo?: boolean;
 }
@@ -181,7 +183,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     let print: ContextPrint | undefined;
     if (memoOn) {
       early = await readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined);
-      memoKey = memoOptions({ dockerfilePath, contextDir, target: opts.target, buildArgs: opts.buildArgs, labels: opts.labels, network: opts.network, sourceDateEpoch: opts.sourceDateEpoch });
+      memoKey = memoOptions({ dockerfilePath, contextDir, target: opts.target, buildArgs: opts.buildArgs, labels: opts.labels, network: opts.network, sourceDateEpoch: opts.sourceDateEpoch, ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}) });
       const session = await store.writeSession();
       try {
         const r = await checkMemo({ store, options: memoKey, dockerfileText: text, ignore: ignorePatterns(early), contextDir });

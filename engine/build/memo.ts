@@ -51,6 +51,7 @@ export interface MemoOptions {
   labels?: Record<string, string>;
   network?: string;
   sourceDateEpoch?: number;
+  extraHosts?: { host: string; ip: string }[];
 }
 
 export interface ContextPrint {
@@ -121,6 +122,8 @@ export function memoOptions(o: MemoOptions): string {
     sorted(o.labels),
     o.network ?? null,
     o.sourceDateEpoch ?? null,
+    // (only when given: the keys of memos written before stay the same)
+    ...(o.extraHosts?.length ? [o.extraHosts.map((h) => `${h.host}=${h.ip}`)] : []),
     typeof process.getuid === 'function' ? process.getuid() : null,
     process.env.LAYERWISE_USERNS ?? null,
   ]);

@@ -662,8 +662,10 @@ export class StageRunner {
     if (firstSsh && envGet(env, 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.sshTarget}`);
     const keyMounts = mountSpecs.map((m) => m.key);
     if (script) keyMounts.push(`script:${script.name}:${sha256Hex(script.content)}`);
-    const envDigest = sha256Hex(JSON.stringify({ env: [...env].sort(), user, cwd, mounts: keyMounts, network, security }));
-    const key = cacheKey({ op: 'run', parent: this.fsKey, argv, env: [...env].sort(), user, cwd, network, security, mounts: keyMounts });
+    const extraHosts = ctx.opts.extraHosts ?? [];
+    const hostsKey = extraHosts.length ? { extraHosts: extraHosts.map((h) => `${h.host}=${h.ip}`) } : {};
+    const envDigest = sha256Hex(JSON.stringify({ env: [...env].sort(), user, cwd, mounts: keyMounts, network, security, ...hostsKey }));
+    const key = cacheKey({ op: 'run', parent: this.fsKey, argv, env: [...env].sort(), user, cwd, network, security, mounts: keyMounts, ...hostsKey });
     return {
       key,
       envDigest,
@@ -710,6 +712,7 @@ export class StageRunner {
             ...(user ? { user } : {}),
             network,
             mounts,
+            ...(extraHosts.length ? { extraHosts } : {}),
             stdout: log('stdout'),
             stderr: log('stderr'),
             stateParent: ctx.store.tmpDir,

@@ -205,14 +205,30 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   // (PWD and SHLVL are the shell's own)
   assert.deepEqual(lines.slice(0, -2).filter((l) => !/^(PWD|SHLVL)=/.test(l)), ['HOME=/root', `HOSTNAME=${hn}`, 'ONLY_HERE=1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   assert.equal(lines[lines.length - 1]!.split(' ')[0], '0', 'the primary group first');
-  const named = await cli(kit.root, ['run', '--rm', '-h', 'myhost', '--user', '1000:1000', 'runner:1', 'sh', '-c', 'hostname; echo $HOSTNAME; id -G']);
-  assert.equal(named.stdout, 'myhost\nmyhost\n1000\n', named.stderr);
+  const named = await cli(kit.root, ['run', '--rm', '-h', 'myhost', '--user', '1000:1000', '--add-host', 'db:10.0.0.5', 'runner:1', 'sh', '-c', 'hostname; echo $HOSTNAME; id -G; grep db /etc/hosts']);
+  assert.equal(named.stdout, 'myhost\nmyhost\n1000\n10.0.0.5\tdb\n', named.stderr);
   const missing = await cli(kit.root, ['run', '--rm', 'not-here:1']);
   assert.equal(missing.code, 125);
   assert.equal(missing.stderr, 'Error: No such image: not-here:1\n');
   const help = await cli(kit.root, ['run', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: {2}layerwise run \[OPTIONS\] IMAGE/);
+});
+
+test('build --add-host: the RUNs\' /etc/hosts maps the names; part of each RUN\'s key; a bad address is a usage error', async (t) => {
+  if (skip) return t.skip(skip);
+  const { cli } = await import('../helpers/store-cli');
+  const c = await ctx({ Dockerfile: 'FROM busybox\nRUN grep -E "myhost|other" /etc/hosts | tr "\\t" " " > /h\n' });
+  const one = await cli(kit.root, ['build', '-q', '--add-host', 'myhost:10.1.2.3', '--add-host', 'other=fd00::1', '-t', 'hosts:1', c]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal((await sh(kit, 'hosts:1', 'cat /h')).out, '10.1.2.3 myhost\nfd00::1 other\n');
+  const same = await runBuild(kit, c, { tags: ['hosts:2'], extraHosts: [{ host: 'myhost', ip: '10.1.2.3' }, { host: 'other', ip: 'fd00::1' }] });
+  assert.deepEqual(same.summary.map((x) => x.split(' -> ')[1]!.split(' ')[0]), ['cached']);
+  const moved = await runBuild(kit, c, { tags: ['hosts:3'], extraHosts: [{ host: 'myhost', ip: '10.9.9.9' }] });
+  assert.deepEqual(moved.summary.map((x) => x.split(' -> ')[1]!.split(' ')[0]), ['built']);
+  const bad = await cli(kit.root, ['build', '--add-host', 'nohost', c]);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /invalid argument "nohost" for "--add-host" flag/);
 });
 
 test('build --label sets image labels (over LABEL, not in any cache key), --network is the RUNs\' default, --platform only the host\'s, --pull refused', async (t) => {

@@ -21,6 +21,7 @@ Build an image from a Dockerfile. PATH "-" reads the build context as a tar arch
 standard input, or, when standard input is not an archive, the Dockerfile, with an empty context.
 
 Options:
+      --add-host list           Add a custom host-to-IP mapping ("host:ip") to the RUNs' /etc/hosts
       --build-arg stringArray   Set build-time variables
   -f, --file string             Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads stdin)
       --iidfile string          Write the image ID to the file
@@ -42,6 +43,7 @@ Options:
 interface Parsed {
   file?: string;
   labels: Record<string, string>;
+  addHosts: { host: string; ip: string }[];
   network?: 'default' | 'none' | 'host';
   tags: string[];
   buildArgs: Record<string, string>;
@@ -57,7 +59,7 @@ interface Parsed {
 }
 
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
-  const p: Parsed = { labels: {}, tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
+  const p: Parsed = { labels: {}, addHosts: [], tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
     let inline: string | undefined;
@@ -131,6 +133,16 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
         const kv = value();
         const eq = kv.indexOf('=');
         p.labels[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
+        break;
+      }
+      case '--add-host': {
+        // docker's "host:ip" (an IPv6 address keeps its colons) or "host=ip"
+        const v = value();
+        const sep = v.includes('=') ? v.indexOf('=') : v.indexOf(':');
+        const host = sep < 0 ? '' : v.slice(0, sep);
+        const ip = sep < 0 ? '' : v.slice(sep + 1).replace(/^\[(.*)\]$/, '$1');
+        if (!host || !ip || !/^[0-9a-fA-F.:]+$/.test(ip)) throw new LayerwiseError('usage', `invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`);
+        p.addHosts.push({ host, ip });
         break;
       }
       case '--network': {
@@ -248,6 +260,7 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     ...(p.iidfile ? { iidfile: resolve(ctx.cwd, p.iidfile) } : {}),
     ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
     ...(p.network ? { network: p.network } : {}),
+    ...(p.addHosts.length ? { extraHosts: p.addHosts } : {}),
     ...(epochRaw && /^\d+$/.test(epochRaw) ? { sourceDateEpoch: Number(epochRaw) } : {}),
     // a rebuild in which nothing changed is answered from the build memo (engine/build/memo.ts);
     // LAYERWISE_BUILD_MEMO=off always plans every step; a context from stdin is new every time

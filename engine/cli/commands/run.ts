@@ -21,6 +21,7 @@ const USAGE = `Usage:  layerwise run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Run a command in a new container (removed when it ends)
 
 Options:
+      --add-host list       Add a custom host-to-IP mapping (host:ip)
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables
       --env-file list       Read in a file of environment variables
@@ -131,6 +132,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let interactive = false;
   let entrypoint: string | undefined;
   let hostname: string | undefined;
+  const extraHosts: { host: string; ip: string }[] = [];
   const mounts: SandboxMount[] = [];
   /** -v sources, which are made when missing */
   const volumes = new Set<SandboxMount>();
@@ -150,6 +152,14 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       case '--help':
         ctx.stdout.write(USAGE);
         return 0;
+      case '--add-host': {
+        const v = val();
+        const sep = v.includes('=') ? v.indexOf('=') : v.indexOf(':');
+        const ip = sep < 0 ? '' : v.slice(sep + 1).replace(/^\[(.*)\]$/, '$1');
+        if (sep <= 0 || !/^[0-9a-fA-F.:]+$/.test(ip)) throw new LayerwiseError('usage', `invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`);
+        extraHosts.push({ host: v.slice(0, sep), ip });
+        break;
+      }
       case '-h': // as docker run: -h is the hostname, not help
       case '--hostname':
         hostname = val();
@@ -271,6 +281,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       network,
       profile: 'run',
       hostname: host,
+      ...(extraHosts.length ? { extraHosts } : {}),
       stdin: interactive ? 'inherit' : 'ignore',
       stdout: ctx.stdout === process.stdout ? 'inherit' : (ctx.stdout as NodeJS.WritableStream as import('node:stream').Writable),
       stderr: ctx.stderr === process.stderr ? 'inherit' : (ctx.stderr as NodeJS.WritableStream as import('node:stream').Writable),
