@@ -3,6 +3,7 @@
  * (BuildKit's cache-key semantics), runs RUN in the namespace sandbox and COPY/ADD in a mount-namespace worker,
  * writes every layer to the store, and reports every step as a build event, with the reason of each miss.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StatCache } from '../context/statcache';
@@ -149,13 +150,21 @@ function failSyntax(df: Dockerfile, file: string): void {
   if (err) throw new LayerwiseError('syntax', `dockerfile parse error on line ${err.range.start.line + 1}: ${err.message}`, { range: err.range, file });
 }
 
+function defaultDockerfile(contextDir: string): string {
+  const upper = resolve(contextDir, 'Dockerfile');
+  if (existsSync(upper)) return upper;
+  const lower = resolve(contextDir, 'dockerfile');
+  return existsSync(lower) ? lower : upper;
+}
+
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
   trace('build start');
   const store = opts.store;
   if (!opts.predict) await store.cleanTemp().catch(() => undefined); // temp dirs of builds that were killed
   const contextDir = resolve(opts.contextDir);
-  const dockerfilePath = resolve(opts.dockerfile ?? resolve(contextDir, 'Dockerfile'));
+  // no -f: PATH/Dockerfile, else PATH/dockerfile, as BuildKit's frontend falls back to the lower-case name
+  const dockerfilePath = resolve(opts.dockerfile ?? defaultDockerfile(contextDir));
   // a build that may leave a memo keeps its step events for the memo's replay (not the logs: a RUN's output can
   // be large, and a replay shows none)
   let stepEvents: StepEvent[] | undefined;

@@ -215,6 +215,18 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   assert.match(help.stdout, /^Usage: {2}layerwise run \[OPTIONS\] IMAGE/);
 });
 
+test('without -f: PATH/Dockerfile, else PATH/dockerfile (as Docker 26 takes it)', async (t) => {
+  if (skip) return t.skip(skip);
+  const { cli } = await import('../helpers/store-cli');
+  const c = await ctx({ dockerfile: 'FROM busybox\nLABEL which=lower\n' });
+  const lower = await cli(kit.root, ['build', '-q', '-t', 'lower:1', c]);
+  assert.equal(lower.code, 0, lower.stderr);
+  assert.equal((await kit.store.images.resolve('lower:1')).config.config?.Labels?.which, 'lower');
+  await writeFile(join(c, 'Dockerfile'), 'FROM busybox\nLABEL which=upper\n');
+  assert.equal((await cli(kit.root, ['build', '-q', '-t', 'upper:1', c])).code, 0);
+  assert.equal((await kit.store.images.resolve('upper:1')).config.config?.Labels?.which, 'upper');
+});
+
 test('build --add-host: the RUNs\' /etc/hosts maps the names; part of each RUN\'s key; a bad address is a usage error', async (t) => {
   if (skip) return t.skip(skip);
   const { cli } = await import('../helpers/store-cli');

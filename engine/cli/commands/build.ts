@@ -204,9 +204,11 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     dockerfileText = fromStdin.dockerfileText;
     dockerfile = resolve(contextDir, 'Dockerfile');
   } else if (fromStdin) {
-    // a context archive: -f names a file inside it
-    dockerfile = resolve(contextDir, p.file ?? 'Dockerfile');
-    if (!dockerfile.startsWith(contextDir + '/')) throw new LayerwiseError('invalid', `the Dockerfile (${p.file}) must be within the build context`);
+    // a context archive: -f names a file inside it (without -f, the builder's default: Dockerfile, else dockerfile)
+    if (p.file) {
+      dockerfile = resolve(contextDir, p.file);
+      if (!dockerfile.startsWith(contextDir + '/')) throw new LayerwiseError('invalid', `the Dockerfile (${p.file}) must be within the build context`);
+    }
   } else if (p.file === '-') {
     const chunks: Buffer[] = [];
     for await (const c of ctx.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
