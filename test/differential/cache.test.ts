@@ -29,6 +29,7 @@ COPY . /ctx/
 
 /** A second context, multi-stage: the final stage copies from a builder whose output may come out the same. */
 const MULTI = `FROM lwdiff-busybox AS builder
+ARG V=1
 COPY src/ /src/
 RUN cat /src/* | wc -l > /count
 FROM lwdiff-busybox AS unused
@@ -154,6 +155,13 @@ const scenarios: { name: string; change: () => Promise<void>; args?: string[]; r
   { name: 'multi-stage: the builder rebuilt to the same output (COPY --from and what follows stay cached)', change: () => writeFile(join(multi, 'src', 'a.txt'), 'b\n'), multi: true },
   { name: 'multi-stage: the builder rebuilt to another output', change: () => writeFile(join(multi, 'src', 'b.txt'), 'b\n'), multi: true, reason: ['COPY --from=builder /count /count', 'files-changed'] },
   { name: 'multi-stage: an edit to a stage the target does not need', change: () => writeFile(join(multi, 'other.txt'), 'changed\n'), multi: true },
+  {
+    name: 'multi-stage: a build arg only the builder declares (its RUN reruns, to the same output)',
+    change: async () => {},
+    args: ['--build-arg', 'V=2'],
+    multi: true,
+    reason: ['RUN cat /src/* | wc -l > /count', 'build-arg-changed'],
+  },
 ];
 
 // The scenarios build on each other, in order; each is one test case.
@@ -162,8 +170,8 @@ for (const s of scenarios) {
   test(`cache vs Docker: ${s.name}`, async (t) => {
     if (skip) return t.skip(skip);
     await s.change();
-    if (s.args) carryArgs = s.args;
-    const args = s.multi ? [] : carryArgs;
+    if (s.args && !s.multi) carryArgs = s.args;
+    const args = s.multi ? (s.args ?? []) : carryArgs;
     const dir = s.multi ? multi : ctx;
     const [theirs, ours] = await Promise.all([dockerSteps(args, dir), ourSteps(args, dir)]);
     t.diagnostic(`docker: ${theirs.join(' | ')}`);
