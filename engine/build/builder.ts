@@ -191,7 +191,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     let memoKey = '';
     let print: ContextPrint | undefined;
     if (memoOn) {
-      early = await readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined);
+      early = await readDockerignoreFor(contextDir, dockerfilePath);
       memoKey = memoOptions({ dockerfilePath, contextDir, target: opts.target, buildArgs: opts.buildArgs, labels: opts.labels, network: opts.network, sourceDateEpoch: opts.sourceDateEpoch, ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}) });
       const session = await store.writeSession();
       try {
@@ -282,7 +282,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const cache = new BuildCache(store.cacheDir, store.tmpDir);
     // three reads at once: the .dockerignore, the last build's history, the stat cache
     const [ignoreFile, history, statCache] = await Promise.all([
-      early ?? readDockerignoreFor(contextDir, opts.dockerfile ? dockerfilePath : undefined),
+      early ?? readDockerignoreFor(contextDir, dockerfilePath),
       cache.history(dockerfilePath),
       StatCache.load(join(store.cacheDir, 'stat')),
     ]);
