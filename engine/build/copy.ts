@@ -13,12 +13,13 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs';
 import { chmod, copyFile, lchown, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { LayerwiseError } from '../errors';
 import { resolveInRootfs } from '../runtime/rootfs-path';
 import { PatternMatcher } from '../context/patternmatcher';
 import { applyLayer, decompress } from '../layers';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { toolProcess } from '../layers/compression';
+import { headerChecksumOk } from '../layers/tarscan';
 
 export interface CopySource {
   /** a path (may hold wildcards) relative to srcRoot, as written after expansion */
@@ -379,58 +380,15 @@ function externalDecompressor(head: Buffer): 'bzip2' | 'xz' | undefined {
 function decompressedStream(path: string, head: Buffer): Readable {
   const tool = externalDecompressor(head);
   if (!tool) return decompress(createReadStream(path)).stream;
-  const out = new PassThrough();
-  const child = spawn(tool, ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 2048) stderr += d;
-  });
-  child.on('error', (e: NodeJS.ErrnoException) =>
-    out.destroy(
-      new LayerwiseError('io', e.code === 'ENOENT' ? `cannot read ${tool} archives: the \`${tool}\` program is not installed` : `cannot run ${tool}: ${e.message}`),
-    ),
-  );
-  child.stdout.pipe(out, { end: false });
-  let exited: number | null | undefined;
-  let drained = false;
-  const finish = () => {
-    if (exited === undefined || !drained) return;
-    if (exited === 0) out.end();
-    else out.destroy(new LayerwiseError('corrupt', `${tool} could not decompress ${path}: ${stderr.trim().split('\n').pop() || `exit ${exited}`}`));
-  };
-  child.stdout.on('end', () => {
-    drained = true;
-    finish();
-  });
-  child.on('exit', (code) => {
-    exited = code;
-    finish();
-  });
-  out.on('close', () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return out;
+  return toolProcess(tool, createReadStream(path), ['-dc'], 'decompress', `the \`${tool}\` program is not installed (apt-get install ${tool === 'xz' ? 'xz-utils' : tool})`);
 }
 
 /** Whether a 512-byte block is a tar header Go's archive/tar takes: not all zeros, and its checksum right (the
- *  unsigned or the signed sum of the block with the checksum field as spaces; any format, V7 included). */
+ *  unsigned or the signed sum, as the tar scanner checks it; any format, V7 included). */
 export function isTarHeader(block: Buffer): boolean {
   if (block.length < 512) return false;
-  let unsigned = 0;
-  let signed = 0;
-  let zero = true;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    if (block[i] !== 0) zero = false;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  if (zero) return false;
-  const field = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (!/^[0-7]+$/.test(field)) return false;
-  const sum = parseInt(field, 8);
-  return sum === unsigned || sum === signed;
+  const h = block.subarray(0, 512);
+  return h.some((b) => b !== 0) && headerChecksumOk(h);
 }
 
 /**

@@ -3,8 +3,8 @@
  * then each instruction. Filesystem steps (RUN, COPY, ADD, WORKDIR) are looked up in the cache by key and built on
  * a miss; metadata steps change the image config. Every step is reported as a build event.
  */
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tempName } from '../store/fs-atomic';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tempName, writeFileAtomic } from '../store/fs-atomic';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from '../dockerfile';
@@ -852,9 +852,8 @@ export class StageRunner {
       throw e;
     }
     await mkdir(join(ctx.store.cacheDir, 'contenthash'), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, digest);
-    await rename(tmp, file).catch(() => rm(tmp, { force: true }));
+    await mkdir(ctx.store.tmpDir, { recursive: true });
+    await writeFileAtomic(file, digest, { tmpDir: ctx.store.tmpDir });
     return digest;
   }
 
@@ -951,6 +950,8 @@ export class StageRunner {
       }
     }
     let srcKey: unknown;
+    /** COPY --from: the digest of what it copies (its key, and its inputs' record) */
+    let fromDigest: string | undefined;
     let files: { path: string; digest: string }[] | undefined;
     let srcLowerDirs: string[] | undefined;
     if (from) {
@@ -961,8 +962,8 @@ export class StageRunner {
       // rebuilt to the same files leaves this step cached
       const wanted = paths.filter((p): p is string => !!p);
       // a prediction uses a digest computed by an earlier build (no worker, no mount), else the source's key
-      const digest = !src.lowerDirs.length ? undefined : ctx.opts.predict ? await this.knownSourceDigest(src.lowerDirs, wanted) : await this.sourceDigest(ins, src.lowerDirs, wanted);
-      srcKey = digest ? { fromContent: digest, paths } : { from: src.key, paths };
+      fromDigest = !src.lowerDirs.length ? undefined : ctx.opts.predict ? await this.knownSourceDigest(src.lowerDirs, wanted) : await this.sourceDigest(ins, src.lowerDirs, wanted);
+      srcKey = fromDigest ? { fromContent: fromDigest, paths } : { from: src.key, paths };
     } else {
       const paths = sources.filter((s) => s.path !== undefined).map((s) => s.path!);
       let digest = '';
@@ -991,7 +992,7 @@ export class StageRunner {
       ...(files ? { files } : {}),
       remote: [
         // COPY --from: the content it copies, so that a miss names the source whose files changed
-        ...(from && typeof srcKey === 'object' && srcKey !== null && 'fromContent' in srcKey ? [{ source: `--from=${from}`, version: String((srcKey as { fromContent: string }).fromContent) }] : []),
+        ...(from && fromDigest ? [{ source: `--from=${from}`, version: fromDigest }] : []),
         ...gitSources.map((g) => ({ source: g.tree.name, version: g.commit })),
         ...sources.filter((x) => x.file).map((x) => ({ source: x.file!.name, version: this.downloads.get(x.file!.hostPath) ?? '' })),
       ],

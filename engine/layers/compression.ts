@@ -30,11 +30,17 @@ function nodeZstd(kind: 'compress' | 'decompress'): ZstdFactory | undefined {
   return typeof f === 'function' ? (f as ZstdFactory).bind(zlib) : undefined;
 }
 
-/** Runs `zstd args` as a transform: input -> stdin, stdout -> returned stream. Errors (missing binary, bad
- *  data) destroy the returned stream with a LayerwiseError. */
+/** Runs `zstd args` as a transform (toolProcess). */
 function zstdProcess(input: NodeJS.ReadableStream, args: string[], what: string): Readable {
+  return toolProcess('zstd', input, args, what, 'this Node has no zstd and the `zstd` program is not installed (apt-get install zstd)');
+}
+
+/** Runs `tool args` as a transform: input -> stdin, stdout -> returned stream (zstd here; bzip2 and xz for ADD's
+ *  archives). Errors (missing binary, bad data) destroy the returned stream with a LayerwiseError; `missing` says
+ *  what to install. */
+export function toolProcess(tool: string, input: NodeJS.ReadableStream, args: string[], what: string, missing: string): Readable {
   const out = new PassThrough();
-  const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let failed = false;
   const fail = (e: Error) => {
@@ -46,8 +52,8 @@ function zstdProcess(input: NodeJS.ReadableStream, args: string[], what: string)
   child.on('error', (e: NodeJS.ErrnoException) => {
     fail(
       e.code === 'ENOENT'
-        ? new LayerwiseError('invalid', `cannot ${what} zstd: this Node has no zstd and the \`zstd\` program is not installed (apt-get install zstd)`)
-        : new LayerwiseError('io', `cannot run zstd: ${e.message}`),
+        ? new LayerwiseError('invalid', `cannot ${what} ${tool}: ${missing}`)
+        : new LayerwiseError('io', `cannot run ${tool}: ${e.message}`),
     );
   });
   child.stderr.setEncoding('utf8');
@@ -55,7 +61,7 @@ function zstdProcess(input: NodeJS.ReadableStream, args: string[], what: string)
     if (stderr.length < 4096) stderr += d;
   });
   child.stdin.on('error', () => {
-    /* EPIPE when zstd exits early: reported through the exit code */
+    /* EPIPE when the tool exits early: reported through the exit code */
   });
   (input as Readable).on('error', (e: Error) => fail(e));
   out.on('close', () => {
@@ -73,7 +79,7 @@ function zstdProcess(input: NodeJS.ReadableStream, args: string[], what: string)
       fail(
         new LayerwiseError(
           what === 'decompress' ? 'corrupt' : 'io',
-          `zstd ${what} failed: ${stderr.trim().split('\n').pop() || `exit ${exited}`}`,
+          `${tool} ${what} failed: ${stderr.trim().split('\n').pop() || `exit ${exited}`}`,
         ),
       );
   };

@@ -44,7 +44,8 @@ function parseNumber(b: Buffer, off: number, len: number): number {
   return digits === 0 ? 0 : v;
 }
 
-function checksumOk(h: Buffer): boolean {
+/** A tar header block's checksum: the unsigned or the signed byte sum, the checksum field counted as spaces. */
+export function headerChecksumOk(h: Buffer): boolean {
   const stored = parseNumber(h, 148, 8);
   if (stored < 0) return false;
   let unsigned = 0;
@@ -152,7 +153,7 @@ export class TarScanner {
       this.ended = true;
       return;
     }
-    if (!checksumOk(h)) {
+    if (!headerChecksumOk(h)) {
       throw invalid(this.headers === 0 ? 'the input is not a tar archive' : `the input is not a valid tar archive: bad header checksum at byte ${this.bytes}`);
     }
     this.headers++;

@@ -12,6 +12,7 @@ import { ProgressPrinter, type ProgressMode } from '../../build/progress';
 import type { CliContext } from '../context';
 import { formatPlatform, hostPlatform, platformMatches } from '../../image/chain';
 import { stdinContext, type StdinContext } from '../stdin-context';
+import { parseAddHost } from './image-cli';
 
 export const summary = 'Build an image from a Dockerfile';
 
@@ -135,16 +136,9 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
         p.labels[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
         break;
       }
-      case '--add-host': {
-        // docker's "host:ip" (an IPv6 address keeps its colons) or "host=ip"
-        const v = value();
-        const sep = v.includes('=') ? v.indexOf('=') : v.indexOf(':');
-        const host = sep < 0 ? '' : v.slice(0, sep);
-        const ip = sep < 0 ? '' : v.slice(sep + 1).replace(/^\[(.*)\]$/, '$1');
-        if (!host || !ip || !/^[0-9a-fA-F.:]+$/.test(ip)) throw new LayerwiseError('usage', `invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`);
-        p.addHosts.push({ host, ip });
+      case '--add-host':
+        p.addHosts.push(parseAddHost(value()));
         break;
-      }
       case '--network': {
         const n = value();
         if (n !== 'default' && n !== 'none' && n !== 'host') throw new LayerwiseError('usage', `network mode "${n}" not supported by buildkit (default, host, none)`);

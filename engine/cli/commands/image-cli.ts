@@ -256,3 +256,12 @@ export async function du(p: string): Promise<number> {
   for (const n of await fsp.readdir(p)) total += await du(join(p, n));
   return total;
 }
+
+/** docker's `--add-host`: `host:ip` (an IPv6 address keeps its colons, brackets are dropped) or `host=ip`. */
+export function parseAddHost(v: string): { host: string; ip: string } {
+  const sep = v.includes('=') ? v.indexOf('=') : v.indexOf(':');
+  const host = sep < 0 ? '' : v.slice(0, sep);
+  const ip = sep < 0 ? '' : v.slice(sep + 1).replace(/^\[(.*)\]$/, '$1');
+  if (!host || !ip || !/^[0-9a-fA-F.:]+$/.test(ip)) throw new LayerwiseError('usage', `invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`);
+  return { host, ip };
+}

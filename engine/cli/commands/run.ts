@@ -13,6 +13,8 @@ import { chainIds } from '../../image/chain';
 import { openStore } from '../../store';
 import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
 import type { CliContext } from '../context';
+import { envSet } from '../../build/config';
+import { parseAddHost } from './image-cli';
 
 export const summary = 'Run a command in a new container';
 
@@ -43,14 +45,10 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** moby's ReplaceOrAppendEnvValues: each of `over` replaces the entry of its name in `base`, or is appended. A bare
  *  name (no `=`) removes it. */
 export function replaceOrAppendEnv(base: readonly string[], over: readonly string[]): string[] {
-  const out = [...base];
-  const name = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+  let out = [...base];
   for (const e of over) {
-    const i = out.findIndex((b) => name(b) === name(e));
-    if (!e.includes('=')) {
-      if (i >= 0) out.splice(i, 1);
-    } else if (i >= 0) out[i] = e;
-    else out.push(e);
+    const eq = e.indexOf('=');
+    out = eq < 0 ? out.filter((b) => !b.startsWith(e + '=')) : envSet(out, e.slice(0, eq), e.slice(eq + 1));
   }
   return out;
 }
@@ -152,14 +150,9 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       case '--help':
         ctx.stdout.write(USAGE);
         return 0;
-      case '--add-host': {
-        const v = val();
-        const sep = v.includes('=') ? v.indexOf('=') : v.indexOf(':');
-        const ip = sep < 0 ? '' : v.slice(sep + 1).replace(/^\[(.*)\]$/, '$1');
-        if (sep <= 0 || !/^[0-9a-fA-F.:]+$/.test(ip)) throw new LayerwiseError('usage', `invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`);
-        extraHosts.push({ host: v.slice(0, sep), ip });
+      case '--add-host':
+        extraHosts.push(parseAddHost(val()));
         break;
-      }
       case '-h': // as docker run: -h is the hostname, not help
       case '--hostname':
         hostname = val();
