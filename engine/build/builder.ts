@@ -369,12 +369,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const imageId = manifest.digest ? (await store.images.resolve(manifest.digest).catch(() => undefined))?.id ?? '' : '';
       const id = imageId || final.configDigest;
       trace('image written');
-      await ctx.statCache.save();
       // the same image from the same steps: the history on disk already says so
-      if (!(history && history.imageId === id && JSON.stringify(history.steps) === JSON.stringify(ctx.newHistory))) {
-        await cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory });
-      }
-      if (opts.iidfile) await writeFile(opts.iidfile, id);
+      const sameHistory = history && history.imageId === id && JSON.stringify(history.steps) === JSON.stringify(ctx.newHistory);
+      await Promise.all([
+        ctx.statCache.save(),
+        sameHistory ? undefined : cache.saveHistory({ v: 1, dockerfile: dockerfilePath, time: new Date().toISOString(), imageId: id, steps: ctx.newHistory }),
+        opts.iidfile ? writeFile(opts.iidfile, id) : undefined,
+      ]);
+      trace('history written');
       // a step that read from outside (ADD of a URL or a git repository) checks its source again at every build: no memo
       // (COPY --from's content digest is not from outside: the build's own stages or images the memo checks)
       if (memoOn && print && stepEvents && !opts.signal?.aborted && !ctx.newHistory.some((s) => s.remote?.some((r) => !r.source.startsWith('--from=')))) {

@@ -98,26 +98,61 @@ export class BuildCache {
     return readJsonFile<BuildHistory>(this.historyPath(dockerfile)).catch(() => undefined);
   }
 
-  /** The recent builds of `dockerfile`, oldest first (up to RECENT_BUILDS; builds that changed nothing are not
-   *  recorded). For the editor's history hints. */
+  /** The recent builds of `dockerfile`: a log of one JSON record per line, appended at the end of each build (a
+   *  build rewrites nothing it does not add), compacted to the last RECENT_BUILDS once it holds about twice that. */
   recentPath(dockerfile: string): string {
-    return join(this.historyDir, sha256Hex(dockerfile) + '.recent.json');
+    return join(this.historyDir, sha256Hex(dockerfile) + '.recent.jsonl');
   }
 
+  /** The recent builds of `dockerfile`, oldest first (up to RECENT_BUILDS; builds that changed nothing are not
+   *  recorded). For the editor's history hints. A line that does not parse (a build killed while appending it) is
+   *  skipped. */
   async recentHistory(dockerfile: string): Promise<BuildHistory[]> {
-    const list = await readJsonFile<BuildHistory[]>(this.recentPath(dockerfile)).catch(() => undefined);
-    if (Array.isArray(list)) return list.filter((h) => h && h.v === 1 && Array.isArray(h.steps) && h.dockerfile === dockerfile);
-    const last = await this.history(dockerfile);
-    return last ? [last] : [];
+    const text = await fsp.readFile(this.recentPath(dockerfile), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      const last = await this.history(dockerfile);
+      return last ? [last] : [];
+    }
+    return recentOf(text, dockerfile);
   }
 
-  /** Records a build: the last one (what the next build compares with) and the recent list. Two builds of one
-   *  Dockerfile finishing at the same moment may keep only one of the two in the recent list. */
+  /** Records a build: the last one (what the next build compares with) and a line in the recent log. Two builds of
+   *  one Dockerfile finishing at the same moment may keep only one of the two in the recent log. */
   async saveHistory(h: BuildHistory): Promise<void> {
     await fsp.mkdir(this.historyDir, { recursive: true });
-    const recent = (await this.recentHistory(h.dockerfile)).filter((r) => r.time < h.time);
-    recent.push(h);
-    await writeFileAtomic(this.recentPath(h.dockerfile), JSON.stringify(recent.slice(-RECENT_BUILDS)), { tmpDir: this.tmpDir });
-    await writeFileAtomic(this.historyPath(h.dockerfile), JSON.stringify(h), { tmpDir: this.tmpDir });
+    const json = JSON.stringify(h);
+    const log = this.recentPath(h.dockerfile);
+    // one write with O_APPEND; the newline before it ends a line torn by a build killed while appending
+    const fh = await fsp.open(log, 'a', 0o644);
+    let size: number;
+    try {
+      await fh.write(`\n${json}\n`);
+      size = (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+    if (size > 2 * RECENT_BUILDS * (json.length + 2)) {
+      const text = await fsp.readFile(log, 'utf8').catch(() => '');
+      const kept = recentOf(text, h.dockerfile);
+      await writeFileAtomic(log, kept.map((r) => `${JSON.stringify(r)}\n`).join(''), { tmpDir: this.tmpDir });
+    }
+    await writeFileAtomic(this.historyPath(h.dockerfile), json, { tmpDir: this.tmpDir });
   }
+}
+
+/** The last RECENT_BUILDS records of `dockerfile` in a recent log's text, oldest first (by time: two builds may
+ *  append out of order), one per build time. */
+function recentOf(text: string, dockerfile: string): BuildHistory[] {
+  const byTime = new Map<string, BuildHistory>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let h: BuildHistory;
+    try {
+      h = JSON.parse(line) as BuildHistory;
+    } catch {
+      continue;
+    }
+    if (h && h.v === 1 && Array.isArray(h.steps) && h.dockerfile === dockerfile && typeof h.time === 'string') byTime.set(h.time, h);
+  }
+  return [...byTime.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-RECENT_BUILDS);
 }

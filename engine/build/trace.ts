@@ -7,6 +7,7 @@ export function trace(label: string): void {
   if (first) {
     first = false;
     process.stderr.write(`[trace ${process.pid} ${performance.timeOrigin.toFixed(1)}] process start\n`);
+    process.once('exit', () => trace('process exit'));
   }
   process.stderr.write(`[trace ${process.pid} ${(performance.timeOrigin + performance.now()).toFixed(1)}] ${label}\n`);
 }

@@ -100,6 +100,7 @@ function usageError(ctx: CliContext, msg: string): number {
 export function cliEntry(): void {
   main(process.argv.slice(2)).then(
     (code) => {
+      trace('command done');
       process.exitCode = code;
     },
     (e) => {

@@ -4,7 +4,7 @@
  * (build records written with the builder's own recording API, BuildCache.saveHistory; and real builds).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -234,6 +234,26 @@ describe('VolatileStepEarly (the engine\'s build records)', () => {
     assert.equal(kept.length, RECENT_BUILDS);
     assert.equal(kept[kept.length - 1]!.time, record(path, 70 + RECENT_BUILDS + 1, { files: {} }).time);
     assert.equal((await bc.history(path))!.time, kept[kept.length - 1]!.time, 'the last build is still what the next one compares with');
+  });
+
+  it('the recent log is appended to and stays bounded; a torn line costs only itself; order is by time', async () => {
+    await rm(bc.recentPath(path), { force: true });
+    await rm(bc.historyPath(path), { force: true });
+    const lines = async () => (await readFile(bc.recentPath(path), 'utf8')).split('\n').filter(Boolean).length;
+    for (let n = 0; n < 5 * RECENT_BUILDS; n++) {
+      await bc.saveHistory(record(path, 100 + n, { files: { a: String(n) } }));
+      assert.ok((await lines()) <= 2 * RECENT_BUILDS + 1, `after ${n + 1} builds the log has ${await lines()} lines`);
+    }
+    let kept = await bc.recentHistory(path);
+    assert.deepEqual(kept.map((r) => r.time), Array.from({ length: RECENT_BUILDS }, (_, i) => record(path, 100 + 5 * RECENT_BUILDS - RECENT_BUILDS + i, { files: {} }).time));
+    // a build killed while appending leaves half a record with no newline; the next build's record is still read
+    await appendFile(bc.recentPath(path), JSON.stringify(record(path, 300, { files: { a: 'x' } })).slice(0, 40));
+    await bc.saveHistory(record(path, 301, { files: { a: 'y' } }));
+    // two builds that finish out of order
+    await bc.saveHistory(record(path, 299, { files: { a: 'z' } }));
+    kept = await bc.recentHistory(path);
+    assert.deepEqual(kept.slice(-2).map((r) => r.time), [record(path, 299, { files: {} }).time, record(path, 301, { files: {} }).time]);
+    assert.equal(kept.length, RECENT_BUILDS);
   });
 
   it('a record seen twice counts once; the log keeps the records of each Dockerfile apart', async () => {
