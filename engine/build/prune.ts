@@ -5,18 +5,20 @@
  * whose mode and owner are the same as in the layers below, and that is not opaque, is removed before the layer
  * is written.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { lstat, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const MOUNT_STUBS = new Set(['dev', 'proc', 'sys', 'run', 'run/secrets', 'dev/pts', 'dev/shm']);
 
-function isOpaque(path: string): boolean {
-  for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
-    const r = spawnSync('getfattr', ['--only-values', '-n', name, path], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim() === 'y') return true;
-  }
-  return false;
+/** Whether the overlay marked `path` opaque, in either namespace (trusted. as root, user. rootless): one getfattr,
+ *  which does not hold up the event loop while it runs (a layer may be being written beside it). */
+function isOpaque(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('getfattr', ['--absolute-names', '-d', '-m', '^(trusted|user)\\.overlay\\.opaque$', '-e', 'text', '--', path], { encoding: 'utf8' }, (err, stdout) => {
+      resolve(!err && /^(trusted|user)\.overlay\.opaque="y"$/m.test(stdout));
+    });
+  });
 }
 
 async function lowerStat(lowerDirs: string[], rel: string): Promise<{ mode: number; uid: number; gid: number; isDir: boolean } | undefined> {
@@ -59,7 +61,7 @@ export async function pruneCopiedUpDirs(upper: string, lowerDirs: string[]): Pro
       return true;
     }
     if (!below || !below.isDir || below.mode !== here.mode || below.uid !== here.uid || below.gid !== here.gid) return false;
-    if (isOpaque(abs)) return false;
+    if (await isOpaque(abs)) return false;
     await rmdir(abs);
     removed++;
     return true;
