@@ -436,32 +436,33 @@ async function extractArchive(src: string, hostDir: string): Promise<void> {
 /**
  * `--chown=user[:group]` as BuildKit resolves it: a numeric user is uid and gid both (no passwd lookup), a name
  * takes uid and primary gid from the destination's /etc/passwd; a group (number or name from /etc/group)
- * replaces the gid. Names that are not found are an error.
+ * replaces the gid. A name that is not found (or no passwd/group file at all) is no error: BuildKit leaves the
+ * ids it could not resolve as they were, so an unknown user is 0:0 and an unknown group keeps the user's gid.
  */
 export function chownOwner(spec: string, passwd: string | undefined, group: string | undefined): Owner {
   const colon = spec.indexOf(':');
   const userPart = colon < 0 ? spec : spec.slice(0, colon);
   const groupPart = colon < 0 ? undefined : spec.slice(colon + 1);
   const id = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
-  let uid: number;
-  let gid: number;
+  let uid = 0;
+  let gid = 0;
   const n = id(userPart);
   if (n !== undefined) {
     uid = n;
     gid = n;
-  } else {
+  } else if (userPart !== '') {
     const e = (passwd ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === userPart && f.length >= 4);
-    if (!e) throw new LayerwiseError('build', `unable to find user ${userPart}: no matching entries in passwd file`);
-    uid = Number(e[2]);
-    gid = Number(e[3]);
+    if (e) {
+      uid = Number(e[2]);
+      gid = Number(e[3]);
+    }
   }
   if (groupPart !== undefined && groupPart !== '') {
     const g = id(groupPart);
     if (g !== undefined) gid = g;
     else {
       const e = (group ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === groupPart && f.length >= 3);
-      if (!e) throw new LayerwiseError('build', `unable to find group ${groupPart}: no matching entries in group file`);
-      gid = Number(e[2]);
+      if (e) gid = Number(e[2]);
     }
   }
   return { uid, gid };
