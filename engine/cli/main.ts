@@ -96,8 +96,19 @@ function usageError(ctx: CliContext, msg: string): number {
   return 125;
 }
 
+/** A reader that went away (`layerwise history x | head -1`): the process ends as a Go program does on SIGPIPE,
+ *  quietly, with the status a shell shows for it (128 + 13), instead of node's unhandled EPIPE stack trace. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 /** Runs the command line of this process and sets its exit code (dist/cli.js, engine/cli/launcher.ts). */
 export function cliEntry(): void {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       trace('command done');

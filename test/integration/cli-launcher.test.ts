@@ -139,3 +139,17 @@ test('bin/layerwise hands NODE_EXTRA_CA_CERTS over as LAYERWISE_EXTRA_CA_CERTS, 
   delete none.NODE_EXTRA_CA_CERTS;
   assert.deepEqual(seen(run(BIN, ['--version'], none)), [null, null]);
 });
+
+test('a reader that goes away (`layerwise images | head -1`) ends the command quietly, as SIGPIPE ends docker', { skip: missing }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lw-pipe-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { spawn } = await import('node:child_process');
+  // stdout is a pipe whose reading end is closed before the CLI (a node start away) writes its first line
+  const child = spawn(process.execPath, [CLI, 'images'], { env: { ...process.env, LAYERWISE_ROOT: join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  assert.equal(stderr, '', 'no stack trace, no message');
+  assert.equal(code, 141);
+});
