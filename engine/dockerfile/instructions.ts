@@ -223,7 +223,8 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
     case 'SHELL':
       ins.command = { json: node.json, words: args };
       if (keyword === 'RUN') {
-        need(problems, argsRange, args.length > 0 || heredocs.length > 0, 'RUN requires at least one argument');
+        // BuildKit takes a RUN with no command (and runs an empty shell command): worth a warning, not an error
+        if (args.length === 0 && heredocs.length === 0) addProblem(problems, 'MissingArguments', 'RUN has no command: it runs an empty shell command', argsRange, 'warning');
         // (indexed loops: NO_FLAGS is frozen, and for-of over a frozen array allocates an iterator)
         let count = 0;
         for (let i = 0; i < flags.length; i++) if (flags[i]!.name === 'mount') count++;
