@@ -145,8 +145,14 @@ export function resolveStageRef(ref: string, byName: Map<string, number>, curren
   return undefined;
 }
 
-function failSyntax(df: Dockerfile, file: string): void {
+function failSyntax(df: Dockerfile, file: string, text: string): void {
   const err = df.problems.find((p) => p.severity === 'error');
+  // as BuildKit words these two: an empty file before it is parsed, one with no instruction at its last line
+  if (err?.code === 'NoInstructions') {
+    if (text === '') throw new LayerwiseError('syntax', 'the Dockerfile cannot be empty');
+    const line = Math.max(0, text.split('\n').length - (text.endsWith('\n') ? 2 : 1));
+    throw new LayerwiseError('syntax', 'file with no instructions', { range: { start: { line, character: 0 }, end: { line, character: 0 } }, file });
+  }
   if (err) throw new LayerwiseError('syntax', `dockerfile parse error on line ${err.range.start.line + 1}: ${err.message}`, { range: err.range, file });
 }
 
@@ -206,7 +212,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (memoOn) stepEvents = [];
     const df = parse(text);
     trace('parsed');
-    failSyntax(df, dockerfilePath);
+    failSyntax(df, dockerfilePath, text);
     if (df.stages.length === 0) throw new LayerwiseError('syntax', 'the Dockerfile has no FROM');
 
     let target = df.stages.length - 1;
@@ -257,6 +263,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       }
       if (st.base.kind !== 'image') continue;
       const ref = first.stageBase[i]!.image;
+      // as BuildKit says it, with the name as written
+      if (ref === '') throw new LayerwiseError('build', `base name (${st.from.from?.image?.value ?? ''}) should not be blank`, { range: st.from.range, file: dockerfilePath });
       if (ref.toLowerCase() === 'scratch') continue;
       try {
         const img = await image(ref);

@@ -2,6 +2,7 @@
  * The image config as a build changes it, instruction by instruction, with the history entries BuildKit writes
  * (`created_by`, `empty_layer`, comment `buildkit.dockerfile.v0`).
  */
+import { exposedPorts } from './ports';
 import type { Expanded } from '../dockerfile/scope';
 import { parseGoDuration } from '../dockerfile/instructions';
 import type { Instruction } from '../dockerfile/types';
@@ -140,18 +141,11 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     case 'EXPOSE': {
       c.ExposedPorts ??= {};
       const ports: string[] = [];
-      for (const w of ex.words) {
-        const [port = '', proto] = w.value.split('/');
-        const suffix = `/${(proto ?? 'tcp').toLowerCase()}`;
-        // a range (`8000-8002`) exposes each of its ports, as Docker's nat.ParsePortSpecs gives them
-        const range = /^(\d+)-(\d+)$/.exec(port);
-        const first = range ? Number(range[1]) : NaN;
-        const last = range ? Number(range[2]) : NaN;
-        const keys = range && first <= last && last <= 65535 ? Array.from({ length: last - first + 1 }, (_, i) => `${first + i}${suffix}`) : [port + suffix];
-        for (const key of keys) {
-          c.ExposedPorts[key] = {};
-          ports.push(key);
-        }
+      // every word is checked before any is exposed, as Docker parses them all first
+      const keys = ex.words.flatMap((w) => exposedPorts(w.value));
+      for (const key of keys) {
+        c.ExposedPorts[key] = {};
+        ports.push(key);
       }
       c.ExposedPorts = sortedKeys(c.ExposedPorts);
       return 'EXPOSE ' + goMapPorts(ports);

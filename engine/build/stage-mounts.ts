@@ -54,7 +54,7 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       const tgt = target ?? `/run/secrets/${sid}`;
       const src = ctx.opts.secrets?.[sid];
       const required = opts.get('required') === 'true';
-      if (!src && required) host.fail(ins, `secret ${sid} not found`);
+      if (!src && required) host.fail(ins, `secret ${sid}: not found`);
       out.push({ key: { type, id: sid, target: tgt }, prepare: async () => (src ? { type: 'bind', source: src, target: tgt, readonly: true } : { type: 'tmpfs', target: '/run/secrets/.none', size: 4096 }) });
     } else if (type === 'ssh') {
       // BuildKit: id "default", target /run/buildkit/ssh_agent.N, owner 0:0, mode 0600; optional unless required

@@ -221,7 +221,14 @@ export class StageRunner {
     if (ex.errors.length) this.fail(ins, ex.errors[0]!.message);
     if (FS_KEYWORDS.has(ins.keyword)) return this.fsStep(ins, vars, ex, fromOnbuild);
     const id = this.ctx.nextId();
-    let createdBy = applyMetadata(this.st, ins, ex);
+    let createdBy: string;
+    try {
+      createdBy = applyMetadata(this.st, ins, ex);
+    } catch (e) {
+      // a value Docker refuses (an EXPOSE port): the error points at the instruction
+      if (e instanceof LayerwiseError && !e.range) this.fail(ins, e.message);
+      throw e;
+    }
     if (ins.keyword === 'ARG') {
       // Every default expands with the variables from before the instruction (`ARG A=1 B=$A` does not see this A).
       // The history shows each default expanded, and a bare name without one, whatever value a build arg gives it
@@ -676,10 +683,14 @@ export class StageRunner {
         const releases: (() => Promise<void>)[] = [];
         let handedOver = false; // the temp dir belongs to a deferred record
         try {
+          /** the end of the command's stderr: an exec that failed says so there (runtime/system-dirs.ts) */
+          let stderrTail = '';
           const log = (stream: 'stdout' | 'stderr') =>
             new Writable({
               write(chunk: Buffer, _enc, cb) {
-                ctx.emit({ v: 1, type: 'log', id, stream, text: chunk.toString() });
+                const text = chunk.toString();
+                if (stream === 'stderr') stderrTail = (stderrTail + text).slice(-4096);
+                ctx.emit({ v: 1, type: 'log', id, stream, text });
                 cb();
               },
             });
@@ -717,14 +728,21 @@ export class StageRunner {
             stderr: log('stderr'),
             stateParent: ctx.store.tmpDir,
             ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
+          }).catch((e: unknown) => {
+            // a user or group the image does not have: BuildKit reports it as the process failing to start
+            if (e instanceof LayerwiseError && /^unable to find (user|group) /.test(e.message)) {
+              throw new LayerwiseError('build', `${processShown(argv)} did not complete successfully: ${e.message}`, { range: ins.range, file: this.file });
+            }
+            throw e;
           });
           trace('run exited');
           if (res.cancelled) throw new LayerwiseError('build', 'build cancelled');
           if (res.exitCode === 0) await pruneCopiedUpDirs(w.upper, await this.lowerDirs());
           trace('run pruned');
           if (res.exitCode !== 0) {
-            const shown = ins.command?.json ? JSON.stringify(argv) : `${shell.join(' ')} ${JSON.stringify(argv[argv.length - 1])}`.replace(/^(\S+ \S+) "(.*)"$/s, '$1 $2');
-            throw new LayerwiseError('build', `process "${shown}" did not complete successfully: exit code: ${res.exitCode}`, { range: ins.range, file: this.file });
+            // BuildKit's runc cannot start a command it cannot execute and says exit code 1 (docker run says 127)
+            const execFailed = (res.exitCode === 126 || res.exitCode === 127) && /(^|\n)layerwise: failed to execute [^\n]*\n?$/.test(stderrTail);
+            throw new LayerwiseError('build', `${processShown(argv)} did not complete successfully: exit code: ${execFailed ? 1 : res.exitCode}`, { range: ins.range, file: this.file });
           }
           if (this.mayDefer(ins)) {
             const d = await this.deferCommit(w, key, t0, text, true);
@@ -777,7 +795,12 @@ export class StageRunner {
     if (res.status < 200 || res.status > 299) this.fail(ins, `invalid response status ${res.status} for ${url}`);
     const body = res.body;
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
-    if (checksum && checksum !== digest) this.fail(ins, `digest mismatch ${digest}: ${checksum}`);
+    if (checksum) {
+      // compared in the checksum's own algorithm (sha256, sha384 or sha512)
+      const algo = checksum.slice(0, checksum.indexOf(':'));
+      const got = algo === 'sha256' ? digest : `${algo}:${createHash(algo).update(body).digest('hex')}`;
+      if (checksum !== got) this.fail(ins, `digest mismatch ${got}: ${checksum}`);
+    }
     const w = await this.workDirs();
     this.cleanups.push(w.cleanup);
     const hostPath = join(w.dir, 'download');
@@ -900,6 +923,12 @@ export class StageRunner {
     const words = ex.words;
     const dest = words[words.length - 1]?.value ?? '';
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
+    const checksum = kind === 'ADD' ? ex.flags.get('checksum')?.[0] : undefined;
+    /** a checksum for a URL or a local path is a digest (for a git ref it is the commit) */
+    const checkDigest = () => {
+      const problem = checksum ? checksumProblem(checksum) : undefined;
+      if (problem) this.fail(ins, problem);
+    };
     const sources: CopySource[] = [];
     const gitSources: { ref: GitRef; commit: string; tree: NonNullable<CopySource['tree']> }[] = [];
     for (const w of words.slice(0, -1)) {
@@ -943,9 +972,12 @@ export class StageRunner {
           continue;
         }
         if (kind === 'ADD' && /^https?:\/\//.test(w.value)) {
-          sources.push({ file: await this.download(ins, w.value, ex.flags.get('checksum')?.[0]) });
+          checkDigest();
+          sources.push({ file: await this.download(ins, w.value, checksum) });
           continue;
         }
+        checkDigest();
+        if (checksum) this.fail(ins, "checksum can't be specified for non-HTTP sources");
         sources.push({ path: w.value });
       }
     }
@@ -1085,3 +1117,33 @@ function runCommandString(argv: string[], decls: { key: string; value: string | 
   const vals = decls.map((d) => `${d.key}=${envGet(env, d.key) ?? d.value ?? ''}`);
   return [...(vals.length ? [`|${vals.length}`, ...vals] : []), ...argv].join(' ');
 }
+
+/** `process "…"` as BuildKit names a RUN's process in its errors: the argv joined with spaces, quoted as Go's %q. */
+function processShown(argv: string[]): string {
+  return `process ${goQuote(argv.join(' '))}`;
+}
+
+const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+
+/** Go's strconv.Quote for valid text: backslash escapes, other control characters as \xNN. */
+export function goQuote(s: string): string {
+  return `"${s.replace(/[\x00-\x1f\x7f"\\]/g, (c) => GO_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** What is wrong with an ADD --checksum value, in go-digest's words (as BuildKit parses it); undefined when it is a
+ *  valid `algorithm:hex` digest. */
+export function checksumProblem(s: string): string | undefined {
+  const i = s.indexOf(':');
+  if (i <= 0 || i + 1 === s.length) return 'invalid checksum digest format';
+  const algo = s.slice(0, i);
+  const encoded = s.slice(i + 1);
+  const size = DIGEST_HEX_LENGTH[algo];
+  if (size === undefined) {
+    return /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(s) ? 'unsupported digest algorithm' : 'invalid checksum digest format';
+  }
+  if (encoded.length !== size) return 'invalid checksum digest length';
+  return /^[a-f0-9]+$/.test(encoded) ? undefined : 'invalid checksum digest format';
+}
+

@@ -187,8 +187,9 @@ export function buildInstruction(node: RawNode, ps: Pieces, ll: LogicalLine, isT
   if (node.error) addProblem(problems, errorCode(node.error.message), node.error.message, map.range(node.error.start, node.error.end));
 
   if (!known) {
+    // the suggestion in BuildKit's case: upper case for an upper-case word, else lower case
     const s = nearest(keyword, KNOWN_KEYWORDS);
-    addProblem(problems, 'UnknownInstruction', `unknown instruction: ${node.cmd}` + (s ? ` (did you mean ${s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
+    addProblem(problems, 'UnknownInstruction', `unknown instruction: ${node.cmd}` + (s ? ` (did you mean ${node.cmd !== node.cmd.toLowerCase() && node.cmd === node.cmd.toUpperCase() ? s.toUpperCase() : s.toLowerCase()}?)` : ''), keywordToken.range, 'error', s);
     return ins;
   }
 

@@ -200,7 +200,7 @@ FROM lines 5-5 kw="FROM"@5:0-5:4
   arg "a" "a"@5:5-5:6
   arg "b" "b"@5:7-5:8
 error InvalidStageName: invalid name for build stage: "1bad", name can't start with a number or contain symbols "1bad"@0:10-0:14
-error UnknownInstruction: unknown instruction: ENDPOINT (did you mean entrypoint?) "ENDPOINT"@1:0-1:8
+error UnknownInstruction: unknown instruction: ENDPOINT (did you mean ENTRYPOINT?) "ENDPOINT"@1:0-1:8
 error OnbuildChain: Chaining ONBUILD via \`ONBUILD ONBUILD\` isn't allowed "ONBUILD"@2:8-2:15
 error OnbuildForbidden: FROM isn't allowed as an ONBUILD trigger "FROM"@3:8-3:12
 error FlagInvalidValue: time: invalid duration "1x" "1x"@4:23-4:25

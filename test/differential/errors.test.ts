@@ -1,0 +1,141 @@
+/**
+ * Differential tests of failing builds: each broken Dockerfile below is built by Docker 26 (BuildKit, the shared
+ * test daemon) and by our CLI from the same base image. Both must fail with exit code 1, point at the same
+ * Dockerfile line (`Dockerfile:N`, or no line), and end with the same `ERROR: failed to solve: …` line — except
+ * where `same: false` says why the words differ (Docker's message names its internal references, or the registry
+ * it would pull from); then the failure and the line are still compared.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand } from '../helpers/peer-process';
+import type { Kit } from '../helpers/build';
+import type { DockerPeer } from '../helpers/docker';
+import { CLI, startPeers } from './peers';
+
+interface Case {
+  name: string;
+  dockerfile: string;
+  files?: Record<string, string>;
+  /** false: only the failure and the line are compared (the reason says why the words differ) */
+  same?: false | string;
+}
+
+const B = 'FROM lwdiff-busybox\n';
+const CASES: Case[] = [
+  { name: 'run-exit-status', dockerfile: `${B}RUN echo before && exit 3\n` },
+  { name: 'run-exec-form-missing', dockerfile: `${B}RUN ["nosuchcmd", "a b"]\n` },
+  { name: 'run-shell-missing', dockerfile: `${B}RUN nosuchcmd\n` },
+  { name: 'run-no-shell', dockerfile: 'FROM scratch\nRUN true\n' },
+  { name: 'run-unknown-user', dockerfile: `${B}USER nosuchuser\nRUN true\n` },
+  { name: 'run-unknown-group', dockerfile: `${B}USER 1000:nosuchgroup\nRUN echo "quoted"\n` },
+  { name: 'unknown-instruction-upper', dockerfile: `${B}FOO bar\n` },
+  { name: 'unknown-instruction-lower', dockerfile: `${B}entrypointt x\n` },
+  { name: 'empty-file', dockerfile: '' },
+  { name: 'comments-only', dockerfile: '# just a comment\n\n' },
+  { name: 'blank-base-name', dockerfile: 'ARG X\nFROM $X\n' },
+  { name: 'healthcheck-bad-duration', dockerfile: `${B}HEALTHCHECK --interval=bad CMD true\n` },
+  { name: 'onbuild-from', dockerfile: `${B}ONBUILD FROM x\n` },
+  { name: 'copy-one-argument', dockerfile: `${B}COPY a.txt\n`, files: { 'a.txt': 'a\n' } },
+  ...['WORKDIR', 'ENV', 'STOPSIGNAL', 'SHELL', 'USER', 'VOLUME', 'LABEL', 'ARG', 'EXPOSE', 'ONBUILD', 'HEALTHCHECK', 'MAINTAINER', 'ADD', 'FROM'].map(
+    (k): Case => ({ name: `bare-${k.toLowerCase()}`, dockerfile: `${B}${k}\n` }),
+  ),
+  { name: 'expose-not-a-port', dockerfile: `${B}EXPOSE 80 abc\n` },
+  { name: 'expose-proto', dockerfile: `${B}EXPOSE 80/xyz\n` },
+  { name: 'expose-too-big', dockerfile: `${B}EXPOSE 70000\n` },
+  { name: 'expose-range-backwards', dockerfile: `${B}EXPOSE 8080-8070\n` },
+  { name: 'expose-from-variable', dockerfile: `${B}ENV P="80 9x"\nEXPOSE $P\n` },
+  { name: 'add-checksum-short', dockerfile: `${B}ADD --checksum=sha256:abc a.txt /\n`, files: { 'a.txt': 'a\n' } },
+  { name: 'add-checksum-format', dockerfile: `${B}ADD --checksum=abc a.txt /\n`, files: { 'a.txt': 'a\n' } },
+  { name: 'add-checksum-algorithm', dockerfile: `${B}ADD --checksum=md5:abc a.txt /\n`, files: { 'a.txt': 'a\n' } },
+  {
+    name: 'add-checksum-local',
+    dockerfile: `${B}ADD --checksum=sha256:${'a'.repeat(64)} a.txt /\n`,
+    files: { 'a.txt': 'a\n' },
+  },
+  { name: 'secret-required', dockerfile: `${B}RUN --mount=type=secret,id=nope,required=true cat /run/secrets/nope\n` },
+  { name: 'copy-missing', dockerfile: `${B}COPY missing.txt .\n`, same: "Docker's message names its internal context reference" },
+  { name: 'copy-from-image-missing-path', dockerfile: `${B}COPY --from=lwdiff-busybox /nonexist /y\n`, same: "Docker's message names its internal reference" },
+  { name: 'from-missing-image', dockerfile: 'FROM nosuchimage:1\nRUN true\n', same: 'Docker tries Docker Hub, which is not reachable here' },
+];
+
+let skip: string | undefined;
+let kit: Kit | undefined;
+let docker: DockerPeer | undefined;
+const results = new Map<string, { docker: Outcome; ours: Outcome }>();
+
+interface Outcome {
+  code: number;
+  line: string | undefined;
+  error: string | undefined;
+  log: string;
+}
+
+/** The exit code, the `Dockerfile:N` line and the `ERROR: failed to solve:` line of a build's output. */
+function outcome(code: number, out: string): Outcome {
+  const lines = out.split('\n');
+  return {
+    code,
+    line: lines.find((l) => /^Dockerfile:\d+$/.test(l)),
+    error: [...lines].reverse().find((l) => l.startsWith('ERROR: failed to solve: ')),
+    log: lines.slice(-14).join('\n'),
+  };
+}
+
+before(async () => {
+  const peers = await startPeers();
+  if (peers.skip !== undefined) {
+    skip = peers.skip;
+    return;
+  }
+  ({ docker, kit } = peers);
+  const dk = docker;
+  const root = kit.root;
+  await Promise.all(
+    CASES.map(async (c) => {
+      const dir = join(kit!.dir, 'errors', c.name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'Dockerfile'), c.dockerfile);
+      for (const [f, content] of Object.entries(c.files ?? {})) await writeFile(join(dir, f), content);
+    }),
+  );
+  // Docker a few at a time, ours beside it
+  const queue = [...CASES];
+  const dockerOut = new Map<string, Outcome>();
+  await Promise.all([
+    ...Array.from({ length: 3 }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        const r = await dk.run(['build', '--progress=plain', join(kit!.dir, 'errors', c.name)]);
+        dockerOut.set(c.name, outcome(r.code, r.stderr + r.stdout));
+      }
+    }),
+    (async () => {
+      for (const c of CASES) {
+        const r = await runCommand(process.execPath, [CLI, '--root', root, 'build', '--progress=plain', join(kit!.dir, 'errors', c.name)]);
+        results.set(c.name, { docker: undefined as unknown as Outcome, ours: outcome(r.code, r.stderr + r.stdout) });
+      }
+    })(),
+  ]);
+  for (const [name, o] of dockerOut) results.get(name)!.docker = o;
+});
+
+after(async () => {
+  await kit?.cleanup();
+  await docker?.stop();
+});
+
+for (const c of CASES) {
+  test(c.name, async (t) => {
+    if (skip) return t.skip(skip);
+    const { docker: theirs, ours } = results.get(c.name)!;
+    assert.equal(theirs.code, 1, `docker was expected to fail:\n${theirs.log}`);
+    assert.equal(ours.code, 1, `ours was expected to fail with 1:\n${ours.log}`);
+    assert.equal(ours.line, theirs.line, `the line it points at\n--- docker\n${theirs.log}\n--- ours\n${ours.log}`);
+    if (c.same === undefined) assert.equal(ours.error, theirs.error, `--- docker\n${theirs.log}\n--- ours\n${ours.log}`);
+    else {
+      assert.ok(ours.error, ours.log);
+      t.diagnostic(`words not compared: ${c.same}`);
+    }
+  });
+}
