@@ -121,7 +121,7 @@ export function neededStages(df: Dockerfile, target: number): Set<number> {
     const st = df.stages[i]!;
     if (st.base.kind === 'stage') visit(st.base.stage);
     for (const ins of st.instructions) for (const ref of stageRefs(ins)) {
-      const dep = resolveStageRef(ref, byName, i);
+      const dep = resolveStageRef(ref.ref, byName, i, ref.numbers);
       if (dep !== undefined) visit(dep);
     }
   };
@@ -130,19 +130,91 @@ export function neededStages(df: Dockerfile, target: number): Set<number> {
 }
 
 /** `COPY --from=x` and `RUN --mount=…,from=x` references in an instruction. */
-export function stageRefs(ins: Instruction): string[] {
-  const out: string[] = [];
-  if (ins.keyword === 'COPY') for (const f of ins.flags) if (f.name === 'from' && f.value) out.push(f.value);
-  for (const m of ins.mounts ?? []) for (const o of m.options) if (o.key === 'from' && o.value) out.push(o.value);
+export function stageRefs(ins: Instruction): { ref: string; numbers: boolean }[] {
+  const out: { ref: string; numbers: boolean }[] = [];
+  if (ins.keyword === 'COPY') for (const f of ins.flags) if (f.name === 'from' && f.value) out.push({ ref: f.value, numbers: true });
+  for (const m of ins.mounts ?? []) for (const o of m.options) if (o.key === 'from' && o.value) out.push({ ref: o.value, numbers: false });
   return out;
 }
 
-/** A stage index for a reference, or undefined when it names an image. Numbers name earlier stages. */
-export function resolveStageRef(ref: string, byName: Map<string, number>, current: number): number | undefined {
+/** A stage index for a reference, or undefined when it names an image. Numbers name earlier stages for COPY
+ *  --from, not for a mount's from= (an image named `0`, as BuildKit reads it). Only references checkStageRefs
+ *  let through reach this: a stage named is always an earlier one. */
+export function resolveStageRef(ref: string, byName: Map<string, number>, current: number, numbers = true): number | undefined {
   const lower = ref.toLowerCase();
   if (byName.has(lower) && byName.get(lower)! < current) return byName.get(lower);
-  if (/^\d+$/.test(ref) && Number(ref) < current) return Number(ref);
+  if (numbers && /^\d+$/.test(ref) && Number(ref) < current) return Number(ref);
   return undefined;
+}
+
+/** One reference of a stage to another: COPY --from or a mount's from=. */
+interface StageEdge {
+  to: number;
+  ins: Instruction;
+  written: string;
+  /** the mount's target, for a mount */
+  mountTarget?: string;
+}
+
+function stageLabel(df: Dockerfile, i: number): string {
+  return df.stages[i]!.name ?? `stage-${i}`;
+}
+
+/**
+ * The references between stages, checked as BuildKit's Dockerfile frontend checks them, with its errors: a COPY
+ * --from number out of range (`invalid stage index 2`, for any stage), a cycle (`circular dependency detected on
+ * stage: a`, at the instruction that starts it), and, in the stages the target needs, a stage used before it is
+ * defined. A name is looked up among all stages (a COPY --from number is an index; a mount's from= is a name or
+ * an image).
+ */
+export function checkStageRefs(df: Dockerfile, needed: ReadonlySet<number>, file: string): void {
+  const byName = new Map<string, number>();
+  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  const edges: StageEdge[][] = df.stages.map(() => []);
+  for (const st of df.stages) {
+    for (const ins of st.instructions) {
+      if (ins.keyword === 'COPY') {
+        for (const f of ins.flags) {
+          if (f.name !== 'from' || !f.value) continue;
+          if (/^[+-]?\d+$/.test(f.value)) {
+            const n = Number(f.value);
+            if (n < 0 || n >= df.stages.length) throw new LayerwiseError('build', `invalid stage index ${n}`);
+            edges[st.index]!.push({ to: n, ins, written: f.value });
+          } else if (byName.has(f.value.toLowerCase())) edges[st.index]!.push({ to: byName.get(f.value.toLowerCase())!, ins, written: f.value });
+        }
+      }
+      for (const m of ins.mounts ?? []) {
+        const from = m.options.find((o) => o.key === 'from')?.value;
+        if (!from || !byName.has(from.toLowerCase())) continue;
+        const target = m.options.find((o) => o.key === 'target' || o.key === 'dst' || o.key === 'destination')?.value ?? '';
+        edges[st.index]!.push({ to: byName.get(from.toLowerCase())!, ins, written: from, mountTarget: target });
+      }
+    }
+  }
+  // a depth-first walk in stage order; a stage met again on the current path closes a cycle
+  const state = new Map<number, 'open' | 'done'>();
+  const walk = (i: number): void => {
+    state.set(i, 'open');
+    for (const e of edges[i]!) {
+      if (state.get(e.to) === 'open') {
+        const first = edges[e.to]!.find((x) => x.to === i || state.get(x.to) === 'open') ?? e;
+        throw new LayerwiseError('build', `circular dependency detected on stage: ${stageLabel(df, e.to)}`, { range: first.ins.range, file });
+      }
+      if (!state.has(e.to)) walk(e.to);
+    }
+    state.set(i, 'done');
+  };
+  for (const st of df.stages) if (!state.has(st.index)) walk(st.index);
+  for (const i of [...needed].sort((a, b) => a - b)) {
+    for (const e of edges[i]!) {
+      if (e.to < i) continue;
+      const message =
+        e.mountTarget === undefined
+          ? `cannot copy from stage "${e.written}", it needs to be defined before current stage "${stageLabel(df, i)}"`
+          : `cannot mount from stage "${e.written}" to "${e.mountTarget}", stage needs to be defined before current command`;
+      throw new LayerwiseError('build', message, { range: e.ins.range, file });
+    }
+  }
 }
 
 function failSyntax(df: Dockerfile, file: string, text: string): void {
@@ -222,6 +294,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       target = t.index;
     }
     const needed = neededStages(df, target);
+    checkStageRefs(df, needed, dockerfilePath);
     emit({ v: 1, type: 'build-start', time: t0, dockerfile: dockerfilePath, context: contextDir, ...(opts.target ? { target: opts.target } : {}), tags: opts.tags ?? [] });
 
     const platform = hostPlatform();

@@ -764,7 +764,7 @@ export class StageRunner {
       ctx: this.ctx,
       fail: (ins, message) => this.fail(ins, message),
       ctxDir: () => this.ctxDir(),
-      fromSource: (ref) => this.fromSource(ref),
+      fromSource: (ref) => this.fromSource(ref, false), // a mount's from= names a stage or an image, never an index
       workDirs: () => this.workDirs(),
       emptyDir: () => this.emptyDir(),
     };
@@ -819,11 +819,11 @@ export class StageRunner {
   }
 
   /** A stage or image named by --from: its identity for cache keys and its lower dirs. */
-  private async fromSource(ref: string): Promise<{ key: string; lowerDirs: string[] }> {
+  private async fromSource(ref: string, numbers = true): Promise<{ key: string; lowerDirs: string[] }> {
     const { ctx } = this;
     const byName = new Map<string, number>();
     ctx.df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
-    const si = resolveStageRef(ref, byName, this.stage.index);
+    const si = resolveStageRef(ref, byName, this.stage.index, numbers);
     let layers: Descriptor[];
     let diffIds: string[];
     let key: string;

@@ -1,7 +1,7 @@
 /**
  * Differential tests of failing builds: each broken Dockerfile below is built by Docker 26 (BuildKit, the shared
  * test daemon) and by our CLI from the same base image. Both must fail with exit code 1, point at the same
- * Dockerfile line (`Dockerfile:N`, or no line), and end with the same `ERROR: failed to solve: …` line — except
+ * Dockerfile line (the last `Dockerfile:N` printed, or no line), and end with the same `ERROR: failed to solve: …` message — except
  * where `same: false` says why the words differ (Docker's message names its internal references, or the registry
  * it would pull from); then the failure and the line are still compared.
  */
@@ -54,6 +54,25 @@ const CASES: Case[] = [
     dockerfile: `${B}ADD --checksum=sha256:${'a'.repeat(64)} a.txt /\n`,
     files: { 'a.txt': 'a\n' },
   },
+  { name: 'stage-self-index', dockerfile: `${B}COPY --from=0 /etc/passwd /p\n` },
+  { name: 'stage-index-out-of-range', dockerfile: `FROM lwdiff-busybox AS one\nRUN true\n${B}COPY --from=2 /etc/passwd /q\n` },
+  { name: 'stage-negative-index', dockerfile: `${B}COPY --from=-1 /etc/passwd /q\n` },
+  {
+    name: 'stage-forward-name',
+    dockerfile: 'FROM lwdiff-busybox AS a\nCOPY --from=b /b.txt /a.txt\nFROM lwdiff-busybox AS b\nRUN echo b > /b.txt\nFROM lwdiff-busybox\nCOPY --from=a /a.txt /f\n',
+  },
+  {
+    name: 'stage-forward-index',
+    dockerfile: 'FROM lwdiff-busybox AS a\nCOPY --from=1 /b.txt /a.txt\nFROM lwdiff-busybox AS b\nRUN echo b > /b.txt\nFROM lwdiff-busybox\nCOPY --from=a /a.txt /f\n',
+  },
+  {
+    name: 'stage-forward-mount',
+    dockerfile: 'FROM lwdiff-busybox AS a\nRUN --mount=from=b,target=/m cp /m/b.txt /a.txt\nFROM lwdiff-busybox AS b\nRUN echo b > /b.txt\nFROM lwdiff-busybox\nCOPY --from=a /a.txt /f\n',
+  },
+  {
+    name: 'stage-cycle',
+    dockerfile: 'FROM lwdiff-busybox AS a\nCOPY --from=b /b.txt /a.txt\nFROM lwdiff-busybox AS b\nCOPY --from=a /a.txt /b.txt\nFROM lwdiff-busybox\nCOPY --from=a /a.txt /f\n',
+  },
   { name: 'secret-required', dockerfile: `${B}RUN --mount=type=secret,id=nope,required=true cat /run/secrets/nope\n` },
   { name: 'copy-missing', dockerfile: `${B}COPY missing.txt .\n`, same: "Docker's message names its internal context reference" },
   { name: 'copy-from-image-missing-path', dockerfile: `${B}COPY --from=lwdiff-busybox /nonexist /y\n`, same: "Docker's message names its internal reference" },
@@ -77,8 +96,14 @@ function outcome(code: number, out: string): Outcome {
   const lines = out.split('\n');
   return {
     code,
-    line: lines.find((l) => /^Dockerfile:\d+$/.test(l)),
-    error: [...lines].reverse().find((l) => l.startsWith('ERROR: failed to solve: ')),
+    // the last location printed (a cycle makes Docker print one block per instruction on it, ours prints the one
+    // that starts it, which Docker prints last)
+    line: [...lines].reverse().find((l) => /^Dockerfile:\d+$/.test(l)),
+    // Docker words its prefix either way, from one run to the next, for errors found before the solve
+    error: [...lines]
+      .reverse()
+      .find((l) => /^ERROR: failed to (solve|run Build function): /.test(l))
+      ?.replace(/^ERROR: failed to (solve|run Build function): /, ''),
     log: lines.slice(-14).join('\n'),
   };
 }
