@@ -341,6 +341,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       if (ref.toLowerCase() === 'scratch') continue;
       try {
         const img = await image(ref);
+        // FROM --platform: the image in the store must be for that platform (BuildKit would pull that one; a build
+        // here pulls nothing). An empty value, or one that does not parse, is left to BuildKit's own checks.
+        const want = first.stageBase[i]!.platform;
+        if (want && !platformMatches(want, img.config)) {
+          const have = `${img.config.os ?? '?'}/${img.config.architecture ?? '?'}${img.config.variant ? '/' + img.config.variant : ''}`;
+          throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: the local store has it for ${have}, not ${want} (load or pull it for ${want} first)`);
+        }
         const onbuild = img.config.config?.OnBuild ?? [];
         if (onbuild.length) triggers.set(i, parseTriggers(onbuild));
         const env: Record<string, string> = {};
@@ -526,3 +533,16 @@ async function replayMemo(
 export function stepEvent(base: Omit<StepEvent, 'v' | 'type'>): StepEvent {
   return { v: 1, type: 'step', ...base };
 }
+
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
+
+/** Whether an image config is for the platform `os/arch[/variant]` (architectures by their Go names, a variant
+ *  compared only when both name one). */
+export function platformMatches(spec: string, cfg: { os?: string; architecture?: string; variant?: string }): boolean {
+  const [os, arch, variant] = spec.toLowerCase().split('/');
+  if (!os || !arch) return true;
+  const norm = (a: string) => ARCH_ALIASES[a] ?? a;
+  if (os !== (cfg.os ?? 'linux').toLowerCase() || norm(arch) !== norm((cfg.architecture ?? '').toLowerCase())) return false;
+  return !variant || !cfg.variant || variant === cfg.variant.toLowerCase();
+}
+

@@ -76,6 +76,7 @@ const CASES: Case[] = [
   { name: 'secret-required', dockerfile: `${B}RUN --mount=type=secret,id=nope,required=true cat /run/secrets/nope\n` },
   { name: 'copy-missing', dockerfile: `${B}COPY missing.txt .\n`, same: "Docker's message names its internal context reference" },
   { name: 'copy-from-image-missing-path', dockerfile: `${B}COPY --from=lwdiff-busybox /nonexist /y\n`, same: "Docker's message names its internal reference" },
+  { name: 'from-other-platform', dockerfile: 'FROM --platform=linux/s390x lwdiff-busybox\nRUN true\n', same: 'Docker tries Docker Hub for that platform' },
   { name: 'from-missing-image', dockerfile: 'FROM nosuchimage:1\nRUN true\n', same: 'Docker tries Docker Hub, which is not reachable here' },
 ];
 
