@@ -14,7 +14,7 @@ export const CASES: Cases = {
   InvalidFrom: { bad: ['FROM [[alpine AS]]\n'], good: ['FROM alpine AS base\n'] },
   InvalidStageName: { bad: ['FROM alpine AS [[1st]]\n'], good: ['FROM alpine AS first\n'] },
   ShellNotJSON: { bad: ['FROM alpine\nSHELL [[/bin/bash -c]]\n'], good: ['FROM alpine\nSHELL ["/bin/bash", "-c"]\n'] },
-  MissingArguments: { bad: ['FROM alpine\n[[RUN]]\n'], good: ['FROM alpine\nRUN true\n'] },
+  MissingArguments: { bad: ['FROM alpine\n[[WORKDIR]]\n', 'FROM alpine\n[[RUN]]\n'], good: ['FROM alpine\nWORKDIR /app\n', 'FROM alpine\nRUN true\n'] },
   EnvMissingValue: { bad: ['FROM alpine\nENV [[A]]\n', 'FROM alpine\nLABEL [[a]]\n'], good: ['FROM alpine\nENV A=\n'] },
   EnvMissingEquals: { bad: ['FROM alpine\nENV a=b [[c]]\n'], good: ['FROM alpine\nENV a=b c=d\n'] },
   BlankName: { bad: ['FROM alpine\nARG [[=x]]\n'], good: ['FROM alpine\nARG x=\n'] },
