@@ -8,7 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StatCache } from '../context/statcache';
 import { parse } from '../dockerfile';
-import { resolveScopes, type Scopes } from '../dockerfile/scope';
+import { formatPlatform, resolveScopes, type Scopes } from '../dockerfile/scope';
+import { normalizePlatform, parsePlatform } from '../dockerfile/platform';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/types';
 import { LayerwiseError } from '../errors';
 import { hostPlatform } from '../image/chain';
@@ -112,8 +113,7 @@ export interface BuildContext {
 
 /** The stages `target` needs, in order, as indexes. */
 export function neededStages(df: Dockerfile, target: number): Set<number> {
-  const byName = new Map<string, number>();
-  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  const byName = stageIndexByName(df);
   const need = new Set<number>();
   const visit = (i: number): void => {
     if (need.has(i)) return;
@@ -129,11 +129,28 @@ export function neededStages(df: Dockerfile, target: number): Set<number> {
   return need;
 }
 
+/** Each stage's index by its name (lower case; the first stage of a name). */
+export function stageIndexByName(df: Dockerfile): Map<string, number> {
+  const byName = new Map<string, number>();
+  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  return byName;
+}
+
+/** A `COPY --from=x` (numbers: an index may name a stage) or `RUN --mount=…,from=x` (with its target). */
+interface StageRef {
+  ref: string;
+  numbers: boolean;
+  mountTarget?: string;
+}
+
 /** `COPY --from=x` and `RUN --mount=…,from=x` references in an instruction. */
-export function stageRefs(ins: Instruction): { ref: string; numbers: boolean }[] {
-  const out: { ref: string; numbers: boolean }[] = [];
+export function stageRefs(ins: Instruction): StageRef[] {
+  const out: StageRef[] = [];
   if (ins.keyword === 'COPY') for (const f of ins.flags) if (f.name === 'from' && f.value) out.push({ ref: f.value, numbers: true });
-  for (const m of ins.mounts ?? []) for (const o of m.options) if (o.key === 'from' && o.value) out.push({ ref: o.value, numbers: false });
+  for (const m of ins.mounts ?? []) {
+    const target = m.options.find((o) => o.key === 'target' || o.key === 'dst' || o.key === 'destination')?.value ?? '';
+    for (const o of m.options) if (o.key === 'from' && o.value) out.push({ ref: o.value, numbers: false, mountTarget: target });
+  }
   return out;
 }
 
@@ -168,26 +185,18 @@ function stageLabel(df: Dockerfile, i: number): string {
  * an image).
  */
 export function checkStageRefs(df: Dockerfile, needed: ReadonlySet<number>, file: string): void {
-  const byName = new Map<string, number>();
-  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  const byName = stageIndexByName(df);
   const edges: StageEdge[][] = df.stages.map(() => []);
   for (const st of df.stages) {
     for (const ins of st.instructions) {
-      if (ins.keyword === 'COPY') {
-        for (const f of ins.flags) {
-          if (f.name !== 'from' || !f.value) continue;
-          if (/^[+-]?\d+$/.test(f.value)) {
-            const n = Number(f.value);
-            if (n < 0 || n >= df.stages.length) throw new LayerwiseError('build', `invalid stage index ${n}`);
-            edges[st.index]!.push({ to: n, ins, written: f.value });
-          } else if (byName.has(f.value.toLowerCase())) edges[st.index]!.push({ to: byName.get(f.value.toLowerCase())!, ins, written: f.value });
+      for (const r of stageRefs(ins)) {
+        if (r.numbers && /^[+-]?\d+$/.test(r.ref)) {
+          const n = Number(r.ref);
+          if (n < 0 || n >= df.stages.length) throw new LayerwiseError('build', `invalid stage index ${n}`);
+          edges[st.index]!.push({ to: n, ins, written: r.ref });
+        } else if (byName.has(r.ref.toLowerCase())) {
+          edges[st.index]!.push({ to: byName.get(r.ref.toLowerCase())!, ins, written: r.ref, ...(r.mountTarget !== undefined ? { mountTarget: r.mountTarget } : {}) });
         }
-      }
-      for (const m of ins.mounts ?? []) {
-        const from = m.options.find((o) => o.key === 'from')?.value;
-        if (!from || !byName.has(from.toLowerCase())) continue;
-        const target = m.options.find((o) => o.key === 'target' || o.key === 'dst' || o.key === 'destination')?.value ?? '';
-        edges[st.index]!.push({ to: byName.get(from.toLowerCase())!, ins, written: from, mountTarget: target });
       }
     }
   }
@@ -343,10 +352,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         const img = await image(ref);
         // FROM --platform: the image in the store must be for that platform (BuildKit would pull that one; a build
         // here pulls nothing). An empty value, or one that does not parse, is left to BuildKit's own checks.
-        const want = first.stageBase[i]!.platform;
-        if (want && !platformMatches(want, img.config)) {
-          const have = `${img.config.os ?? '?'}/${img.config.architecture ?? '?'}${img.config.variant ? '/' + img.config.variant : ''}`;
-          throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: the local store has it for ${have}, not ${want} (load or pull it for ${want} first)`);
+        // (os and architecture, as the language server's InvalidBaseImagePlatform compares them)
+        const written = first.stageBase[i]!.platform;
+        const want = written ? parsePlatform(written) : undefined;
+        if (want && img.config.os && img.config.architecture) {
+          const have = normalizePlatform({ os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) });
+          if (have.os !== want.os || have.architecture !== want.architecture) {
+            throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: the local store has it for ${formatPlatform(have)}, not ${written} (load or pull it for ${written} first)`);
+          }
         }
         const onbuild = img.config.config?.OnBuild ?? [];
         if (onbuild.length) triggers.set(i, parseTriggers(onbuild));
@@ -533,16 +546,3 @@ async function replayMemo(
 export function stepEvent(base: Omit<StepEvent, 'v' | 'type'>): StepEvent {
   return { v: 1, type: 'step', ...base };
 }
-
-const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
-
-/** Whether an image config is for the platform `os/arch[/variant]` (architectures by their Go names, a variant
- *  compared only when both name one). */
-export function platformMatches(spec: string, cfg: { os?: string; architecture?: string; variant?: string }): boolean {
-  const [os, arch, variant] = spec.toLowerCase().split('/');
-  if (!os || !arch) return true;
-  const norm = (a: string) => ARCH_ALIASES[a] ?? a;
-  if (os !== (cfg.os ?? 'linux').toLowerCase() || norm(arch) !== norm((cfg.architecture ?? '').toLowerCase())) return false;
-  return !variant || !cfg.variant || variant === cfg.variant.toLowerCase();
-}
-

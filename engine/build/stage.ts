@@ -25,12 +25,13 @@ import { hashSourcePaths, runCopyJob } from './copy-worker';
 import { clean, type CopySource } from './copy';
 import { checkoutGit, gitCacheKey, parseGitRef, resolveGitCommit, resolveGitCommitRecent, type GitOptions, type GitRef } from './git-source';
 import type { BuildContext } from './builder';
-import { resolveStageRef, stepEvent } from './builder';
+import { resolveStageRef, stageIndexByName, stepEvent } from './builder';
 import { explainMiss, findPrevious } from './explain';
 import { pruneCopiedUpDirs } from './prune';
 import { planIdMap } from '../runtime/idmap';
 import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
+import { goQuote } from '../dockerfile/text';
 import { planMounts, type MountHost } from './stage-mounts';
 import { httpGet, type Downloaded } from './download';
 
@@ -821,9 +822,7 @@ export class StageRunner {
   /** A stage or image named by --from: its identity for cache keys and its lower dirs. */
   private async fromSource(ref: string, numbers = true): Promise<{ key: string; lowerDirs: string[] }> {
     const { ctx } = this;
-    const byName = new Map<string, number>();
-    ctx.df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
-    const si = resolveStageRef(ref, byName, this.stage.index, numbers);
+    const si = resolveStageRef(ref, stageIndexByName(ctx.df), this.stage.index, numbers);
     let layers: Descriptor[];
     let diffIds: string[];
     let key: string;
@@ -1121,13 +1120,6 @@ function runCommandString(argv: string[], decls: { key: string; value: string | 
 /** `process "…"` as BuildKit names a RUN's process in its errors: the argv joined with spaces, quoted as Go's %q. */
 function processShown(argv: string[]): string {
   return `process ${goQuote(argv.join(' '))}`;
-}
-
-const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
-
-/** Go's strconv.Quote for valid text: backslash escapes, other control characters as \xNN. */
-export function goQuote(s: string): string {
-  return `"${s.replace(/[\x00-\x1f\x7f"\\]/g, (c) => GO_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };

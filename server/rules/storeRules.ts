@@ -6,7 +6,8 @@ import { neededStages } from '../../engine/build/builder';
 import { instructionText } from '../../engine/build/stage';
 import { formatPlatform } from '../../engine/dockerfile/index';
 import type { Instruction } from '../../engine/dockerfile/types';
-import { expectedPlatform, normalizePlatform } from './baseImages';
+import { normalizePlatform } from '../../engine/dockerfile/platform';
+import { expectedPlatform } from './baseImages';
 import { scopesOf } from './scopes';
 import { rule, type HistoryBuild, type HistoryStep, type Rule } from './types';
 
