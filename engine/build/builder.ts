@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StatCache } from '../context/statcache';
-import { parse } from '../dockerfile';
+import { parse, stageBase } from '../dockerfile';
 import { formatPlatform, resolveScopes, type Scopes } from '../dockerfile/scope';
 import { normalizePlatform, parsePlatform } from '../dockerfile/platform';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/types';
@@ -127,6 +127,25 @@ export function neededStages(df: Dockerfile, target: number): Set<number> {
   };
   visit(target);
   return need;
+}
+
+/**
+ * FROM with a variable (`ARG BASE=builder` … `FROM $BASE`) names a stage when its expansion with the global ARGs is
+ * an earlier stage's name, as BuildKit resolves it; and `FROM $X` with X=scratch is scratch. The parser could only
+ * match the names as written: the stages whose expanded name says otherwise get their base set here (a build's own
+ * tree, parsed for it).
+ */
+export function resolveStageBases(df: Dockerfile, buildArgs: Record<string, string> | undefined): void {
+  if (!df.stages.some((s) => s.from.from?.image?.value.includes('$'))) return;
+  const expanded = resolveScopes(df, buildArgs ? { buildArgs } : {}).stageBase;
+  const earlier = new Map<string, number>();
+  for (const st of df.stages) {
+    if (st.from.from?.image?.value.includes('$')) {
+      const image = expanded[st.index]?.image;
+      if (image) st.base = stageBase(image, earlier);
+    }
+    if (st.name && !earlier.has(st.name)) earlier.set(st.name, st.index);
+  }
 }
 
 /** Each stage's index by its name (lower case; the first stage of a name). */
@@ -295,6 +314,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     trace('parsed');
     failSyntax(df, dockerfilePath, text);
     if (df.stages.length === 0) throw new LayerwiseError('syntax', 'the Dockerfile has no FROM');
+    resolveStageBases(df, opts.buildArgs);
 
     let target = df.stages.length - 1;
     if (opts.target) {
@@ -318,6 +338,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
             return { config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest };
           },
           (e: unknown) => {
+            // as BuildKit words a name that is not a reference (`FROM Builder`, `FROM a@@b`)
+            if (e instanceof LayerwiseError && e.kind === 'invalid') throw new LayerwiseError('invalid', `failed to parse stage name "${ref}": ${e.message}`);
             if (e instanceof LayerwiseError && e.kind === 'not-found') {
               throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: no such image in the local store (load, import or pull it first)`);
             }
@@ -347,7 +369,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const ref = first.stageBase[i]!.image;
       // as BuildKit says it, with the name as written
       if (ref === '') throw new LayerwiseError('build', `base name (${st.from.from?.image?.value ?? ''}) should not be blank`, { range: st.from.range, file: dockerfilePath });
-      if (ref.toLowerCase() === 'scratch') continue;
       try {
         const img = await image(ref);
         // FROM --platform: the image in the store must be for that platform (BuildKit would pull that one; a build

@@ -12,6 +12,7 @@ import type { SandboxMount } from '../runtime/sandbox';
 import type { BuildContext } from './builder';
 import { sha256Hex } from './cache';
 import { runCopyJob } from './copy-worker';
+import { clean } from './copy';
 
 /** A RUN --mount: its cache-key part and how to make it (none: an optional ssh mount with nothing forwarded). */
 export interface PlannedMount {
@@ -34,7 +35,7 @@ export interface MountHost {
 }
 
 /** RUN --mount: the cache-key part of each mount and how to make it. */
-export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded): Promise<PlannedMount[]> {
+export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded, cwd = '/'): Promise<PlannedMount[]> {
   const { ctx } = host;
   const expanded = ex.flags.get('mount') ?? [];
   const out: PlannedMount[] = [];
@@ -46,7 +47,9 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       opts.set((eq === -1 ? field : field.slice(0, eq)).toLowerCase(), eq === -1 ? 'true' : field.slice(eq + 1));
     }
     const type = (opts.get('type') ?? 'bind').toLowerCase();
-    const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+    const written = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+    // a relative target is inside the working directory, as BuildKit joins it
+    const target = written === undefined || written.startsWith('/') ? written : '/' + clean(`${cwd}/${written}`);
     const ro = opts.get('readonly') ?? opts.get('ro');
     const readonly = ro !== undefined ? ro !== 'false' : opts.get('rw') === 'true' || opts.get('readwrite') === 'true' ? false : type === 'bind' || type === 'secret' || type === 'ssh';
     if (type === 'secret') {
@@ -104,22 +107,34 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       if (!target) host.fail(ins, 'mount type bind requires a target');
       const from = opts.get('from');
       const source = opts.get('source') ?? opts.get('src') ?? '/';
+      // What is mounted is a copy of the source (`/m` in a scratch dir: a file or a directory, as the source is),
+      // thrown away after the RUN, whenever the mount is writable (`rw`: BuildKit discards the writes), the source is
+      // a stage or image, or the context has ignore patterns (the context BuildKit mounts is the one it was sent,
+      // without the ignored files). A read-only mount of a context with no .dockerignore is the folder itself.
+      const copied = async (request: { srcIsContext: boolean; srcRoot?: string; ignore?: string[] }, srcLowerDirs?: string[]) => {
+        const w = await host.workDirs();
+        await runCopyJob(
+          {
+            request: { kind: 'COPY', ...request, sources: [{ path: source }], dest: '/m', workdir: '/' },
+            dst: { lowerDirs: [], upperDir: w.upper, workDir: w.work },
+            ...(srcLowerDirs ? { srcLowerDirs } : {}),
+            emptyDir: await host.emptyDir(),
+          },
+          ctx.store.tmpDir,
+        );
+        return { type: 'bind' as const, source: join(w.upper, 'm'), target: target!, readonly };
+      };
       if (!from) {
         const h = await hashPaths(host.ctxDir(), [source], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: true });
-        out.push({ key: { type, source, target, context: h.digest, readonly }, prepare: async () => ({ type: 'bind', source: join(host.ctxDir(), source), target: target!, readonly: true }) });
+        const direct = readonly && ctx.ignore.length === 0;
+        out.push({
+          key: { type, source, target, context: h.digest, readonly },
+          prepare: async () =>
+            direct ? { type: 'bind', source: join(host.ctxDir(), source), target: target!, readonly: true } : copied({ srcIsContext: true, srcRoot: host.ctxDir(), ignore: [...ctx.ignore] }),
+        });
       } else {
         const src = await host.fromSource(from);
-        out.push({
-          key: { type, source, target, from: src.key },
-          prepare: async () => {
-            const w = await host.workDirs();
-            await runCopyJob(
-              { request: { kind: 'COPY', srcIsContext: false, sources: [{ path: source }], dest: '/', workdir: '/' }, dst: { lowerDirs: [], upperDir: w.upper, workDir: w.work }, srcLowerDirs: src.lowerDirs, emptyDir: await host.emptyDir() },
-              ctx.store.tmpDir,
-            );
-            return { type: 'bind', source: w.upper, target: target!, readonly: true };
-          },
-        });
+        out.push({ key: { type, source, target, from: src.key, ...(readonly ? {} : { readonly }) }, prepare: () => copied({ srcIsContext: false }, src.lowerDirs) });
       }
     } else {
       host.fail(ins, `mount type ${type} is not supported by layerwise build`);

@@ -189,7 +189,7 @@ export class StageRunner {
       this.fsKey = r.fsKey;
       this.argDecls = [...r.argDecls];
       onbuild = r.config.config?.OnBuild ?? [];
-    } else if (stage.base.kind === 'image' && base.image.toLowerCase() !== 'scratch') {
+    } else if (stage.base.kind === 'image') {
       const img = await ctx.image(base.image);
       config = img.config;
       this.layers = [...img.layers];
@@ -568,14 +568,17 @@ export class StageRunner {
 
     if (ins.keyword === 'WORKDIR') {
       const raw = ex.words[0]?.value ?? '/';
-      const path = raw.startsWith('/') ? normalizePath(raw) : normalizePath(`${workdir}/${raw}`);
-      const key = cacheKey({ op: 'mkdir', parent: this.fsKey, path, user: cfg.User ?? '' });
+      // as BuildKit's NormalizeWorkdir: an absolute path is kept as written (`/a/../b/` is the config's WorkingDir
+      // and the history's text), a relative one is joined to the current directory and cleaned
+      const wd = raw.startsWith('/') ? raw : normalizePath(`${workdir}/${raw}`);
+      const path = normalizePath(wd);
+      const key = cacheKey({ op: 'mkdir', parent: this.fsKey, path: wd, user: cfg.User ?? '' });
       return {
         key,
-        envDigest: sha256Hex(path),
-        createdBy: `WORKDIR ${path}`,
+        envDigest: sha256Hex(wd),
+        createdBy: `WORKDIR ${wd}`,
         after: () => {
-          cfg.WorkingDir = path;
+          cfg.WorkingDir = wd;
         },
         execute: async () => {
           const t0 = Date.now();
@@ -591,7 +594,7 @@ export class StageRunner {
               this.ctx.store.tmpDir,
             );
             // BuildKit gives every WORKDIR but `/` a layer, an empty one when the directory was there already
-            return record(key, t0, await this.commitUpper(w.upper, 'overlay', path !== '/'), text);
+            return record(key, t0, await this.commitUpper(w.upper, 'overlay', wd !== '/'), text);
           } finally {
             await w.cleanup();
           }
@@ -664,7 +667,7 @@ export class StageRunner {
     if (envGet(env, 'HOME') === undefined) env.push(`HOME=${await this.homeOf(user)}`);
     const network = (ins.flags.find((f) => f.name === 'network')?.value ?? this.ctx.opts.network ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
-    const mountSpecs = await planMounts(this.mountHost(), ins, ex);
+    const mountSpecs = await planMounts(this.mountHost(), ins, ex, normalizePath(cwd));
     // as BuildKit: with an ssh mount, SSH_AUTH_SOCK names the first one unless the environment sets it
     const firstSsh = mountSpecs.find((m) => m.sshTarget);
     if (firstSsh && envGet(env, 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.sshTarget}`);
@@ -720,7 +723,7 @@ export class StageRunner {
             workDir: w.work,
             args: argv,
             env,
-            cwd,
+            cwd: normalizePath(cwd),
             ...(user ? { user } : {}),
             network,
             mounts,

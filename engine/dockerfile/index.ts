@@ -94,11 +94,7 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
   for (const ins of instructions) {
     if (ins.keyword === 'FROM') {
       const image = ins.from?.image?.value ?? '';
-      const lower = image.toLowerCase();
-      let b: Stage['base'];
-      if (byName.has(lower)) b = { kind: 'stage', stage: byName.get(lower)! };
-      else if (lower === 'scratch') b = { kind: 'scratch' };
-      else b = { kind: 'image', ref: image };
+      const b = stageBase(image, byName);
       const st = makeStage(stages.length, undefined, undefined, ins, [], ins.range, b);
       const nameTok = ins.from?.stageName;
       if (nameTok) {
@@ -150,6 +146,18 @@ export function makeTree(
 }
 
 /** A stage from its parts: every stage is made here, as makeTree makes every tree. */
+/**
+ * What a FROM's base name refers to, as BuildKit decides it: an earlier stage whose name (stored lower-cased) is
+ * exactly the base name (`FROM Builder` is not stage `builder`: it is an image name, and an invalid one), then
+ * `scratch`, exactly so, then an image. The builder calls it again with the name expanded (`FROM $BASE`).
+ */
+export function stageBase(image: string, earlierByName: ReadonlyMap<string, number>): Stage['base'] {
+  const stage = earlierByName.get(image);
+  if (stage !== undefined) return { kind: 'stage', stage };
+  if (image === 'scratch') return { kind: 'scratch' };
+  return { kind: 'image', ref: image };
+}
+
 export function makeStage(index: number, name: string | undefined, nameToken: Token | undefined, from: Instruction, instructions: Instruction[], range: Range, base: Stage['base']): Stage {
   return { index, name, nameToken, from, instructions, range, base };
 }

@@ -78,6 +78,12 @@ const CASES: Case[] = [
   { name: 'copy-from-image-missing-path', dockerfile: `${B}COPY --from=lwdiff-busybox /nonexist /y\n`, same: "Docker's message names its internal reference" },
   { name: 'from-other-platform', dockerfile: 'FROM --platform=linux/s390x lwdiff-busybox\nRUN true\n', same: 'Docker tries Docker Hub for that platform' },
   { name: 'from-missing-image', dockerfile: 'FROM nosuchimage:1\nRUN true\n', same: 'Docker tries Docker Hub, which is not reachable here' },
+  // stage names match exactly as expanded (they are stored lower-cased), and so does scratch: other spellings are image
+  // names, which must be lower-case
+  { name: 'from-stage-name-case', dockerfile: 'FROM lwdiff-busybox AS builder\nRUN true\nFROM Builder\nRUN true\n' },
+  { name: 'from-scratch-case', dockerfile: 'FROM SCRATCH\nCOPY Dockerfile /\n' },
+  { name: 'from-variable-stage-case', dockerfile: 'ARG B=Builder\nFROM lwdiff-busybox AS builder\nFROM $B\n' },
+  { name: 'from-invalid-reference', dockerfile: 'FROM lwdiff-busybox@@x\n' },
 ];
 
 let skip: string | undefined;
