@@ -46,6 +46,12 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       const eq = field.indexOf('=');
       opts.set((eq === -1 ? field : field.slice(0, eq)).toLowerCase(), eq === -1 ? 'true' : field.slice(eq + 1));
     }
+    const num = (k: string, d: number, base = 10): number => {
+      const v = opts.get(k);
+      const n = v === undefined ? d : Number.parseInt(v, base);
+      if (!Number.isInteger(n) || n < 0) host.fail(ins, `invalid value ${v} for ${k}`);
+      return n;
+    };
     const type = (opts.get('type') ?? 'bind').toLowerCase();
     const written = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
     // a relative target is inside the working directory, as BuildKit joins it
@@ -66,12 +72,6 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       sshCount++;
       if (opts.get('source') ?? opts.get('src')) host.fail(ins, 'ssh does not support source');
       const required = opts.get('required') === 'true';
-      const num = (k: string, d: number, base = 10): number => {
-        const v = opts.get(k);
-        const n = v === undefined ? d : Number.parseInt(v, base);
-        if (!Number.isInteger(n) || n < 0) host.fail(ins, `invalid value ${v} for ${k}`);
-        return n;
-      };
       const uid = num('uid', 0);
       const gid = num('gid', 0);
       const mode = num('mode', 0o600, 8);
@@ -93,7 +93,16 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
       if (!target) host.fail(ins, 'mount type cache requires a target');
       const cid = opts.get('id') ?? target!;
       const dir = join(ctx.store.root, 'cache-mounts', sha256Hex(cid));
-      out.push({ key: { type, id: cid, target }, prepare: async () => (await mkdir(dir, { recursive: true }), { type: 'cache', source: dir, target: target!, readonly: false }) });
+      // a new cache directory starts owned by uid:gid with this mode (BuildKit's defaults: 0:0, 0755)
+      const owner = { uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
+      const given = opts.has('uid') || opts.has('gid') || opts.has('mode');
+      out.push({
+        key: { type, id: cid, target, ...(given ? owner : {}) },
+        prepare: async () => {
+          const created = await mkdir(dir, { recursive: true });
+          return { type: 'cache', source: dir, target: target!, readonly: false, ...(created !== undefined && given ? { init: owner } : {}) };
+        },
+      });
     } else if (type === 'tmpfs') {
       if (!target) host.fail(ins, 'mount type tmpfs requires a target');
       const sizeText = opts.get('size');

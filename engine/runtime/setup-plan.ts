@@ -49,6 +49,8 @@ interface Plan {
   fstab: Fstab;
   /** container paths unmounted after the command (before the stubs are removed) */
   unmounts: string[];
+  /** mounted directories to give an owner and mode once everything is mounted (container path: resolved) */
+  inits: { path: string; uid: number; gid: number; mode: number }[];
   /** cleanup lines for the stubs */
   cleanup: string[];
   /** parents of stubs whose mtime is put back after the cleanup (container path -> touch stamp), one `touch` a
@@ -176,6 +178,7 @@ async function userMounts(plan: Plan, mounts: SandboxMount[]): Promise<void> {
       continue;
     }
     const p = await mountpoint(plan, m.target, leaf, m.type === 'tmpfs' ? 'a tmpfs' : (m.source as string), true);
+    if (m.init && leaf === 'dir') plan.inits.push({ path: p, ...m.init });
     if (m.type === 'tmpfs') {
       plan.fstab.add('tmpfs', hostPathOf(plan, p), 'tmpfs', ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${Math.floor(m.size)}`] : []), ...ro]);
     } else {
@@ -223,13 +226,13 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   const group = await readRootfsFile(ctx.view, '/etc/group');
   const user = resolveUser(spec.user ?? '', passwd, group);
   checkUserMapped(ctx.idmap, user.uid, user.gid, spec.user ?? '');
-  // `docker run` gives the process its primary group as a supplementary one too (moby's getUser); a build's RUN does
-  // not (BuildKit)
-  if (spec.profile === 'run') user.groups = [user.gid, ...user.groups.filter((g) => g !== user.gid)];
+  // the primary group is a supplementary one too, first: `docker run` (moby's getUser) and a build's RUN (Docker 26's
+  // BuildKit: `id` says groups=2000(grp),2500(extra) for a member of extra, groups=7 for USER 1500:7)
+  user.groups = [user.gid, ...user.groups.filter((g) => g !== user.gid)];
   if (ctx.idmap.mode === 'root-only') user.groups = []; // setgroups is denied in a single-id user namespace
   user.groups = user.groups.filter((g) => isMapped(ctx.idmap, 'gid', g));
 
-  const plan: Plan = { ctx, mkdirs: [], files: [], fstab: new Fstab(), unmounts: [], cleanup: [], restoreMtimes: new Map() };
+  const plan: Plan = { ctx, mkdirs: [], files: [], fstab: new Fstab(), unmounts: [], inits: [], cleanup: [], restoreMtimes: new Map() };
   await systemMounts(plan);
   await etcFiles(plan);
   await userMounts(plan, spec.mounts ?? []);
@@ -242,6 +245,10 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   for (const f of plan.files) s.must(`: > ${SetupScript.inRoot(f)}`, `cannot create ${f} in the container`);
   await writeFile(join(ctx.state, 'fstab'), plan.fstab.text());
   s.must('mount -a -T "$LW_STATE/fstab"', 'mounting the container file systems failed');
+  for (const i of plan.inits) {
+    const p = SetupScript.inRoot(i.path);
+    s.must(`chown ${i.uid}:${i.gid} ${p} && chmod ${i.mode.toString(8)} ${p}`, `cannot give the cache mount ${i.path} its owner and mode`);
+  }
   const cwd = spec.cwd ?? '/';
   await workingDir(plan, s, cwd, user);
   if (spec.network === 'none' && findExecutable('ip')) s.may('ip link set lo up');

@@ -14,6 +14,9 @@ export interface SandboxMount {
   readonly?: boolean;
   /** tmpfs size in bytes */
   size?: number;
+  /** cache: the owner and mode the directory is given inside the container before the command runs (a new cache
+   *  directory gets BuildKit's `uid`, `gid` and `mode` options; the caller passes it only then) */
+  init?: { uid: number; gid: number; mode: number };
 }
 
 export type StdioTarget = Writable | 'inherit' | 'ignore';
