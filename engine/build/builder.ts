@@ -144,14 +144,15 @@ export function resolveStageBases(df: Dockerfile, buildArgs: Record<string, stri
       const image = expanded[st.index]?.image;
       if (image) st.base = stageBase(image, earlier);
     }
-    if (st.name && !earlier.has(st.name)) earlier.set(st.name, st.index);
+    if (st.name) earlier.set(st.name, st.index);
   }
 }
 
-/** Each stage's index by its name (lower case; the first stage of a name). */
+/** Each stage's index by its name (lower case). Docker 26 builds a file that names two stages alike: the name is
+ *  the last such stage's (BuildKit's table of names is overwritten as stages are added). */
 export function stageIndexByName(df: Dockerfile): Map<string, number> {
   const byName = new Map<string, number>();
-  df.stages.forEach((s) => s.name && !byName.has(s.name) && byName.set(s.name, s.index));
+  df.stages.forEach((s) => s.name && byName.set(s.name, s.index));
   return byName;
 }
 
@@ -253,8 +254,14 @@ function failSyntax(df: Dockerfile, file: string, text: string): void {
     const line = Math.max(0, text.split('\n').length - (text.endsWith('\n') ? 2 : 1));
     throw new LayerwiseError('syntax', 'file with no instructions', { range: { start: { line, character: 0 }, end: { line, character: 0 } }, file });
   }
-  if (err) throw new LayerwiseError('syntax', `dockerfile parse error on line ${err.range.start.line + 1}: ${err.message}`, { range: err.range, file });
+  if (!err) return;
+  // BuildKit prefixes the errors of its instruction parser, not those of the line parser before it (a JSON array of
+  // non-strings, an ENV or LABEL word without `=`) or of the --mount options, read when the RUN is planned
+  const message = UNPREFIXED_PROBLEMS.has(err.code) ? err.message : `dockerfile parse error on line ${err.range.start.line + 1}: ${err.message}`;
+  throw new LayerwiseError('syntax', message, { range: err.range, file });
 }
+
+const UNPREFIXED_PROBLEMS = new Set(['InvalidJSON', 'EnvMissingValue', 'EnvMissingEquals', 'InvalidMount']);
 
 function defaultDockerfile(contextDir: string): string {
   const upper = resolve(contextDir, 'Dockerfile');

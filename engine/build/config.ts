@@ -2,7 +2,9 @@
  * The image config as a build changes it, instruction by instruction, with the history entries BuildKit writes
  * (`created_by`, `empty_layer`, comment `buildkit.dockerfile.v0`).
  */
+import { LayerwiseError } from '../errors';
 import { exposedPorts } from './ports';
+import { parseSignal } from '../dockerfile/signals';
 import type { Expanded } from '../dockerfile/scope';
 import { parseGoDuration } from '../dockerfile/instructions';
 import type { Instruction } from '../dockerfile/types';
@@ -168,9 +170,13 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
       c.ArgsEscaped = true;
       if (!st.cmdSet) c.Cmd = null;
       return 'ENTRYPOINT ' + jsonish(c.Entrypoint);
-    case 'STOPSIGNAL':
-      c.StopSignal = ex.words[0]?.value ?? '';
+    case 'STOPSIGNAL': {
+      const signal = ex.words[0]?.value ?? '';
+      // checked as Docker parses it, kept as written
+      if (parseSignal(signal) === undefined) throw new LayerwiseError('build', `invalid signal: ${signal}`);
+      c.StopSignal = signal;
       return 'STOPSIGNAL ' + c.StopSignal;
+    }
     case 'SHELL':
       c.Shell = ins.command?.words.map((w) => w.value) ?? [];
       return 'SHELL [' + c.Shell.join(' ') + ']'; // Go's %v of the slice

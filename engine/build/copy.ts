@@ -518,18 +518,34 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
     await c.mkdirp(destAbs); // WORKDIR: just the directory
     return { files: 0, bytes: 0 };
   }
-  const many = items.length > 1;
-  if (many && !destIsDirSyntax) {
-    throw new LayerwiseError('build', `When using ${req.kind} with more than one source file, the destination must be a directory and end with a /`);
-  }
-
-  const destExisting = await resolveInRootfs(req.dstRoot, destAbs).catch(() => undefined);
-  const destIsDir = destIsDirSyntax || many || (destExisting?.missing.length === 0 && destExisting.kind === 'dir');
-  // a file destination that is a symlink is written through, to where it points inside the container (BuildKit
-  // resolves the destination with RootPath): `COPY f /etc/link` changes the link's target, the link stays
-  const fileDest = !destIsDir && destExisting ? destExisting.path : destAbs;
+  // Each source is copied in turn, as BuildKit chains one copy per source onto the same destination: without a
+  // trailing `/`, a first file becomes the destination file and the next one replaces it (`COPY a b /dest` leaves
+  // b's content at /dest), a directory's content goes into the destination once that is a directory, and into
+  // a file it cannot go.
+  let destIsDir = false;
+  let destIsOther = false;
+  let fileDest = destAbs;
+  const lookAtDest = async (): Promise<void> => {
+    if (destIsDirSyntax) {
+      destIsDir = true;
+      return;
+    }
+    const existing = await resolveInRootfs(req.dstRoot, destAbs).catch(() => undefined);
+    const found = existing !== undefined && existing.missing.length === 0;
+    destIsDir = found && existing.kind === 'dir';
+    destIsOther = found && existing.kind !== 'dir';
+    // a file destination that is a symlink is written through, to where it points inside the container (BuildKit
+    // resolves the destination with RootPath): `COPY f /etc/link` changes the link's target, the link stays
+    fileDest = !destIsDir && existing ? existing.path : destAbs;
+  };
+  /** the destination as a directory to copy a directory's content (or a tar's) into */
+  const intoDirectory = async (): Promise<string> => {
+    if (destIsOther) throw new LayerwiseError('build', `cannot copy to non-directory: ${destAbs}`);
+    return c.mkdirp(destAbs);
+  };
 
   for (const it of items) {
+    await lookAtDest();
     if ('tree' in it) {
       // the tree's root itself is copied onto the destination (BuildKit: Copy(src, "/", dest)), so that the
       // destination directory takes the root's mode, or --chmod
@@ -552,14 +568,14 @@ export async function copyInto(req: CopyRequest): Promise<CopyResult> {
     }
     const st = await stat(it.host);
     if (req.kind === 'ADD' && req.unpack !== false && st.isFile() && (await isTarArchive(it.host))) {
-      const dir = await c.mkdirp(destAbs);
+      const dir = await intoDirectory();
       await extractArchive(it.host, req.dstRoot + dir);
       c.files++;
       continue;
     }
     if (st.isDirectory()) {
       const sub = req.parents ? clean(it.rel) : '';
-      const dir = await c.mkdirp(sub ? `${destAbs}/${sub}` : destAbs);
+      const dir = sub ? await c.mkdirp(`${destAbs}/${sub}`) : await intoDirectory();
       for (const name of (await readdir(it.host)).sort()) {
         const rel = it.rel ? `${it.rel}/${name}` : name;
         await c.copyEntry(`${it.host}/${name}`, req.srcIsContext ? rel : '', join2(dir, name));

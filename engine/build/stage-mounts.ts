@@ -3,11 +3,12 @@
  * it when the step runs — secrets, SSH agent sockets, cache mounts, tmpfs and binds (from the context, or from a
  * stage or image through the copy worker), with BuildKit's defaults and errors.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
 import type { Expanded } from '../dockerfile/scope';
 import type { Instruction } from '../dockerfile/types';
-import { hashPaths } from '../context/hash';
+import { cleanSource, hashPaths } from '../context/hash';
+import { LayerwiseError } from '../errors';
 import type { SandboxMount } from '../runtime/sandbox';
 import type { BuildContext } from './builder';
 import { sha256Hex } from './cache';
@@ -54,13 +55,19 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
     };
     const type = (opts.get('type') ?? 'bind').toLowerCase();
     const written = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
-    // a relative target is inside the working directory, as BuildKit joins it
-    const target = written === undefined || written.startsWith('/') ? written : '/' + clean(`${cwd}/${written}`);
+    // as BuildKit: a relative target, or none, is joined to the working directory (`RUN --mount=type=cache true` in
+    // WORKDIR /w mounts the cache at /w), and the root cannot be mounted over
+    const targetOr = (dflt = ''): string => {
+      const w = written ?? dflt;
+      const t = w.startsWith('/') ? w : '/' + clean(`${cwd}/${w}`);
+      if (clean(t) === '') host.fail(ins, `invalid mount target "/"`);
+      return t;
+    };
     const ro = opts.get('readonly') ?? opts.get('ro');
     const readonly = ro !== undefined ? ro !== 'false' : opts.get('rw') === 'true' || opts.get('readwrite') === 'true' ? false : type === 'bind' || type === 'secret' || type === 'ssh';
     if (type === 'secret') {
-      const sid = opts.get('id') ?? (target ? target.split('/').pop()! : '');
-      const tgt = target ?? `/run/secrets/${sid}`;
+      const sid = opts.get('id') ?? (written ? written.split('/').pop()! : '');
+      const tgt = targetOr(`/run/secrets/${sid}`);
       const src = ctx.opts.secrets?.[sid];
       const required = opts.get('required') === 'true';
       if (!src && required) host.fail(ins, `secret ${sid}: not found`);
@@ -68,7 +75,7 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
     } else if (type === 'ssh') {
       // BuildKit: id "default", target /run/buildkit/ssh_agent.N, owner 0:0, mode 0600; optional unless required
       const sid = opts.get('id') || 'default';
-      const tgt = target ?? `/run/buildkit/ssh_agent.${sshCount}`;
+      const tgt = targetOr(`/run/buildkit/ssh_agent.${sshCount}`);
       sshCount++;
       if (opts.get('source') ?? opts.get('src')) host.fail(ins, 'ssh does not support source');
       const required = opts.get('required') === 'true';
@@ -90,8 +97,8 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
           : {}),
       });
     } else if (type === 'cache') {
-      if (!target) host.fail(ins, 'mount type cache requires a target');
-      const cid = opts.get('id') ?? target!;
+      const target = targetOr();
+      const cid = opts.get('id') ?? target;
       const dir = join(ctx.store.root, 'cache-mounts', sha256Hex(cid));
       // a new cache directory starts owned by uid:gid with this mode (BuildKit's defaults: 0:0, 0755)
       const owner = { uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
@@ -100,20 +107,20 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
         key: { type, id: cid, target, ...(given ? owner : {}) },
         prepare: async () => {
           const created = await mkdir(dir, { recursive: true });
-          return { type: 'cache', source: dir, target: target!, readonly: false, ...(created !== undefined && given ? { init: owner } : {}) };
+          return { type: 'cache', source: dir, target, readonly: false, ...(created !== undefined && given ? { init: owner } : {}) };
         },
       });
     } else if (type === 'tmpfs') {
-      if (!target) host.fail(ins, 'mount type tmpfs requires a target');
+      const target = targetOr();
       const sizeText = opts.get('size');
       const size = sizeText === undefined ? undefined : ramInBytes(sizeText);
       if (size === null) host.fail(ins, `invalid size for tmpfs mount: ${sizeText}`);
       out.push({
         key: { type, target, ...(size ? { size } : {}) },
-        prepare: async () => ({ type: 'tmpfs', target: target!, ...(size ? { size } : {}) }),
+        prepare: async () => ({ type: 'tmpfs', target, ...(size ? { size } : {}) }),
       });
     } else if (type === 'bind') {
-      if (!target) host.fail(ins, 'mount type bind requires a target');
+      const target = targetOr();
       const from = opts.get('from');
       const source = opts.get('source') ?? opts.get('src') ?? '/';
       // What is mounted is a copy of the source (`/m` in a scratch dir: a file or a directory, as the source is),
@@ -131,15 +138,27 @@ export async function planMounts(host: MountHost, ins: Instruction, ex: Expanded
           },
           ctx.store.tmpDir,
         );
-        return { type: 'bind' as const, source: join(w.upper, 'm'), target: target!, readonly };
+        return { type: 'bind' as const, source: join(w.upper, 'm'), target, readonly };
       };
       if (!from) {
-        const h = await hashPaths(host.ctxDir(), [source], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: true });
-        const direct = readonly && ctx.ignore.length === 0;
+        // inside the context, as BuildKit cleans it (`../x` is the context's x); it must be there
+        const src = cleanSource(source);
+        const h = await hashPaths(host.ctxDir(), [src], { exclude: ctx.ignore, statCache: ctx.statCache, allowEmpty: src === '.' }).catch((e: unknown) => {
+          if (e instanceof LayerwiseError && e.kind === 'not-found' && e.message.startsWith('"')) host.fail(ins, `failed to compute cache key: "/${src === '.' ? '' : src}": not found`);
+          throw e;
+        });
+        let direct: string | undefined;
+        if (readonly && ctx.ignore.length === 0) {
+          // the folder itself, unless a symbolic link on the way leads out of the context
+          const [root, real] = await Promise.all([realpath(host.ctxDir()), realpath(join(host.ctxDir(), src))]);
+          const rel = relative(root, real);
+          if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) host.fail(ins, `source path "${source}" leads outside the build context (through a symbolic link)`);
+          direct = real;
+        }
         out.push({
-          key: { type, source, target, context: h.digest, readonly },
+          key: { type, source: src, target, context: h.digest, readonly },
           prepare: async () =>
-            direct ? { type: 'bind', source: join(host.ctxDir(), source), target: target!, readonly: true } : copied({ srcIsContext: true, srcRoot: host.ctxDir(), ignore: [...ctx.ignore] }),
+            direct !== undefined ? { type: 'bind', source: direct, target, readonly: true } : copied({ srcIsContext: true, srcRoot: host.ctxDir(), ignore: [...ctx.ignore] }),
         });
       } else {
         const src = await host.fromSource(from);

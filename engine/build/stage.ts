@@ -32,6 +32,7 @@ import { planIdMap } from '../runtime/idmap';
 import type { MissReason, StepEvent } from './events';
 import { trace } from './trace';
 import { goQuote } from '../dockerfile/text';
+import { chmodMode } from '../dockerfile/flags';
 import { planMounts, type MountHost } from './stage-mounts';
 import { httpGet, type Downloaded } from './download';
 
@@ -921,7 +922,8 @@ export class StageRunner {
     // --chmod as Docker 26 takes it: as written (no variables), octal; any other value is ignored, the files keep
     // their modes (the language server's ChmodIgnored says so), and the history still shows it
     const chmodWritten = flag('chmod')?.value;
-    const chmod = chmodWritten !== undefined && /^[0-7]{1,4}$/.test(chmodWritten) ? chmodWritten : undefined;
+    const mode = chmodMode(chmodWritten);
+    const chmod = mode === undefined ? undefined : /^[0-7]{1,4}$/.test(chmodWritten!) ? chmodWritten : mode.toString(8);
     const words = ex.words;
     const dest = words[words.length - 1]?.value ?? '';
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));

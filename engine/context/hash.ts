@@ -64,15 +64,12 @@ export interface HashResult {
 const GLOB_CHARS = /[*?[\]\\]/;
 
 /**
- * Cleans a COPY/ADD source against the context: leading `/` and `./` dropped, `..` resolved lexically; a path
- * that climbs out of the context is an error. "." means the whole context.
+ * Cleans a COPY/ADD source against the context: leading `/` and `./` dropped, `..` resolved lexically and, as
+ * BuildKit resolves a source inside the context's root, never above it (`../a.txt` is the context's `a.txt`).
+ * "." means the whole context.
  */
 export function cleanSource(source: string): string {
-  const cleaned = goCleanPath(source.replace(/^\/+/, ''));
-  if (cleaned === '..' || cleaned.startsWith('../')) {
-    throw new LayerwiseError('invalid', `source path "${source}" is outside the build context`);
-  }
-  return cleaned;
+  return goCleanPath('/' + source).slice(1) || '.';
 }
 
 function within(root: string, abs: string): boolean {

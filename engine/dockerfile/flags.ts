@@ -87,7 +87,7 @@ export function validateFlags(keyword: string, flags: Flag[], healthType?: strin
       const s = nearest(f.name, Object.keys(spec));
       problems.push({
         code: 'UnknownFlag',
-        message: `unknown flag: --${f.name}` + (s ? ` (did you mean --${s}?)` : ''),
+        message: `unknown flag: ${f.name}` + (s ? ` (did you mean ${s}?)` : ''),
         severity: 'error',
         range: f.nameRange,
         ...(s ? { suggestion: s } : {}),
@@ -123,3 +123,14 @@ function seenBefore(flags: Flag[], i: number, spec: Record<string, string>): boo
   return false;
 }
 
+
+/**
+ * COPY/ADD `--chmod` as Docker 26's frontend reads it: the value as written (no variables), an octal number that fits
+ * 32 bits (`strconv.ParseUint(v, 8, 32)`), whose low twelve bits are the mode (`77777` gives 7777). Undefined for
+ * anything else, which Docker ignores: the files keep their own modes.
+ */
+export function chmodMode(written: string | undefined): number | undefined {
+  if (written === undefined || !/^[0-7]+$/.test(written)) return undefined;
+  const n = Number.parseInt(written, 8);
+  return n <= 0xffffffff ? n & 0o7777 : undefined;
+}

@@ -100,7 +100,8 @@ export function assembleDockerfile(base: Omit<Dockerfile, 'stages' | 'globalArgs
       if (nameTok) {
         st.name = nameTok.value.toLowerCase();
         st.nameToken = nameTok;
-        if (!byName.has(st.name)) byName.set(st.name, st.index);
+        // a later stage of the same name takes the name over, for the FROM lines after it (as BuildKit)
+        byName.set(st.name, st.index);
       }
       stages.push(st);
     } else if (stages.length === 0) {

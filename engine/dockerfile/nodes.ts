@@ -432,7 +432,8 @@ function parseNameVal(rest: string, base: number, esc: string, node: RawNode, ps
     const end = ps.ends[w]!;
     const eq = value.indexOf('=');
     if (eq === -1) {
-      node.error = {
+      // (the first such word is the one BuildKit names)
+      node.error ??= {
         message: `Syntax error - can't find = in ${goQuote(value)}. Must be of the form: name=value`,
         start,
         end,

@@ -153,6 +153,8 @@ const dl3021 = rule({
   group: 'bestpractice',
   severity: 'error',
   description: 'COPY with more than one source needs a destination folder ending in `/`.',
+  notes:
+    "BuildKit does not refuse it (the old builder did): it copies the sources one after another to the same path. The first file becomes `/dest`, each next one replaces it, so only the last file is left; a directory's content after a file fails with `cannot copy to non-directory`. With the `/`, `/dest/` is a folder holding every source.",
   check(ctx) {
     for (const ins of instructionsOf(ctx.file, 'COPY')) {
       const c = ins.copy;

@@ -3,6 +3,8 @@
  * problem code so each has a page and a setting); the rest are checks on the typed tree.
  */
 import type { Dockerfile, ParseProblem } from '../../engine/dockerfile/types';
+import { parseSignal } from '../../engine/dockerfile/signals';
+import { chmodMode } from '../../engine/dockerfile/flags';
 import { rule, type Fix, type Rule, type RuleSeverity } from './types';
 import { scopesOf } from './scopes';
 import { instructionsOf } from './util';
@@ -90,10 +92,6 @@ const otherParseProblems = rule({
   },
 });
 
-const SIGNALS = new Set(
-  'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT RTMAX RTMIN SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ'.split(' '),
-);
-
 const invalidStopSignal = rule({
   id: 'InvalidStopSignal',
   scope: 'instruction',
@@ -106,16 +104,12 @@ const invalidStopSignal = rule({
       const a = ins.args[0]!;
       const v = a.value;
       if (v.includes('$')) continue;
-      if (/^\d+$/.test(v) && Number(v) > 0 && Number(v) <= 64) continue;
-      const name = v.toUpperCase().replace(/^SIG/, '');
-      if (/^RTM(IN|AX)([+-]\d+)?$/.test(name) || SIGNALS.has(name)) continue;
+      if (parseSignal(v) !== undefined) continue;
       ctx.report({ range: a.range, message: `"${v}" is not a signal: use a name like SIGTERM or a number` });
     }
   },
 });
 
-/** The --chmod values Docker 26's Dockerfile frontend (1.7) applies: an octal mode, as written. */
-const OCTAL_MODE = /^[0-7]{1,4}$/;
 
 const chmodIgnored = rule({
   id: 'ChmodIgnored',
@@ -126,7 +120,7 @@ const chmodIgnored = rule({
   check(ctx) {
     for (const ins of [...instructionsOf(ctx.file, 'COPY'), ...instructionsOf(ctx.file, 'ADD')]) {
       for (const f of ins.flags) {
-        if (f.name !== 'chmod' || f.value === undefined || f.value === '' || OCTAL_MODE.test(f.value)) continue;
+        if (f.name !== 'chmod' || f.value === undefined || f.value === '' || chmodMode(f.value) !== undefined) continue;
         const why = f.value.includes('$') ? 'variables are not expanded in --chmod' : `"${f.value}" is not an octal mode like 644 or 0755`;
         ctx.report({ range: f.valueRange ?? f.range, message: `--chmod=${f.value} is ignored: ${why}, so the files keep their own modes (Docker 26)` });
       }

@@ -170,7 +170,7 @@ RUN lines 2-2 kw="RUN"@2:0-2:3
   flag mount="type=cach,target=/x" "--mount=type=cach,target=/x"@2:4-2:31
   flag network="bogus" "--network=bogus"@2:32-2:47
   arg "true" "true"@2:48-2:52
-error UnknownFlag: unknown flag: --form (did you mean --from?) "form"@1:7-1:11
+error UnknownFlag: unknown flag: form (did you mean from?) "form"@1:7-1:11
 error DuplicateFlag: duplicate flag specified: --link "--link=maybe"@1:21-1:33
 error FlagMissingValue: missing a value on flag: --chown "--chown"@1:58-1:65
 error InvalidMount: unsupported mount type "cach" (did you mean cache?) "type=cach"@2:12-2:21

@@ -29,7 +29,10 @@ export const CASES: Cases = {
     bad: ['FROM alpine\nARG MODE=640\nCOPY --chmod=[[$MODE]] a /a\n', 'FROM alpine\nADD --chmod=[[u+x]] a /a\n'],
     good: ['FROM alpine\nCOPY --chmod=0755 a /a\n', 'FROM alpine\nADD --chmod=640 a /a\n', 'FROM alpine\nCOPY --chown=$U a /a\n'],
   },
-  InvalidStopSignal: { bad: ['FROM alpine\nSTOPSIGNAL [[SIGFOO]]\n'], good: ['FROM alpine\nSTOPSIGNAL SIGTERM\n', 'FROM alpine\nSTOPSIGNAL 9\n', 'FROM alpine\nSTOPSIGNAL $SIG\n'] },
+  InvalidStopSignal: {
+    bad: ['FROM alpine\nSTOPSIGNAL [[SIGFOO]]\n', 'FROM alpine\nSTOPSIGNAL [[0]]\n', 'FROM alpine\nSTOPSIGNAL [[RTMIN+16]]\n'],
+    good: ['FROM alpine\nSTOPSIGNAL SIGTERM\n', 'FROM alpine\nSTOPSIGNAL 9\n', 'FROM alpine\nSTOPSIGNAL $SIG\n', 'FROM alpine\nSTOPSIGNAL sigrtmax-3\n', 'FROM alpine\nSTOPSIGNAL 100\n'],
+  },
   InvalidVariableExpansion: { bad: ['FROM alpine\nENV A=[[${B:=x}]]\n'], good: ['FROM alpine\nENV A=${B:-x}\n'] },
   InvalidImageReference: { bad: ['FROM [[Alpine:3]]\n', 'FROM [[alpine:bad tag]]\n'.replace(' tag', '%tag')], good: ['FROM alpine:3.20\n', 'FROM ghcr.io/owner/app:1@sha256:' + 'a'.repeat(64) + '\n', 'FROM $BASE\n'] },
 
