@@ -56,6 +56,8 @@ export interface BuildOptions {
   network?: 'default' | 'none' | 'host';
   /** --add-host: names the RUNs' /etc/hosts maps (part of each RUN's cache key, as in BuildKit) */
   extraHosts?: { host: string; ip: string }[];
+  /** `--allow`: entitlements the build grants (`security.insecure` lets `RUN --security=insecure` run privileged) */
+  allow?: string[];
   /** answer a rebuild in which nothing changed from the build memo, and leave one (memo.ts); the CLI's builds do */
   memo?: boolean;
 }

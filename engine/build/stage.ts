@@ -668,6 +668,10 @@ export class StageRunner {
     if (envGet(env, 'HOME') === undefined) env.push(`HOME=${await this.homeOf(user)}`);
     const network = (ins.flags.find((f) => f.name === 'network')?.value ?? this.ctx.opts.network ?? 'default') as 'default' | 'none' | 'host';
     const security = ins.flags.find((f) => f.name === 'security')?.value ?? 'sandbox';
+    // privileged only when the build grants it, as BuildKit's entitlement (buildx build --allow security.insecure)
+    if (security === 'insecure' && !ctx.opts.allow?.includes('security.insecure')) {
+      this.fail(ins, 'security.insecure is not allowed: RUN --security=insecure runs with every capability of its namespaces; build with --allow security.insecure to grant it');
+    }
     const mountSpecs = await planMounts(this.mountHost(), ins, ex, normalizePath(cwd));
     // as BuildKit: with an ssh mount, SSH_AUTH_SOCK names the first one unless the environment sets it
     const firstSsh = mountSpecs.find((m) => m.sshTarget);
@@ -727,6 +731,7 @@ export class StageRunner {
             cwd: normalizePath(cwd),
             ...(user ? { user } : {}),
             network,
+            ...(security === 'insecure' ? { privileged: true } : {}),
             mounts,
             ...(extraHosts.length ? { extraHosts } : {}),
             stdout: log('stdout'),

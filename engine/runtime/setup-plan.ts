@@ -123,12 +123,15 @@ async function systemMounts(plan: Plan): Promise<void> {
   const { ctx, fstab } = plan;
   const proc = hostPathOf(plan, await mountpoint(plan, '/proc', 'dir', '/proc', false));
   fstab.add('proc', proc, 'proc', ['nosuid', 'nodev', 'noexec']);
-  for (const p of procReadonlyPaths()) fstab.bind(`${proc}/${p}`, `${proc}/${p}`, ['ro', 'nosuid', 'nodev', 'noexec']);
+  // privileged (RUN --security=insecure): nothing masked or read-only but what the kernel itself refuses
+  const privileged = ctx.spec.privileged === true;
+  if (!privileged) for (const p of procReadonlyPaths()) fstab.bind(`${proc}/${p}`, `${proc}/${p}`, ['ro', 'nosuid', 'nodev', 'noexec']);
   const sys = hostPathOf(plan, await mountpoint(plan, '/sys', 'dir', '/sys', false));
+  const sysRo = privileged ? [] : ['ro'];
   // a fresh sysfs needs a network namespace of our own in a user namespace; otherwise the host's, read-only
-  if (ctx.idmap.mode === 'host' || ctx.spec.network === 'none') fstab.add('sysfs', sys, 'sysfs', ['ro', 'nosuid', 'nodev', 'noexec']);
+  if (ctx.idmap.mode === 'host' || ctx.spec.network === 'none') fstab.add('sysfs', sys, 'sysfs', [...sysRo, 'nosuid', 'nodev', 'noexec']);
   else fstab.rbind('/sys', sys, ['ro']);
-  for (const m of maskedPaths()) {
+  for (const m of privileged ? [] : maskedPaths()) {
     const target = m.path.startsWith('/proc/') ? proc + m.path.slice(5) : sys + m.path.slice(4);
     if (m.dir) fstab.add('lwmask', target, 'tmpfs', ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k']);
     else fstab.bind('/dev/null', target);
@@ -262,7 +265,9 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   if (ctx.idmap.mode !== 'root-only') {
     chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
   }
-  chain.push(`--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c}`).join(',')}`, '--');
+  // Docker's default capabilities; privileged keeps all of them (the user namespace's, as BuildKit's insecure mode)
+  if (spec.privileged !== true) chain.push(`--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c}`).join(',')}`);
+  chain.push('--');
   chain.push('/layerwise', `--root=${STAGE_ROOTFS}`, `--wd=${cwd}`);
   if (user.uid !== 0) chain.push(`--setuid=${user.uid}`);
   chain.push('--', ...spec.args);

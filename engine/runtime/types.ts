@@ -42,6 +42,12 @@ export interface SandboxSpec {
   network?: SandboxNetwork;
   mounts?: SandboxMount[];
   /**
+   * Every capability the sandbox's user namespace has (not only Docker's default set), /proc without its masked
+   * and read-only paths, /sys writable where the kernel lets it: BuildKit's `RUN --security=insecure`, which the
+   * build must allow. The namespaces stay: it is privileged inside them, never on the host.
+   */
+  privileged?: boolean;
+  /**
    * 'build' (default) is what BuildKit gives a RUN step: read-only /etc/hosts and /etc/resolv.conf, no
    * /etc/hostname. 'run' is what `docker run` gives a container: writable /etc/hosts, /etc/hostname,
    * /etc/resolv.conf. Either way those files never land in the upper dir.

@@ -487,6 +487,25 @@ test('COPY of several sources to a path without a trailing slash copies them in 
   assert.equal(b2.error!.range!.start.line, 1);
 });
 
+test('RUN --security=insecure: refused unless the build allows security.insecure; then every capability of the namespaces (Docker default set otherwise)', async (t) => {
+  if (skip) return t.skip(skip);
+  const df = 'FROM busybox\nRUN grep CapBnd /proc/self/status > /caps-default\nRUN --security=insecure grep CapBnd /proc/self/status > /caps-insecure && mkdir -p /m && mount -t tmpfs none /m && touch /m/x\n';
+  const c = await ctx({ Dockerfile: df });
+  const refused = await runBuild(kit, c);
+  assert.match(refused.error!.message, /security\.insecure is not allowed/);
+  assert.equal(refused.error!.range!.start.line, 2);
+  const b = await runBuild(kit, c, { tags: ['insecure:1'], allow: ['security.insecure'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  const out = (await sh(kit, 'insecure:1', 'cat /caps-default /caps-insecure')).out.split('\n');
+  // Docker's 14 default capabilities, as moby grants them
+  assert.equal(out[0], 'CapBnd:\t00000000a80425fb');
+  const insecure = BigInt('0x' + out[1]!.split('\t')[1]);
+  assert.ok((insecure & 0x200000n) !== 0n && insecure > 0xa80425fbn, `CAP_SYS_ADMIN and more when insecure: ${out[1]}`);
+  // the same RUN without the flag cannot mount
+  const c2 = await ctx({ Dockerfile: 'FROM busybox\nRUN mkdir -p /m && mount -t tmpfs none /m\n' });
+  assert.ok((await runBuild(kit, c2, { allow: ['security.insecure'] })).error, 'mounting needs --security=insecure');
+});
+
 test('COPY never reads through a symlink out of the context', async (t) => {
   if (skip) return t.skip(skip);
   const outside = await mkdtemp(join(kit.dir, 'outside-'));

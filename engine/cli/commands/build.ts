@@ -23,6 +23,8 @@ standard input, or, when standard input is not an archive, the Dockerfile, with 
 
 Options:
       --add-host list           Add a custom host-to-IP mapping ("host:ip") to the RUNs' /etc/hosts
+      --allow stringArray       Allow extra privileged entitlement ("security.insecure": RUN --security=insecure
+                                runs with every capability of its namespaces; "network.host")
       --build-arg stringArray   Set build-time variables
   -f, --file string             Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads stdin)
       --iidfile string          Write the image ID to the file
@@ -45,6 +47,7 @@ interface Parsed {
   file?: string;
   labels: Record<string, string>;
   addHosts: { host: string; ip: string }[];
+  allow: string[];
   network?: 'default' | 'none' | 'host';
   tags: string[];
   buildArgs: Record<string, string>;
@@ -60,7 +63,7 @@ interface Parsed {
 }
 
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
-  const p: Parsed = { labels: {}, addHosts: [], tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
+  const p: Parsed = { labels: {}, addHosts: [], allow: [], tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
     let inline: string | undefined;
@@ -138,6 +141,13 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
       }
       case '--add-host':
         p.addHosts.push(parseAddHost(value()));
+        break;
+      case '--allow':
+        // as buildx: entitlements, comma-separated or repeated
+        for (const e of value().split(',').map((x) => x.trim()).filter(Boolean)) {
+          if (e !== 'security.insecure' && e !== 'network.host') throw new LayerwiseError('usage', `invalid entitlement: ${e} (security.insecure, network.host)`);
+          if (!p.allow.includes(e)) p.allow.push(e);
+        }
         break;
       case '--network': {
         const n = value();
@@ -257,6 +267,7 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
     ...(p.network ? { network: p.network } : {}),
     ...(p.addHosts.length ? { extraHosts: p.addHosts } : {}),
+    ...(p.allow.length ? { allow: p.allow } : {}),
     ...(epochRaw && /^\d+$/.test(epochRaw) ? { sourceDateEpoch: Number(epochRaw) } : {}),
     // a rebuild in which nothing changed is answered from the build memo (engine/build/memo.ts);
     // LAYERWISE_BUILD_MEMO=off always plans every step; a context from stdin is new every time
