@@ -38,14 +38,18 @@ export async function pruneCopiedUpDirs(upper: string, lowerDirs: string[]): Pro
   let removed = 0;
   const visit = async (rel: string): Promise<boolean> => {
     const abs = rel ? join(upper, rel) : upper;
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = await readdir(abs);
+      raw = await readdir(abs, { encoding: 'buffer' });
     } catch {
       return false;
     }
-    let left = names.length;
-    for (const n of names) {
+    let left = raw.length;
+    for (const b of raw) {
+      const n = b.toString();
+      // a name that is not UTF-8 cannot be named by a string path: what holds it is kept as it is (the layer
+      // writer then says why it cannot write it)
+      if (!Buffer.from(n).equals(b)) continue;
       const childRel = rel ? `${rel}/${n}` : n;
       const st = await lstat(join(upper, childRel));
       if (st.isDirectory() && (await visit(childRel))) left--;

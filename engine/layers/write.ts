@@ -71,7 +71,9 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
         st = fs.lstatSync(a);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          if (name.includes('\uFFFD')) throw new LayerwiseError('invalid', `cannot write ${a} to a layer: file names that are not UTF-8 are not supported`);
+          if (name.includes('\uFFFD')) {
+            throw new LayerwiseError('invalid', `cannot write /${r} to a layer: its name is not valid UTF-8 (shown with \uFFFD), which this engine does not support yet; rename it or remove it in the same step`);
+          }
           continue; // vanished while walking
         }
         throw new LayerwiseError('io', `cannot stat ${a}: ${(e as Error).message}`, { cause: e });

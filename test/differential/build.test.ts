@@ -181,8 +181,11 @@ after(async () => {
   await docker?.stop();
 });
 
-/** Differences found and not fixed yet: none. A fixture listed here runs as `todo` with its cause. */
-const KNOWN: Record<string, string> = {};
+/** Differences found and not fixed yet. A fixture listed here runs as `todo` with its cause. */
+const KNOWN: Record<string, string> = {
+  'non-utf8-names':
+    'file names that are not valid UTF-8 (bytes like \\377) are not supported by the layer writer yet: the build fails at the RUN with a clear error, Docker writes them',
+};
 
 for (const name of names) {
   test(name, { todo: KNOWN[name] }, async (t) => {
