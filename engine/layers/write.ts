@@ -72,7 +72,7 @@ function* walk(root: string, exclude: Set<string>): Generator<Walked> {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
           if (name.includes('\uFFFD')) {
-            throw new LayerwiseError('invalid', `cannot write /${r} to a layer: its name is not valid UTF-8 (shown with \uFFFD), which this engine does not support yet; rename it or remove it in the same step`);
+            throw new LayerwiseError('invalid', `cannot write /${r} to a layer: its name is not UTF-8 (shown with \uFFFD), which this engine does not support yet; rename it or remove it in the same step`);
           }
           continue; // vanished while walking
         }

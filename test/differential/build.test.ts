@@ -7,10 +7,10 @@
  * A fixture folder holds its Dockerfile and context files, and optionally
  *   setup.sh   run with sh in a copy of the folder before building (hard links, tars, modes git cannot keep)
  *   meta.json  { buildArgs?: {..}, target?: string, parent?: { dockerfile, tag }, dockerRejects?: string,
- *              gitRepo?: string } — `parent` is built first by each tool into its own store under `tag` (ONBUILD
+ *              gitRepo?: string, knownDifference?: string } — `parent` is built first by each tool into its own store under `tag` (ONBUILD
  *              fixtures FROM it); `gitRepo` names a folder of the fixture that becomes a git repository (one
  *              commit on `main`, taken out of the context), served over HTTP on loopback to both builders, whose
- *              URL comes in as the build arg GIT_URL.
+ *              URL comes in as the build arg GIT_URL; `knownDifference` runs the fixture as `todo`, with its cause.
  * All Docker builds run up front, a few at a time, and the images come back in one `docker save`.
  */
 import { test, before, after } from 'node:test';
@@ -19,6 +19,7 @@ import { runCommand } from '../helpers/peer-process';
 import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Kit } from '../helpers/build';
 import { gitIn, startGitServer, type GitServer } from '../helpers/git-server';
 import type { DockerPeer } from '../helpers/docker';
@@ -181,14 +182,18 @@ after(async () => {
   await docker?.stop();
 });
 
-/** Differences found and not fixed yet. A fixture listed here runs as `todo` with its cause. */
-const KNOWN: Record<string, string> = {
-  'non-utf8-names':
-    'file names that are not valid UTF-8 (bytes like \\377) are not supported by the layer writer yet: the build fails at the RUN with a clear error, Docker writes them',
-};
+/** Differences found and not fixed yet (a fixture's meta.json `knownDifference`): such a fixture runs as `todo`,
+ *  with its cause. */
+function knownDifference(name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(FIXTURES, name, 'meta.json'), 'utf8')) as Meta).knownDifference;
+  } catch {
+    return undefined;
+  }
+}
 
 for (const name of names) {
-  test(name, { todo: KNOWN[name] }, async (t) => {
+  test(name, { todo: knownDifference(name) }, async (t) => {
     if (skip) return t.skip(skip);
     const fx = fixtures.get(name)!;
     if (fx.meta.dockerRejects) {

@@ -23,6 +23,9 @@ export interface FixtureMeta {
    * that cannot be pulled here) with this message: the test checks that, and that our build succeeds. */
   dockerRejects?: string;
   gitRepo?: string;
+  /** a difference from Docker found and not fixed yet, with its cause: the differential test runs the fixture as
+   *  `todo`, the memo test leaves it out (our build fails on purpose) */
+  knownDifference?: string;
 }
 
 export type Peers = { skip: string } | { skip?: undefined; docker: DockerPeer; kit: Kit };
