@@ -654,7 +654,9 @@ export class StageRunner {
           script = { name: h.name, content: content(h) };
           cmd = `${PIPES}/${h.name}`;
         } else if (single) cmd = content(h);
-        else cmd = cmd + ins.heredocs.map((hd) => '\n' + content(hd) + hd.name).join('');
+        // a command with heredocs: the bodies as written (the shell itself strips the tabs of a `<<-` one), each
+        // closed by its bare name, as BuildKit appends them (and shows them in the history)
+        else cmd = cmd + ins.heredocs.map((hd) => '\n' + hd.content + hd.name).join('');
       }
       argv = [...shell, cmd];
     }
