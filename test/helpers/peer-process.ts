@@ -9,6 +9,8 @@ import * as os from 'node:os';
 export interface RunResult {
   code: number;
   stdout: string;
+  /** stdout's bytes, undecoded (a tar on standard output) */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -42,9 +44,11 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8');
+      const stdoutBytes = Buffer.concat(out);
       resolve({
         code: timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0),
-        stdout: Buffer.concat(out).toString('utf8'),
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
         stderr: timedOut ? `${stderr}\n(killed after ${opts.timeoutMs ?? 120_000} ms)` : stderr,
       });
     });

@@ -13,6 +13,7 @@ import type { CliContext } from '../context';
 import { formatPlatform, hostPlatform, platformMatches } from '../../image/chain';
 import { stdinContext, type StdinContext } from '../stdin-context';
 import { parseAddHost } from './image-cli';
+import { exportRootfs, parseOutput, type BuildOutput } from '../../build/export';
 
 export const summary = 'Build an image from a Dockerfile';
 
@@ -33,6 +34,8 @@ Options:
                                 "none")
       --no-cache                Do not use cache when building the image
       --no-cache-filter strings Do not cache specified stages
+  -o, --output stringArray      Output destination: the image's files (format: "type=local,dest=path" or just a
+                                path; "type=tar,dest=file" or "-" for a tar on standard output)
       --platform string         Set the target platform for the build (the host's: this engine builds for it only)
       --progress string         Set type of progress output ("auto", "plain", "json", "quiet") (default "auto")
   -q, --quiet                   Suppress the build output and print image ID on success
@@ -48,6 +51,7 @@ interface Parsed {
   labels: Record<string, string>;
   addHosts: { host: string; ip: string }[];
   allow: string[];
+  output?: BuildOutput;
   network?: 'default' | 'none' | 'host';
   tags: string[];
   buildArgs: Record<string, string>;
@@ -141,6 +145,15 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
       }
       case '--add-host':
         p.addHosts.push(parseAddHost(value()));
+        break;
+      case '-o':
+      case '--output':
+        p.output = parseOutput(value());
+        break;
+      case '--rm':
+      case '--force-rm':
+        // docker build's container clean-up flags: BuildKit (and this engine) leave no intermediate containers
+        if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new LayerwiseError('usage', `invalid argument "${inline}" for "${a}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`);
         break;
       case '--allow':
         // as buildx: entitlements, comma-separated or repeated
@@ -275,7 +288,11 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
   };
   try {
     const r = await build(opts);
-    if (mode === 'quiet') ctx.stdout.write(r.imageId + '\n');
+    if (p.output) {
+      const out = p.output.dest === '-' ? p.output : { ...p.output, dest: resolve(ctx.cwd, p.output.dest) };
+      await exportRootfs(store, r.manifest.digest, out, ctx.stdout);
+    }
+    if (mode === 'quiet' && p.output?.dest !== '-') ctx.stdout.write(r.imageId + '\n');
     return 0;
   } catch (e) {
     if (mode === 'json' || mode === 'quiet') {
