@@ -247,7 +247,7 @@ async function mountOverlay(lowerDirs: string[], upper: { upperDir: string; work
 
 /** One job in the worker: mount, copy, unmount; the reply. */
 async function serveJob(specPath: string): Promise<Reply> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = require('node:fs/promises') as typeof import('node:fs/promises');
   const mounted: string[] = [];
   let workDir: string | undefined;
   try {
@@ -258,7 +258,7 @@ async function serveJob(specPath: string): Promise<Reply> {
       await mkdir(srcRoot);
       await mountOverlay(job.srcLowerDirs ?? [], undefined, srcRoot, job.emptyDir);
       mounted.push(srcRoot);
-      const { hashPaths } = await import('../context/hash');
+      const { hashPaths } = require('../context/hash') as typeof import('../context/hash');
       const h = await hashPaths(srcRoot, job.hashOnly.paths);
       return { ok: true, digest: h.digest };
     }
@@ -303,7 +303,7 @@ export async function copyWorkerMain(arg: string): Promise<number> {
     process.stdout.write(JSON.stringify(r) + '\n');
     return r.ok ? 0 : 1;
   }
-  const { createInterface } = await import('node:readline');
+  const { createInterface } = require('node:readline') as typeof import('node:readline');
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     if (!line.trim()) continue;
     const r = await serveJob(line.trim());

@@ -27,7 +27,7 @@ export interface CopySource {
   /** heredoc source: file name and content */
   heredoc?: { name: string; content: string };
   /** a downloaded file (ADD of a URL): host path, the name it gets, its mode and mtime (seconds) */
-  file?: { hostPath: string; name: string; mode: number; mtime?: number };
+  file?: { hostPath: string; name: string; mode: number; mtime?: number; /** the URL it came from (the history names it) */ url?: string };
   /** a directory tree from outside the context (ADD of a git repository: its checkout): its content is copied
    *  into the destination, which is a directory, as BuildKit copies a source's root; `name` is the source as written */
   tree?: { hostDir: string; name: string };

@@ -35,7 +35,7 @@ export async function trustedCertificates(env: NodeJS.ProcessEnv = process.env):
       throw new LayerwiseError('invalid', `cannot read the extra CA certificates (LAYERWISE_EXTRA_CA_CERTS) ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const { rootCertificates } = await import('node:tls');
+    const { rootCertificates } = require('node:tls') as typeof import('node:tls');
     extraCa = { file, certs: [...rootCertificates, ...certs] };
   }
   return extraCa.certs;
@@ -67,7 +67,8 @@ export async function httpGet(url: string, opts: { signal?: AbortSignal; env?: N
 async function request(url: URL, opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<IncomingMessage> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported URL scheme ${url.protocol}`);
   const https = url.protocol === 'https:';
-  const mod = https ? await import('node:https') : await import('node:http');
+  // (require, not import(): dynamic import() fails in code loaded from the launcher's code cache)
+  const mod = https ? (require('node:https') as typeof import('node:https')) : (require('node:http') as typeof import('node:http'));
   const ca = https ? await trustedCertificates(opts.env) : undefined;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = mod.get(url, { ...(ca ? { ca } : {}), ...(opts.signal ? { signal: opts.signal } : {}), headers: { 'user-agent': 'layerwise' } }, resolve);

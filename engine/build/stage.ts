@@ -796,8 +796,9 @@ export class StageRunner {
 
   /** ADD <url>: downloads into the store's tmp, checks --checksum, names the file as BuildKit does. */
   private async download(ins: Instruction, url: string, checksum: string | undefined): Promise<NonNullable<CopySource['file']>> {
-    const { createHash } = await import('node:crypto');
-    const { writeFile: wf } = await import('node:fs/promises');
+    // (require, not import(): dynamic import() fails in code loaded from the launcher's code cache)
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    const { writeFile: wf } = require('node:fs/promises') as typeof import('node:fs/promises');
     let res: Downloaded;
     try {
       res = await httpGet(url, this.ctx.opts.signal ? { signal: this.ctx.opts.signal } : {});
@@ -984,7 +985,7 @@ export class StageRunner {
         }
         if (kind === 'ADD' && /^https?:\/\//.test(w.value)) {
           checkDigest();
-          sources.push({ file: await this.download(ins, w.value, checksum) });
+          sources.push({ file: { ...(await this.download(ins, w.value, checksum)), url: w.value } });
           continue;
         }
         checkDigest();
@@ -1045,7 +1046,8 @@ export class StageRunner {
         ...(parents ? ['--parents'] : []),
         ...(chown ? [`--chown=${chown}`] : []),
         ...(chmodWritten ? [`--chmod=${chmodWritten}`] : []),
-        ...sources.filter((x) => x.path !== undefined || x.file || x.tree).map((x) => x.path ?? x.file?.name ?? x.tree!.name),
+        // (a download by its URL, as BuildKit writes it)
+        ...sources.filter((x) => x.path !== undefined || x.file || x.tree).map((x) => x.path ?? x.file?.url ?? x.file?.name ?? x.tree!.name),
         ...sources.filter((x) => x.heredoc).map((x) => `<<${x.heredoc!.name}`),
         dest,
       ].join(' ') + ' # buildkit',

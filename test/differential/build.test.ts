@@ -7,16 +7,18 @@
  * A fixture folder holds its Dockerfile and context files, and optionally
  *   setup.sh   run with sh in a copy of the folder before building (hard links, tars, modes git cannot keep)
  *   meta.json  { buildArgs?: {..}, target?: string, parent?: { dockerfile, tag }, dockerRejects?: string,
- *              gitRepo?: string, knownDifference?: string } — `parent` is built first by each tool into its own store under `tag` (ONBUILD
+ *              gitRepo?: string, httpDir?: string, knownDifference?: string } — `parent` is built first by each tool into its own store under `tag` (ONBUILD
  *              fixtures FROM it); `gitRepo` names a folder of the fixture that becomes a git repository (one
  *              commit on `main`, taken out of the context), served over HTTP on loopback to both builders, whose
- *              URL comes in as the build arg GIT_URL; `knownDifference` runs the fixture as `todo`, with its cause.
+ *              URL comes in as the build arg GIT_URL; `httpDir` a folder served over HTTP (build arg HTTP_URL); `knownDifference` runs the fixture as `todo`, with its cause.
  * All Docker builds run up front, a few at a time, and the images come back in one `docker save`.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCommand } from '../helpers/peer-process';
-import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -68,6 +70,28 @@ let docker: DockerPeer | undefined;
 const fixtures = new Map<string, Fixture>();
 let dockerImages = new Map<string, ImageData>();
 let gitServer: GitServer | undefined;
+const httpServers: Server[] = [];
+
+/** A static file server for one folder on 127.0.0.1 (GET and HEAD; Last-Modified and Content-Length). */
+async function serveFolder(dir: string): Promise<string> {
+  const server = createServer((req, res) => {
+    const path = join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    stat(path).then(
+      async (st) => {
+        if (!st.isFile() || !path.startsWith(dir + '/')) throw new Error('not a file');
+        res.writeHead(200, { 'Content-Length': st.size, 'Last-Modified': st.mtime.toUTCString(), 'Content-Type': 'application/octet-stream' });
+        res.end(req.method === 'HEAD' ? undefined : await readFile(path));
+      },
+      () => {
+        res.writeHead(404);
+        res.end();
+      },
+    );
+  });
+  httpServers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 async function pool<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
   const queue = [...items];
@@ -117,6 +141,12 @@ before(async () => {
     if (await stat(metaFile).catch(() => undefined)) {
       meta = JSON.parse(await readFile(metaFile, 'utf8')) as Meta;
       await rm(metaFile);
+    }
+    if (meta.httpDir) {
+      const served = join(kit.dir, 'http', name);
+      await mkdir(join(kit.dir, 'http'), { recursive: true });
+      await rename(join(dir, meta.httpDir), served);
+      meta.buildArgs = { ...meta.buildArgs, HTTP_URL: await serveFolder(served) };
     }
     if (meta.gitRepo) {
       const src = join(dir, meta.gitRepo);
@@ -178,6 +208,7 @@ before(async () => {
 after(async () => {
   if (timings.length) process.stderr.write(`differential timings: ${timings.join(', ')}\n`);
   await gitServer?.close();
+  await Promise.all(httpServers.map((h) => new Promise((resolve) => h.close(resolve))));
   await kit?.cleanup();
   await docker?.stop();
 });

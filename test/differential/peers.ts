@@ -23,6 +23,9 @@ export interface FixtureMeta {
    * that cannot be pulled here) with this message: the test checks that, and that our build succeeds. */
   dockerRejects?: string;
   gitRepo?: string;
+  /** a folder of the fixture served over HTTP on loopback to both builders (taken out of the context), whose URL
+   *  comes in as the build arg HTTP_URL: files with their Last-Modified time, as a plain static server */
+  httpDir?: string;
   /** a difference from Docker found and not fixed yet, with its cause: the differential test runs the fixture as
    *  `todo`, the memo test leaves it out (our build fails on purpose) */
   knownDifference?: string;

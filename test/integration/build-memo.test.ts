@@ -97,8 +97,8 @@ test('every differential fixture: a rebuild from the memo prints, names and leav
       meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as FixtureMeta;
       await rm(join(dir, 'meta.json'));
     }
-    // a git source needs the test's git server (the differential test has it); a rejected fixture builds nothing
-    if (meta.gitRepo || meta.dockerRejects || meta.knownDifference) continue;
+    // a git or HTTP source needs the test's servers (the differential test has them); a rejected fixture builds nothing
+    if (meta.gitRepo || meta.httpDir || meta.dockerRejects || meta.knownDifference) continue;
     if (meta.parent) {
       const p = await build(['-q', '-t', meta.parent.tag, '-f', join(dir, meta.parent.dockerfile), dir]);
       assert.equal(p.code, 0, `${name}'s parent: ${p.stderr}`);

@@ -8,11 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { commandWord, unwrapCache, wrapCache } from '../../engine/cli/launcher';
+import { buildUnavailableReason } from '../helpers/build';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -111,6 +114,40 @@ test('dist/cli.js keeps a code cache per command, uses it, survives a corrupt on
   const bad = run(process.execPath, [CLI, 'image', 'inspect', 'no-such-image'], env);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr.replace(/\[trace[^\n]*\n/g, ''), 'Error: No such image: no-such-image\n');
+});
+
+test('code from the code cache loads what it loads lazily: the bundles have no dynamic import(), and ADD of a URL builds with and without the cache', { skip: missing }, async (t) => {
+  // V8 drops a script's dynamic-import callback when its code comes from a code cache: import() there fails with
+  // "A dynamic import callback was not specified" (ADD of a URL did, on every build after the first)
+  for (const f of ['cli-main.js', 'copy-worker.js', 'layer-worker.js']) {
+    assert.doesNotMatch(readFileSync(join(ROOT, 'dist', f), 'utf8'), /\bimport\(/, `dist/${f} must not use import()`);
+  }
+  const unavailable = await buildUnavailableReason();
+  if (unavailable) return t.skip(unavailable);
+  const dir = mkdtempSync(join(tmpdir(), 'lw-launch-'));
+  const server = createServer((_req, res) => res.end('served\n'));
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const ctx = join(dir, 'ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\nADD http://127.0.0.1:${(server.address() as AddressInfo).port}/f.txt /f.txt\n`);
+  const env = { ...process.env, LAYERWISE_TRACE: '1', LAYERWISE_CODE_CACHE: join(dir, 'cache'), LAYERWISE_ROOT: join(dir, 'store') };
+  const build = () => new Promise<{ code: number | null; stderr: string }>((ok) => {
+    // (asynchronous: the server answers from this process)
+    const child = spawn(process.execPath, [CLI, 'build', '--no-cache', '--progress=plain', ctx], { env });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => ok({ code, stderr }));
+  });
+  const first = await build();
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /code cache none/);
+  const second = await build();
+  assert.match(second.stderr, /code cache used/);
+  assert.equal(second.code, 0, second.stderr);
 });
 
 test('bin/layerwise hands NODE_EXTRA_CA_CERTS over as LAYERWISE_EXTRA_CA_CERTS, also through absolute and relative symlinks', { skip: missing }, (t) => {

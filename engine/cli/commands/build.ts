@@ -236,8 +236,9 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
   const secrets: Record<string, string> = {};
   for (const [id, src] of Object.entries(p.secrets)) {
     if (src.startsWith('env:')) {
-      const { mkdtempSync, writeFileSync } = await import('node:fs');
-      const { tmpdir } = await import('node:os');
+      // (require, not import(): dynamic import() fails in code loaded from the launcher's code cache)
+      const { mkdtempSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+      const { tmpdir } = require('node:os') as typeof import('node:os');
       const dir = mkdtempSync(resolve(tmpdir(), 'layerwise-secret-'));
       const file = resolve(dir, id);
       writeFileSync(file, ctx.env[src.slice(4)] ?? '', { mode: 0o600 });
