@@ -20,6 +20,8 @@ interface Case {
   files?: Record<string, string>;
   /** false: only the failure and the line are compared (the reason says why the words differ) */
   same?: false | string;
+  /** Docker prints the location on some runs and not on others (the reason says when): ours must have one */
+  lineVaries?: string;
 }
 
 const B = 'FROM lwdiff-busybox\n';
@@ -118,7 +120,12 @@ const CASES: Case[] = [
   { name: 'label-word-without-equals', dockerfile: `${B}LABEL a=b c d\n` },
   { name: 'cmd-json-not-strings', dockerfile: `${B}CMD ["a", 1]\n` },
   { name: 'mount-target-root', dockerfile: `${B}RUN --mount=type=tmpfs,target=/ true\n` },
-  { name: 'add-url-to-nowhere', dockerfile: `${B}ADD http://127.0.0.1:1/x /x\n`, same: 'the connection error is worded by each HTTP client' },
+  {
+    name: 'add-url-to-nowhere',
+    dockerfile: `${B}ADD http://127.0.0.1:1/x /x\n`,
+    same: 'the connection error is worded by each HTTP client',
+    lineVaries: "Docker prints no Dockerfile line when the download fails while it loads the step's cache key",
+  },
 ];
 
 let skip: string | undefined;
@@ -198,7 +205,11 @@ for (const c of CASES) {
     const { docker: theirs, ours } = results.get(c.name)!;
     assert.equal(theirs.code, 1, `docker was expected to fail:\n${theirs.log}`);
     assert.equal(ours.code, 1, `ours was expected to fail with 1:\n${ours.log}`);
-    assert.equal(ours.line, theirs.line, `the line it points at\n--- docker\n${theirs.log}\n--- ours\n${ours.log}`);
+    if (c.lineVaries) {
+      assert.ok(ours.line, `ours points at a line\n${ours.log}`);
+      if (theirs.line) assert.equal(ours.line, theirs.line);
+      t.diagnostic(`Docker's line not required: ${c.lineVaries}`);
+    } else assert.equal(ours.line, theirs.line, `the line it points at\n--- docker\n${theirs.log}\n--- ours\n${ours.log}`);
     if (c.same === undefined) assert.equal(ours.error, theirs.error, `--- docker\n${theirs.log}\n--- ours\n${ours.log}`);
     else {
       assert.ok(ours.error, ours.log);
