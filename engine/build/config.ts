@@ -10,7 +10,8 @@ import { parseGoDuration } from '../dockerfile/instructions';
 import type { Instruction } from '../dockerfile/types';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types';
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { DEFAULT_PATH } from '../dockerfile/scope';
+import { DEFAULT_PATH } from '../dockerfile/scope';
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
 
 export interface StageConfig {

@@ -11,6 +11,10 @@ import type { ArgDeclaration, Dockerfile, Instruction, Range, Stage, Token } fro
 
 export type VarKind = 'global-arg' | 'arg' | 'env' | 'predefined' | 'image-env';
 
+
+/** The PATH of an image config that sets none (BuildKit's system.DefaultPathEnv for Linux). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface VarDef {
   name: string;
   /** undefined: declared without a value (an ARG with no default and no build arg) */
@@ -165,6 +169,11 @@ export function resolveScopes(df: Dockerfile, opts: ScopeOptions = {}): Scopes {
     } else if (st.base.kind === 'image') {
       const env = opts.baseImageEnv?.(st, base.image);
       for (const [k, v] of Object.entries(env ?? {})) vars.set(k, { name: k, value: v, kind: 'image-env' });
+      // an image whose config has no PATH gets the default one, as its stage's config does
+      if (env && !('PATH' in env)) vars.set('PATH', { name: 'PATH', value: DEFAULT_PATH, kind: 'image-env' });
+    } else {
+      // BuildKit's empty image (scratch) has the default PATH in its config: `ENV PATH=$PATH:/x` extends it
+      vars.set('PATH', { name: 'PATH', value: DEFAULT_PATH, kind: 'image-env' });
     }
     let snapshot: Vars | undefined;
     const triggers = opts.triggers?.(st);

@@ -5,6 +5,7 @@
  * ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published ports are not
  * part of this engine yet (containers share the host's network).
  */
+import { DEFAULT_PATH } from '../../dockerfile/scope';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -40,7 +41,7 @@ Options:
   -w, --workdir string      Working directory inside the container
 `;
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 
 /** moby's ReplaceOrAppendEnvValues: each of `over` replaces the entry of its name in `base`, or is appended. A bare
  *  name (no `=`) removes it. */
