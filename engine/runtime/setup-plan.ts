@@ -153,7 +153,8 @@ async function etcFiles(plan: Plan): Promise<void> {
   if (run) files.push(['/etc/hostname', 'hostname']);
   for (const [target, name] of files) {
     const p = await mountpoint(plan, target, 'file', target, true);
-    plan.fstab.bind(join(plan.ctx.state, name), hostPathOf(plan, p), run ? [] : ['ro']);
+    // writable in a `run` container, unless its root is read-only (as Docker mounts them then)
+    plan.fstab.bind(join(plan.ctx.state, name), hostPathOf(plan, p), run && !plan.ctx.spec.readonlyRootfs ? [] : ['ro']);
     plan.unmounts.push(p);
   }
 }
@@ -283,6 +284,9 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
     finalArgv = [script, '-q', '-e', '-c', chain.map(shq).join(' '), '/dev/null'];
   }
   await stagingRoot(plan, s, tools);
+  // --read-only: the root's own mount only (a bind remount leaves the mounts on it writable); nodev is the overlay's
+  // own flag, which a user namespace must keep
+  if (spec.readonlyRootfs) s.must('mount -o remount,bind,ro,nodev "$R"', 'cannot make the root file system read-only');
 
   // after the command: detach the mounts (stubs under them cannot be removed otherwise), then the stubs
   if (plan.unmounts.length) s.onCleanup(`umount -l ${[...plan.unmounts].reverse().map((p) => SetupScript.inRoot(p)).join(' ')}`);

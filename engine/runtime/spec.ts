@@ -25,10 +25,26 @@ export function validate(spec: SandboxSpec): void {
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(h)) bad(`invalid hostname: ${h}`);
 }
 
+/**
+ * The container's /etc/hosts. A build's RUN gets BuildKit's (localhost and the host name on one line). A `run`
+ * container gets Docker's: the host's own file on the host network; else its six default lines, the --add-host
+ * entries, then the container's name record (Docker maps it to the container's bridge address; containers here
+ * have none, so to the loopback address), left out with --network none as Docker leaves it.
+ */
 export function hostsFile(spec: SandboxSpec, hostname: string): string {
-  let s = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
-  for (const e of spec.extraHosts ?? []) s += `${e.ip}\t${e.host}\n`;
-  return s;
+  const extra = (spec.extraHosts ?? []).map((e) => `${e.ip}\t${e.host}\n`).join('');
+  if (spec.profile !== 'run') return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra}`;
+  if (spec.network === 'host') {
+    let own = '';
+    try {
+      own = readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      own = '127.0.0.1\tlocalhost\n';
+    }
+    return (own.endsWith('\n') || own === '' ? own : own + '\n') + extra;
+  }
+  const defaults = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+  return defaults + extra + (spec.network === 'none' ? '' : `127.0.0.1\t${hostname}\n`);
 }
 
 export function resolvConf(): string {

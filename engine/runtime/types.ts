@@ -47,6 +47,9 @@ export interface SandboxSpec {
    * build must allow. The namespaces stay: it is privileged inside them, never on the host.
    */
   privileged?: boolean;
+  /** the container's root file system read-only (`docker run --read-only`): mounts on it (volumes, tmpfs, /dev,
+   *  /etc/hosts) stay as they are */
+  readonlyRootfs?: boolean;
   /**
    * 'build' (default) is what BuildKit gives a RUN step: read-only /etc/hosts and /etc/resolv.conf, no
    * /etc/hostname. 'run' is what `docker run` gives a container: writable /etc/hosts, /etc/hostname,

@@ -119,6 +119,8 @@ const CASES: Case[] = [
   { name: 'env-one-word', dockerfile: `${B}ENV A\n` },
   { name: 'label-word-without-equals', dockerfile: `${B}LABEL a=b c d\n` },
   { name: 'cmd-json-not-strings', dockerfile: `${B}CMD ["a", 1]\n` },
+  { name: 'expand-length-modifier', dockerfile: `${B}ARG V=x\nENV K=\${#V}\n` },
+  { name: 'env-unquoted-command-substitution', dockerfile: `${B}ENV G=$(echo no)\n` },
   { name: 'mount-target-root', dockerfile: `${B}RUN --mount=type=tmpfs,target=/ true\n` },
   {
     name: 'add-url-to-nowhere',

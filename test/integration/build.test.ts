@@ -164,7 +164,7 @@ test('build - : a context tar (plain or gzip, -f inside it) or a Dockerfile from
   assert.equal(spooled(), before, 'nothing of standard input is left in the temp dir');
 });
 
-test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, --env-file, -e; refusals as docker words them', async (t) => {
+test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, --env-file, -e, --read-only; refusals as docker words them', async (t) => {
   if (skip) return t.skip(skip);
   const { cli } = await import('../helpers/store-cli');
   const { mkdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
@@ -183,6 +183,13 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   assert.equal(r.stdout, `from-host\nfrom-host\nro-refused\ntmpfs-ok\n1\n1|two words|3|${process.env.FROM_HOST ?? ''}\n`);
   assert.equal(readFileSync(join(host, 'rw', 'out'), 'utf8'), 'written\n', '-v made the missing host dir and the write landed there');
   assert.ok(!existsSync(join(host, 'ro', 'g')));
+  // --read-only: the root and /etc/hosts refuse writes; volumes, tmpfs and /dev do not (as docker run --read-only)
+  const ro = await cli(kit.root, [
+    'run', '--rm', '--read-only', '-v', `${host}/rw:/data`, '--tmpfs', '/scratch', 'runner:1',
+    'sh', '-c', 'touch /x 2>/dev/null || echo root-ro; (echo x >> /etc/hosts) 2>/dev/null || echo hosts-ro; touch /data/y /scratch/z && echo > /dev/null && echo mounts-rw',
+  ]);
+  assert.equal(ro.code, 0, ro.stderr);
+  assert.equal(ro.stdout, 'root-ro\nhosts-ro\nmounts-rw\n');
   const refused = async (args: string[], code: number, re: RegExp) => {
     const x = await cli(kit.root, ['run', ...args, 'runner:1', 'true']);
     assert.equal(x.code, code, `${args.join(' ')}: ${x.stderr}`);

@@ -33,6 +33,7 @@ Options:
       --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
                             type=tmpfs,target=…[,tmpfs-size=…])
       --network string      Connect a container to a network: "host" (default: the host's network) or "none"
+      --read-only           Mount the container's root filesystem as read only (volumes and --tmpfs stay writable)
       --rm                  Automatically remove the container when it exits (always)
       --tmpfs list          Mount a tmpfs directory
   -t, --tty                 Allocate a pseudo-TTY
@@ -128,6 +129,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let user: string | undefined;
   let network: 'none' | 'host' | 'default' = 'default';
   let tty = false;
+  let readOnly = false;
   let interactive = false;
   let entrypoint: string | undefined;
   let hostname: string | undefined;
@@ -159,6 +161,10 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         hostname = val();
         break;
       case '--rm':
+        break;
+      case '--read-only':
+        // a boolean flag (`--read-only=false` turns it off, as docker's)
+        readOnly = a.includes('=') ? /^(1|t|true)$/i.test(a.slice(a.indexOf('=') + 1)) : true;
         break;
       case '-d':
       case '--detach':
@@ -274,6 +280,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       ...(user ?? c.User ? { user: user ?? c.User! } : {}),
       network,
       profile: 'run',
+      ...(readOnly ? { readonlyRootfs: true } : {}),
       hostname: host,
       ...(extraHosts.length ? { extraHosts } : {}),
       stdin: interactive ? 'inherit' : 'ignore',
