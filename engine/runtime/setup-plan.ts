@@ -267,7 +267,7 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
     chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
   }
   // Docker's default capabilities; privileged keeps all of them (the user namespace's, as BuildKit's insecure mode)
-  if (spec.privileged !== true) chain.push(`--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c}`).join(',')}`);
+  if (spec.privileged !== true) chain.push(`--bounding-set=-all${(spec.capabilities ?? DEFAULT_CAPS).map((c) => `,+${c}`).join('')}`);
   chain.push('--');
   chain.push('/layerwise', `--root=${STAGE_ROOTFS}`, `--wd=${cwd}`);
   if (user.uid !== 0) chain.push(`--setuid=${user.uid}`);

@@ -14,6 +14,7 @@
  * fd 4 is the command's stderr. When process 1 exits, the kernel kills every process left in the pid
  * namespace, and the mount namespace (with every mount of the sandbox) goes away with it.
  */
+import { LayerwiseError } from '../errors';
 
 /** Quotes a string for /bin/sh. */
 export function shq(s: string): string {
@@ -89,6 +90,33 @@ export class SetupScript {
     out.push(`set -- ${finalArgv.map(shq).join(' ')}`);
     return out.join('\n') + '\n';
   }
+}
+
+/** Every capability Linux names (up to CAP_CHECKPOINT_RESTORE), as setpriv names them. */
+export const ALL_CAPS = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
+  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio',
+  'sys_chroot', 'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time',
+  'sys_tty_config', 'mknod', 'lease', 'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog',
+  'wake_alarm', 'block_suspend', 'audit_read', 'perfmon', 'bpf', 'checkpoint_restore',
+];
+
+/**
+ * A container's capabilities from `docker run --cap-add/--cap-drop` (names with or without CAP_, any case; ALL):
+ * Docker's default set, without what is dropped (ALL: nothing), with what is added (ALL: every one). Throws on an
+ * unknown name, as the daemon refuses it.
+ */
+export function capabilitySet(add: readonly string[], drop: readonly string[]): string[] {
+  const norm = (kind: string, c: string): string => {
+    const n = c.toLowerCase().replace(/^cap_/, '');
+    if (n !== 'all' && !ALL_CAPS.includes(n)) throw new LayerwiseError('invalid', `invalid ${kind}: unknown capability: ${JSON.stringify(c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : 'CAP_' + c.toUpperCase())}`);
+    return n;
+  };
+  const adds = add.map((c) => norm('CapAdd', c));
+  const drops = drop.map((c) => norm('CapDrop', c));
+  if (adds.includes('all')) return [...ALL_CAPS];
+  const base = drops.includes('all') ? [] : DEFAULT_CAPS.filter((c) => !drops.includes(c));
+  return ALL_CAPS.filter((c) => base.includes(c) || adds.includes(c));
 }
 
 /** Docker's default capability set for containers (moby oci/caps/defaults.go), as setpriv names. */

@@ -50,6 +50,8 @@ export interface SandboxSpec {
   /** the container's root file system read-only (`docker run --read-only`): mounts on it (volumes, tmpfs, /dev,
    *  /etc/hosts) stay as they are */
   readonlyRootfs?: boolean;
+  /** the capabilities the command gets (setpriv names), instead of Docker's default set (`--cap-add/--cap-drop`) */
+  capabilities?: string[];
   /**
    * 'build' (default) is what BuildKit gives a RUN step: read-only /etc/hosts and /etc/resolv.conf, no
    * /etc/hostname. 'run' is what `docker run` gives a container: writable /etc/hosts, /etc/hostname,

@@ -164,7 +164,7 @@ test('build - : a context tar (plain or gzip, -f inside it) or a Dockerfile from
   assert.equal(spooled(), before, 'nothing of standard input is left in the temp dir');
 });
 
-test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, --env-file, -e, --read-only; refusals as docker words them', async (t) => {
+test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, --env-file, -e, --read-only, --cap-add/--cap-drop, --privileged; refusals as docker words them', async (t) => {
   if (skip) return t.skip(skip);
   const { cli } = await import('../helpers/store-cli');
   const { mkdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
@@ -190,6 +190,19 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   ]);
   assert.equal(ro.code, 0, ro.stderr);
   assert.equal(ro.stdout, 'root-ro\nhosts-ro\nmounts-rw\n');
+  // --cap-add/--cap-drop as docker run computes them (the same CapBnd as Docker 26 printed side by side), --privileged
+  const capBnd = async (args: string[]) => {
+    const x = await cli(kit.root, ['run', '--rm', ...args, 'runner:1', 'grep', 'CapBnd', '/proc/self/status']);
+    assert.equal(x.code, 0, x.stderr);
+    return { bnd: x.stdout.trim().split('\t')[1], stderr: x.stderr };
+  };
+  assert.equal((await capBnd(['--cap-drop', 'chown', '--cap-add', 'NET_ADMIN', '--cap-add', 'cap_sys_time'])).bnd, '00000000aa0435fa');
+  const all = await capBnd(['--cap-drop', 'ALL', '--cap-add', 'KILL']);
+  // KILL, and the two the sandbox needs to enter the container, which the user is told about
+  assert.equal(all.bnd, '00000000000400a0');
+  assert.match(all.stderr, /keeps CAP_SYS_CHROOT and CAP_SETUID/);
+  const priv = await cli(kit.root, ['run', '--rm', '--privileged', 'runner:1', 'sh', '-c', 'mkdir /m && mount -t tmpfs none /m && echo mounted']);
+  assert.equal(priv.stdout, 'mounted\n', priv.stderr);
   const refused = async (args: string[], code: number, re: RegExp) => {
     const x = await cli(kit.root, ['run', ...args, 'runner:1', 'true']);
     assert.equal(x.code, code, `${args.join(' ')}: ${x.stderr}`);
@@ -199,6 +212,8 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   await refused(['-v', 'named:/data'], 125, /named volumes are not supported here/);
   await refused(['-v', `${host}:relative`], 125, /the container path must be absolute/);
   await refused(['-p', '8080:80'], 125, /publishing ports \(-p\) is not supported/);
+  await refused(['--cap-add', 'FOO'], 125, /invalid CapAdd: unknown capability: "CAP_FOO"/);
+  await refused(['--name', 'bad name'], 125, /Invalid container name \(bad name\)/);
   await refused(['--mount', 'type=volume,target=/v'], 125, /mount type volume is not supported here/);
   await refused(['--env-file', `${host}/absent`], 125, /no such file or directory/);
   // docker run's environment and identity: PATH, HOSTNAME (the container's short ID, or -h), HOME from passwd, the

@@ -6,6 +6,7 @@
  * part of this engine yet (containers share the host's network).
  */
 import { DEFAULT_PATH } from '../../dockerfile/scope';
+import { capabilitySet } from '../../runtime/setup-script';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -33,6 +34,12 @@ Options:
       --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
                             type=tmpfs,target=…[,tmpfs-size=…])
       --network string      Connect a container to a network: "host" (default: the host's network) or "none"
+      --cap-add list        Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)
+      --cap-drop list       Drop Linux capabilities (ALL: every one)
+      --init                Run an init inside the container (always: the command runs under one)
+      --name string         Assign a name to the container (checked; containers are not kept, so nothing refers to it)
+      --privileged          Give extended privileges to this container: every capability, /proc and /sys unmasked
+                            (run as root, that is root on the host, as docker's; rootless, only inside its namespaces)
       --read-only           Mount the container's root filesystem as read only (volumes and --tmpfs stay writable)
       --rm                  Automatically remove the container when it exits (always)
       --tmpfs list          Mount a tmpfs directory
@@ -130,6 +137,9 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let network: 'none' | 'host' | 'default' = 'default';
   let tty = false;
   let readOnly = false;
+  let privileged = false;
+  const capAdd: string[] = [];
+  const capDrop: string[] = [];
   let interactive = false;
   let entrypoint: string | undefined;
   let hostname: string | undefined;
@@ -161,6 +171,24 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         hostname = val();
         break;
       case '--rm':
+        break;
+      case '--name': {
+        // no container outlives its command here, so the name names nothing; checked as docker checks it
+        const n = val();
+        if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(n)) throw new LayerwiseError('usage', `Invalid container name (${n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+        break;
+      }
+      case '--init':
+        // the command already runs under an init process that forwards signals and reaps (as docker-init does)
+        break;
+      case '--cap-add':
+        capAdd.push(val());
+        break;
+      case '--cap-drop':
+        capDrop.push(val());
+        break;
+      case '--privileged':
+        privileged = a.includes('=') ? /^(1|t|true)$/i.test(a.slice(a.indexOf('=') + 1)) : true;
         break;
       case '--read-only':
         // a boolean flag (`--read-only=false` turns it off, as docker's)
@@ -270,6 +298,17 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
     const host = hostname ?? id.slice(0, 12);
     // as moby's CreateDaemonEnvironment: PATH, HOSTNAME (and TERM with a tty), each replaced by the image's ENV and
     // then by -e/--env-file where they set it; HOME comes from the user's passwd entry when nothing set it
+    // --cap-add/--cap-drop: the sandbox enters the container's root with chroot and becomes its user with setuid, so
+    // the command keeps those two even when they were dropped; the user is told so, not left to find out
+    let caps: string[] | undefined;
+    if (!privileged && (capAdd.length || capDrop.length)) {
+      caps = capabilitySet(capAdd, capDrop);
+      const kept = ['sys_chroot', 'setuid'].filter((c) => !caps!.includes(c));
+      if (kept.length) {
+        caps = [...caps, ...kept];
+        ctx.stderr.write(`layerwise: warning: the container keeps ${kept.map((c) => `CAP_${c.toUpperCase()}`).join(' and ')}, which this sandbox needs to enter it\n`);
+      }
+    }
     const res = await runSandboxed({
       lowerDirs,
       upperDir: join(dir, 'upper'),
@@ -281,6 +320,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       network,
       profile: 'run',
       ...(readOnly ? { readonlyRootfs: true } : {}),
+      ...(privileged ? { privileged: true } : caps ? { capabilities: caps } : {}),
       hostname: host,
       ...(extraHosts.length ? { extraHosts } : {}),
       stdin: interactive ? 'inherit' : 'ignore',
