@@ -104,7 +104,7 @@ export interface BuildContext {
   /** the result of a stage, waiting for it when it is still running */
   stageResult: (index: number) => Promise<StageResult>;
   /** an image from the store (for FROM and COPY --from=image) */
-  image: (ref: string) => Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>;
+  image: (ref: string, platform?: string) => Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>;
   counts: { cached: number; built: number; total: number };
   predictions: StepPrediction[];
   /** one stat cache for the whole build: context files unchanged since the last build are not read again */
@@ -338,10 +338,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const platform = hostPlatform();
     const resolvedImages = new Map<string, string>();
     const images = new Map<string, Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>>();
-    const image = (ref: string) => {
-      let p = images.get(ref);
+    // `platform` as FROM --platform writes it: the manifest for it, out of a multi-platform image
+    const image = (ref: string, platformText?: string) => {
+      const want = platformText ? parsePlatform(platformText) : undefined;
+      const key = want ? `${ref}\n${formatPlatform(want)}` : ref;
+      let p = images.get(key);
       if (!p) {
-        p = store.images.resolve(ref).then(
+        p = store.images.resolve(ref, want ? { platform: want } : {}).then(
           (r) => {
             resolvedImages.set(ref, r.manifestDescriptor.digest);
             return { config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest };
@@ -350,12 +353,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
             // as BuildKit words a name that is not a reference (`FROM Builder`, `FROM a@@b`)
             if (e instanceof LayerwiseError && e.kind === 'invalid') throw new LayerwiseError('invalid', `failed to parse stage name "${ref}": ${e.message}`);
             if (e instanceof LayerwiseError && e.kind === 'not-found') {
-              throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: no such image in the local store (load, import or pull it first)`);
+              // (a multi-platform image without the platform asked for says which it has)
+              const why = /^no manifest for /.test(e.message) ? e.message : 'no such image in the local store (load, import or pull it first)';
+              throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: ${why}`);
             }
             throw e;
           },
         );
-        images.set(ref, p);
+        images.set(key, p);
       }
       return p;
     };
@@ -379,12 +384,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       // as BuildKit says it, with the name as written
       if (ref === '') throw new LayerwiseError('build', `base name (${st.from.from?.image?.value ?? ''}) should not be blank`, { range: st.from.range, file: dockerfilePath });
       try {
-        const img = await image(ref);
-        // FROM --platform: the image in the store must be for that platform (BuildKit would pull that one; a build
-        // here pulls nothing). An empty value, or one that does not parse, is left to BuildKit's own checks.
-        // (os and architecture, as the language server's InvalidBaseImagePlatform compares them)
+        // FROM --platform: the manifest for that platform (of a multi-platform image), which must then be for it (a
+        // single-platform image of another one: BuildKit would pull the right one; a build here pulls nothing). An
+        // empty value, or one that does not parse, is left to BuildKit's own checks. (os and architecture, as the
+        // language server's InvalidBaseImagePlatform compares them)
         const written = first.stageBase[i]!.platform;
         const want = written ? parsePlatform(written) : undefined;
+        const img = await image(ref, want ? written : undefined);
         if (want && img.config.os && img.config.architecture) {
           const have = normalizePlatform({ os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) });
           if (have.os !== want.os || have.architecture !== want.architecture) {

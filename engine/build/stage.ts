@@ -191,7 +191,7 @@ export class StageRunner {
       this.argDecls = [...r.argDecls];
       onbuild = r.config.config?.OnBuild ?? [];
     } else if (stage.base.kind === 'image') {
-      const img = await ctx.image(base.image);
+      const img = await ctx.image(base.image, base.platform);
       config = img.config;
       this.layers = [...img.layers];
       this.diffIds = [...(img.config.rootfs?.diff_ids ?? [])];

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { LayerwiseError } from '../errors';
 import { parseReference, formatReference, repositoryName } from '../image/refs';
 import { isDigest } from '../image/digest';
-import { CREATED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type Index } from '../image/types';
+import { CREATED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type Index, type Platform } from '../image/types';
 import { MediaType } from '../image/mediatypes';
 import { readJsonFile, writeFileAtomic } from './fs-atomic';
 import { readConfig, resolveManifest } from './manifests';
@@ -149,14 +149,15 @@ export class LayoutImageStore implements ImageStore {
     }
   }
 
-  async resolveRecord(rec: ImageRecord, all: ImageRecord[]): Promise<ResolvedImage> {
-    const { descriptor, manifest } = await resolveManifest(this.content, rec.target);
+  /** `platform`: the manifest of a multi-platform image to take (default: the host's) */
+  async resolveRecord(rec: ImageRecord, all: ImageRecord[], platform?: Platform): Promise<ResolvedImage> {
+    const { descriptor, manifest } = await resolveManifest(this.content, rec.target, platform);
     const config = await readConfig(this.content, manifest);
     const names = all.filter((r) => r.name && r.target.digest === rec.target.digest).map((r) => r.name);
     return { id: manifest.config.digest, target: rec.target, manifestDescriptor: descriptor, manifest, config, names };
   }
 
-  async resolve(input: string): Promise<ResolvedImage> {
+  async resolve(input: string, opts: { platform?: Platform } = {}): Promise<ResolvedImage> {
     const all = await this.list();
     const notFound = () => new LayerwiseError('not-found', `No such image: ${input}`);
     let parsed: ReturnType<typeof parseReference> | undefined;
@@ -172,18 +173,18 @@ export class LayoutImageStore implements ImageStore {
         const hit =
           all.find((r) => r.name === full) ??
           all.find((r) => r.target.digest === parsed!.digest && r.name && repositoryName(parseReference(r.name, { defaultTag: false })) === repo);
-        if (hit) return this.resolveRecord(hit, all);
+        if (hit) return this.resolveRecord(hit, all, opts.platform);
       } else {
         const full = formatReference(parsed);
         const hit = all.find((r) => r.name === full);
-        if (hit) return this.resolveRecord(hit, all);
+        if (hit) return this.resolveRecord(hit, all, opts.platform);
       }
     }
     // the full digest of a stored manifest (or index), as the containerd image store accepts it
     if (/^sha256:[a-f0-9]{64}$/.test(input)) {
       const byTarget = all.filter((r) => r.target.digest === input);
       const hit = byTarget.find((r) => r.name) ?? byTarget[0];
-      if (hit) return this.resolveRecord(hit, all);
+      if (hit) return this.resolveRecord(hit, all, opts.platform);
     }
     // an image id, a short id or an id prefix (with or without `sha256:`)
     const m = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(input);
@@ -201,7 +202,7 @@ export class LayoutImageStore implements ImageStore {
     }
     if (byId.size === 0) throw notFound();
     if (byId.size > 1) throw new LayerwiseError('conflict', `multiple IDs found with provided prefix: ${input}`);
-    return this.resolveRecord([...byId.values()][0]!, all);
+    return this.resolveRecord([...byId.values()][0]!, all, opts.platform);
   }
 }
 

@@ -97,7 +97,8 @@ export interface ImageStore {
   /** A reference, an image id (`sha256:…`), a 12-hex short id, an unambiguous id prefix, or the full digest of
    *  a stored manifest/index.
    *  Throws LayerwiseError('not-found', 'No such image: <input>'). */
-  resolve(input: string): Promise<ResolvedImage>;
+  /** `platform`: which manifest of a multi-platform image (default: the host's) */
+  resolve(input: string, opts?: { platform?: import('../image/types').Platform }): Promise<ResolvedImage>;
 }
 
 export interface SnapshotInfo {

@@ -754,3 +754,50 @@ test('rootless: an unprivileged user builds in its own user namespace, and the l
   const r = asNobody(['run', '--rm', 'rootless:1', 'sh', '-c', 'cat /uid /made; stat -c "%u:%g" /f /made']);
   assert.equal(r.stdout, '0\nmade\n0:0\n0:0\n');
 });
+
+test('FROM --platform takes that platform\'s manifest out of a multi-platform image; a platform it lacks is named in the error', async (t) => {
+  if (skip) return t.skip(skip);
+  const { createHash } = await import('node:crypto');
+  const { Readable } = await import('node:stream');
+  const tar = await import('tar-stream');
+  const { makeLayerTar } = await import('../helpers/store-suite');
+  const { loadArchive } = await import('../../engine/store/load');
+  const { hostPlatform } = await import('../../engine/image/chain');
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+  const host = hostPlatform().architecture;
+  const other = host === 'amd64' ? 'arm64' : 'amd64';
+  const blobs: { name: string; data: Buffer | string }[] = [];
+  const manifestFor = async (arch: string) => {
+    const layer = await makeLayerTar({ marker: `${arch}\n` });
+    const cfg = JSON.stringify({ architecture: arch, os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`] } });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(cfg)}`, size: cfg.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${sha(layer)}`, size: layer.length }],
+    });
+    blobs.push({ name: `blobs/sha256/${sha(layer)}`, data: layer }, { name: `blobs/sha256/${sha(cfg)}`, data: cfg }, { name: `blobs/sha256/${sha(manifest)}`, data: manifest });
+    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length, platform: { os: 'linux', architecture: arch } };
+  };
+  const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [await manifestFor(host), await manifestFor(other)] });
+  blobs.push({ name: `blobs/sha256/${sha(index)}`, data: index });
+  const top = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${sha(index)}`, size: index.length, annotations: { 'org.opencontainers.image.ref.name': 'example.com/multi:1' } }] });
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const ended = new Promise<void>((r) => pack.on('end', () => r()));
+  for (const e of [{ name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', data: top }, ...blobs]) pack.entry({ name: e.name }, e.data);
+  pack.finalize();
+  await ended;
+  await loadArchive(kit.store, Readable.from([Buffer.concat(chunks)]));
+  const c = await ctx({
+    Dockerfile: `FROM --platform=linux/${other} example.com/multi:1 AS foreign\nFROM busybox\nCOPY --from=foreign /marker /foreign\nCOPY --from=example.com/multi:1 /marker /native\n`,
+  });
+  const b = await runBuild(kit, c, { tags: ['multi-use:1'] });
+  assert.equal(b.error, undefined, b.error?.message);
+  assert.equal((await sh(kit, 'multi-use:1', 'cat /foreign /native')).out, `${other}\n${host}\n`);
+  const c2 = await ctx({ Dockerfile: 'FROM --platform=linux/s390x example.com/multi:1\n' });
+  const b2 = await runBuild(kit, c2);
+  assert.match(b2.error!.message, /failed to resolve source metadata for example.com\/multi:1: no manifest for linux\/s390x .*has: linux\//);
+  assert.equal(b2.error!.range!.start.line, 0);
+});
