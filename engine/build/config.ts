@@ -10,8 +10,8 @@ import { parseGoDuration } from '../dockerfile/instructions';
 import type { Instruction } from '../dockerfile/types';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types';
 
-export { DEFAULT_PATH } from '../dockerfile/scope';
 import { DEFAULT_PATH } from '../dockerfile/scope';
+export { DEFAULT_PATH };
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
 
 export interface StageConfig {

@@ -9,7 +9,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-
 import { pipeline } from 'node:stream/promises';
 import { LayerwiseError } from '../errors';
 import { applyLayer, writeLayer } from '../layers';
@@ -54,6 +53,8 @@ export async function exportRootfs(store: Store, manifestDigest: string, out: Bu
       await applyLayer(await store.content.readBlob(layer.digest, { verify: true }), merged, { preserveOwnership: root, allowDevices: root, skipDevices: !root });
     }
     const tar = writeLayer(merged, { source: 'dir', xattrs: false });
+    // (its failure surfaces through the stream too: not an unhandled rejection when the copy stops first)
+    tar.done.catch(() => undefined);
     if (out.type === 'tar') {
       await pipeline(tar.stream, out.dest === '-' ? stdout : createWriteStream(out.dest), out.dest === '-' ? { end: false } : {});
     } else {

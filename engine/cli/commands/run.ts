@@ -5,12 +5,12 @@
  * ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published ports are not
  * part of this engine yet (containers share the host's network).
  */
-import { DEFAULT_PATH } from '../../dockerfile/scope';
-import { capabilitySet } from '../../runtime/setup-script';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
+import { DEFAULT_PATH } from '../../dockerfile/scope';
+import { capabilitySet } from '../../runtime/setup-script';
 import { chainIds } from '../../image/chain';
 import { openStore } from '../../store';
 import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
@@ -26,18 +26,18 @@ Run a command in a new container (removed when it ends)
 
 Options:
       --add-host list       Add a custom host-to-IP mapping (host:ip)
+      --cap-add list        Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)
+      --cap-drop list       Drop Linux capabilities (ALL: every one)
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables
       --env-file list       Read in a file of environment variables
   -h, --hostname string     Container host name (default: the container's short ID)
+      --init                Run an init inside the container (always: the command runs under one)
   -i, --interactive         Keep STDIN open
       --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
                             type=tmpfs,target=…[,tmpfs-size=…])
-      --network string      Connect a container to a network: "host" (default: the host's network) or "none"
-      --cap-add list        Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)
-      --cap-drop list       Drop Linux capabilities (ALL: every one)
-      --init                Run an init inside the container (always: the command runs under one)
       --name string         Assign a name to the container (checked; containers are not kept, so nothing refers to it)
+      --network string      Connect a container to a network: "host" (default: the host's network) or "none"
       --privileged          Give extended privileges to this container: every capability, /proc and /sys unmasked
                             (run as root, that is root on the host, as docker's; rootless, only inside its namespaces)
       --read-only           Mount the container's root filesystem as read only (volumes and --tmpfs stay writable)
@@ -48,8 +48,6 @@ Options:
   -v, --volume list         Bind mount a host path: HOST-PATH:CONTAINER-PATH[:ro|rw]
   -w, --workdir string      Working directory inside the container
 `;
-
-
 
 /** moby's ReplaceOrAppendEnvValues: each of `over` replaces the entry of its name in `base`, or is appended. A bare
  *  name (no `=`) removes it. */
