@@ -28,6 +28,13 @@ function commandOf(ins: Instruction, shell: string[]): string[] {
   return c.json ? words : [...shell, words.join(' ')];
 }
 
+/** A map with its keys in sorted (byte) order, as Go writes the config's maps (and so the config's digest). */
+function sortedMap<T>(m: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = m[k]!;
+  return out;
+}
+
 /** Apply one change line to `cfg` (in place). */
 export function applyChange(cfg: ContainerConfig, change: string): void {
   // parsed as the one instruction of a stage, as Docker's BuildFromConfig does
@@ -35,7 +42,7 @@ export function applyChange(cfg: ContainerConfig, change: string): void {
   if (df.instructions.length !== 2) throw bad(`invalid change ${JSON.stringify(change)}: expected one instruction`);
   const ins = df.instructions[1]!;
   const errors = ins.problems.filter((p) => p.severity === 'error');
-  if (!ALLOWED.has(ins.keyword)) throw bad(`${ins.keyword.toLowerCase()} is not a valid change command`);
+  if (!ALLOWED.has(ins.keyword)) throw bad(`${ins.keywordToken.value} is not a valid change command`); // as written, as Docker says it
   if (errors.length) throw bad(`invalid change ${JSON.stringify(change)}: ${errors[0]!.message}`);
   const env = cfg.Env ?? [];
   const shell = cfg.Shell ?? ['/bin/sh', '-c'];
@@ -62,20 +69,20 @@ export function applyChange(cfg: ContainerConfig, change: string): void {
     case 'LABEL': {
       const labels = { ...(cfg.Labels ?? {}) };
       for (const kv of ins.pairs ?? []) labels[expand(kv.key.value, env)] = expand(kv.value.value, env);
-      cfg.Labels = labels;
+      cfg.Labels = sortedMap(labels);
       break;
     }
     case 'EXPOSE': {
       const ports = { ...(cfg.ExposedPorts ?? {}) };
       for (const p of words()) ports[p.includes('/') ? p : `${p}/tcp`] = {};
-      cfg.ExposedPorts = ports;
+      cfg.ExposedPorts = sortedMap(ports);
       break;
     }
     case 'VOLUME': {
       const vols = { ...(cfg.Volumes ?? {}) };
       const list = ins.json ? ins.args.map((a) => a.value) : words();
       for (const v of list) vols[v] = {};
-      cfg.Volumes = vols;
+      cfg.Volumes = sortedMap(vols);
       break;
     }
     case 'USER':

@@ -143,7 +143,7 @@ describe('image commands (in-process)', { skip }, () => {
     assert.equal(r.stderr, 'Error: the input is not a tar archive\n');
     const c = await cli(root, ['import', '-c', 'RUN echo', rootfsTar, 'junk']);
     assert.equal(c.code, 1);
-    assert.match(c.stderr, /^Error: run is not a valid change command\n$/);
+    assert.match(c.stderr, /^Error: RUN is not a valid change command\n$/);
     assert.equal((await cli(root, ['images', '-q'])).stdout, before);
   });
 
