@@ -29,3 +29,16 @@ test('build flags: -o/--output, --allow, and the no-op --rm/--force-rm docker bu
   assert.throws(() => parseBuildArgs(['--allow', 'device', '.'], {}), /invalid entitlement: device/);
   assert.throws(() => parseBuildArgs(['--rm=maybe', '.'], {}), /invalid argument "maybe" for "--rm" flag/);
 });
+
+test('--metadata-file: buildx\'s keys in Go\'s order, the names normalized', () => {
+  const { buildMetadata } = require('../../engine/cli/commands/build') as typeof import('../../engine/cli/commands/build');
+  const m = JSON.parse(
+    buildMetadata({ imageId: 'sha256:' + 'c'.repeat(64), manifest: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + 'm'.repeat(64), size: 123 }, tags: ['m:1', 'ghcr.io/o/x:2'] }),
+  ) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(m), ['buildx.build.ref', 'containerimage.config.digest', 'containerimage.descriptor', 'containerimage.digest', 'image.name']);
+  assert.equal(m['containerimage.config.digest'], 'sha256:' + 'c'.repeat(64));
+  assert.equal(m['containerimage.digest'], 'sha256:' + 'm'.repeat(64));
+  assert.equal(m['image.name'], 'docker.io/library/m:1,ghcr.io/o/x:2');
+  assert.match(String(m['buildx.build.ref']), /^layerwise\/default\/[0-9a-f]{25}$/);
+  assert.deepEqual(parseBuildArgs(['--metadata-file', 'out.json', '.'], {}).metadataFile, 'out.json');
+});
