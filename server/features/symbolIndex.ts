@@ -74,12 +74,16 @@ export function rangeAt(df: Dockerfile, start: number, end: number): Range {
   return { start: positionAt(df.lineStarts, start), end: positionAt(df.lineStarts, end) };
 }
 
+/** The stage a name refers to (before stage `before`, when given): with two stages of one name, the later one, as
+ *  BuildKit resolves it (its table of names is overwritten as stages are added). */
 export function stageByName(df: Dockerfile, name: string, before?: number): Stage | undefined {
   const lower = name.toLowerCase();
+  let found: Stage | undefined;
   for (const st of df.stages) {
     if (before !== undefined && st.index >= before) break;
-    if (st.name === lower) return st;
+    if (st.name === lower) found = st;
   }
+  if (found) return found;
   if (/^[0-9]+$/.test(name)) {
     const i = Number(name);
     if (i < df.stages.length && (before === undefined || i < before)) return df.stages[i];

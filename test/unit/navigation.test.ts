@@ -33,6 +33,15 @@ each('stage: rename leaves index references alone and is valid after applying', 
   assert.ok(bad && 'error' in bad);
 });
 
+// two stages of one name: a name means the later one defined by then, as BuildKit resolves it
+const DUP = 'FROM alpine AS dup\nFROM dup AS mid\nFROM debian AS dup\nFROM busybox\nCOPY --from=dup /a /a\n';
+each('stage named twice: COPY --from means the later one', DUP.replace('--from=dup', '--from=d|up'), (f) => {
+  assert.deepEqual(show(f, definition(f.parsed, f.position)), ['2:15 dup']);
+});
+each('stage named twice: FROM between them means the one before it', DUP.replace('FROM dup AS mid', 'FROM d|up AS mid'), (f) => {
+  assert.deepEqual(show(f, definition(f.parsed, f.position)), ['0:15 dup']);
+});
+
 each('stage referenced by index cannot start a rename', STAGES.replace('--from=0', '--from=|0'), (f) => {
   assert.equal(prepareRename(f.parsed, f.position), null);
 });
