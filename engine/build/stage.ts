@@ -77,6 +77,21 @@ export class StageRunner {
   private argDecls: { key: string; value: string | undefined }[] = [];
   /** history time of the newest step: a cached step keeps the time it was built, so a rebuild is the same image */
   lastCreated = '';
+  /**
+   * A stage FROM scratch has no time of its own until its first layer: the history entries of the instructions
+   * before it wait here and get that layer's time (as BuildKit's exporter fills them: the first new layer's time),
+   * so an all-cached rebuild is the same image; with no layer at all, the build's time.
+   */
+  private untimed: import('../image/types').HistoryEntry[] | undefined;
+
+  /** The newest step's time is now `created`: the entries that waited for one get it too. */
+  private timed(created: string): void {
+    this.lastCreated = created;
+    if (this.untimed) {
+      for (const h of this.untimed) h.created = created;
+      this.untimed = undefined;
+    }
+  }
   private index = 0;
   private total = 0;
   private readonly label: string;
@@ -151,6 +166,7 @@ export class StageRunner {
       for (const c of this.cleanups.splice(0)) await c();
     }
     this.st.config.rootfs = { type: 'layers', diff_ids: [...this.diffIds] };
+    this.untimed = undefined; // (no layer came: they keep the build's time)
     this.st.config.created = this.lastCreated;
     return {
       config: this.st.config,
@@ -203,6 +219,7 @@ export class StageRunner {
     }
     this.st = { config: startConfig(config, this.platform), cmdSet: false };
     this.lastCreated = ctx.opts.sourceDateEpoch !== undefined ? ctx.created : config?.created ?? ctx.created;
+    if (!config && ctx.opts.sourceDateEpoch === undefined) this.untimed = [];
     ctx.emit(stepEvent({ ...ev, status: 'cached', duration: (Date.now() - t) / 1000, cacheKey: this.fsKey }));
     ctx.counts.total++;
     ctx.counts.cached++;
@@ -243,7 +260,12 @@ export class StageRunner {
       }
       createdBy = 'ARG ' + shown.join(' ');
     }
-    if (createdBy) this.st.config.history!.push(historyEntry(createdBy, this.lastCreated, true)); // no entry for ONBUILD, HEALTHCHECK
+    if (createdBy) {
+      // (no entry for ONBUILD, HEALTHCHECK)
+      const h = historyEntry(createdBy, this.lastCreated, true);
+      this.st.config.history!.push(h);
+      this.untimed?.push(h);
+    }
     this.ctx.emit(
       stepEvent({ id, stage: this.stage.index, stageName: this.label, ...(this.ctx.df.stages.length > 1 ? { multiStage: true } : {}), index: this.index, total: this.total, instruction: instructionText(ins), range: ins.range, status: 'done', duration: 0, emptyLayer: true }),
     );
@@ -353,7 +375,7 @@ export class StageRunner {
     }
     this.fsKey = plan.key;
     this.lastFs = { instruction: text, line: ins.startLine, missed: !!miss };
-    this.lastCreated = ctx.opts.sourceDateEpoch !== undefined ? ctx.created : rec.created;
+    this.timed(ctx.opts.sourceDateEpoch !== undefined ? ctx.created : rec.created);
     this.st.config.history!.push(historyEntry(plan.createdBy, this.lastCreated, !rec.layer));
     if (plan.after) plan.after();
     ctx.emit(
@@ -449,7 +471,7 @@ export class StageRunner {
     ctx.newHistory.push(inputs);
     this.fsKey = plan.key;
     this.lastFs = { instruction: inputs.instruction, line: ins.startLine, missed: true };
-    this.lastCreated = out.created;
+    this.timed(out.created);
     const entry = historyEntry(plan.createdBy, this.lastCreated, false);
     this.st.config.history!.push(entry);
     if (plan.after) plan.after();

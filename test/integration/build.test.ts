@@ -801,3 +801,16 @@ test('FROM --platform takes that platform\'s manifest out of a multi-platform im
   assert.match(b2.error!.message, /failed to resolve source metadata for example.com\/multi:1: no manifest for linux\/s390x .*has: linux\//);
   assert.equal(b2.error!.range!.start.line, 0);
 });
+
+test('FROM scratch with metadata before its first layer: an all-cached rebuild is the same image (the entries take the first layer\'s time)', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = await ctx({ Dockerfile: 'FROM scratch\nENV A=1\nLABEL l=v\nCOPY f /f\nCMD ["/f"]\n', f: 'x' });
+  const first = await runBuild(kit, c);
+  assert.equal(first.error, undefined, first.error?.message);
+  const again = await runBuild(kit, c);
+  assert.equal(again.error, undefined, again.error?.message);
+  assert.equal(again.result!.imageId, first.result!.imageId);
+  const img = await kit.store.images.resolve(first.result!.manifest.digest);
+  const times = new Set(img.config.history!.map((h) => h.created));
+  assert.equal(times.size, 1, `one time, the COPY layer's: ${[...times].join(', ')}`);
+});
