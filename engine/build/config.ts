@@ -205,7 +205,9 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
         if (to) hc.Timeout = to;
         if (sp) hc.StartPeriod = sp;
         if (si) hc.StartInterval = si;
-        if (rt) hc.Retries = Number.parseInt(rt, 10);
+        // (0 is left out, as Go's omitempty writes it)
+        const retries = rt ? Number.parseInt(rt, 10) : 0;
+        if (retries) hc.Retries = retries;
         c.Healthcheck = hc;
       }
       return 'HEALTHCHECK ' + goHealthcheck(c.Healthcheck);

@@ -95,7 +95,7 @@ export function validateFlags(keyword: string, flags: Flag[], healthType?: strin
       continue;
     }
     if (type !== 'strings' && seenBefore(flags, i, spec)) {
-      problems.push({ code: 'DuplicateFlag', message: `duplicate flag specified: --${f.name}`, severity: 'error', range: f.range });
+      problems.push({ code: 'DuplicateFlag', message: `duplicate flag specified: ${f.name}`, severity: 'error', range: f.range });
       continue;
     }
     if (type === 'bool') {

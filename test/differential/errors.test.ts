@@ -121,6 +121,12 @@ const CASES: Case[] = [
   { name: 'cmd-json-not-strings', dockerfile: `${B}CMD ["a", 1]\n` },
   { name: 'expand-length-modifier', dockerfile: `${B}ARG V=x\nENV K=\${#V}\n` },
   { name: 'env-unquoted-command-substitution', dockerfile: `${B}ENV G=$(echo no)\n` },
+  { name: 'copy-from-empty', dockerfile: `${B}COPY --from= /a /b\n`, same: "an empty --from is the context; Docker's message names its internal reference" },
+  { name: 'mount-cache-bad-uid', dockerfile: `${B}RUN --mount=type=cache,target=/c,uid=abc true\n` },
+  { name: 'run-network-twice', dockerfile: `${B}RUN --network=none --network=host true\n` },
+  { name: 'expose-open-range', dockerfile: `${B}EXPOSE 80-\n` },
+  { name: 'env-second-word-without-equals', dockerfile: `${B}ENV A=1 B\n` },
+  { name: 'label-key-only', dockerfile: `${B}LABEL "a"\n` },
   { name: 'mount-target-root', dockerfile: `${B}RUN --mount=type=tmpfs,target=/ true\n` },
   {
     name: 'add-url-to-nowhere',

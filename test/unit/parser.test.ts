@@ -171,7 +171,7 @@ RUN lines 2-2 kw="RUN"@2:0-2:3
   flag network="bogus" "--network=bogus"@2:32-2:47
   arg "true" "true"@2:48-2:52
 error UnknownFlag: unknown flag: form (did you mean from?) "form"@1:7-1:11
-error DuplicateFlag: duplicate flag specified: --link "--link=maybe"@1:21-1:33
+error DuplicateFlag: duplicate flag specified: link "--link=maybe"@1:21-1:33
 error FlagMissingValue: missing a value on flag: --chown "--chown"@1:58-1:65
 error InvalidMount: unsupported mount type "cach" (did you mean cache?) "type=cach"@2:12-2:21
 error FlagInvalidValue: invalid network mode "bogus" "bogus"@2:42-2:47`,
