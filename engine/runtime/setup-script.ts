@@ -11,8 +11,10 @@
  *                            right before it execs, so the command's process exists when this arrives
  *   -> `exit <status>`       the command ended; leftovers were killed, stubs removed
  *   -> `error <message>`     set-up failed (details on fd 2, which is the engine's diagnostics pipe)
- * fd 4 is the command's stderr. When process 1 exits, the kernel kills every process left in the pid
- * namespace, and the mount namespace (with every mount of the sandbox) goes away with it.
+ * fd 4 is the command's stderr (the command's shell moves it to fd 2 itself: process 1 keeps the diagnostics pipe, so
+ * its own words, such as dash's "Terminated" for a command killed by a signal, never reach the container's output).
+ * When process 1 exits, the kernel kills every process left in the pid namespace, and the mount namespace (with
+ * every mount of the sandbox) goes away with it.
  */
 import { LayerwiseError } from '../errors';
 
@@ -36,7 +38,7 @@ cd /
 lw_say mounted
 lw_go
 . "$LW_STATE/setup.sh"
-"$LW_SH" -c 'printf "started\n" >&3; exec 3>&- "$@"' layerwise-exec "$@" 2>&4 4>&-
+"$LW_SH" -c 'exec 2>&4 4>&-; printf "started\n" >&3; exec 3>&- "$@"' layerwise-exec "$@"
 lw_st=$?
 kill -KILL -1 2>/dev/null
 lw_cleanup 2>/dev/null

@@ -171,6 +171,16 @@ describe('runtime sandbox (real namespaces + overlayfs)', () => {
     await assert.rejects(runSandboxed(sh('true', { user: 'ghost' }).spec), (e: unknown) => isLayerwiseError(e) && /unable to find user ghost/.test(e.message));
   });
 
+  test('a command killed by a signal: 128+signal, and nothing but its own output on its stderr', async (t) => {
+    if (skipIfNeeded(t)) return;
+    const r = sh('echo before >&2; kill -TERM $$');
+    const res = await runSandboxed(r.spec);
+    assert.equal(res.exitCode, 143);
+    assert.equal(res.signal, 'SIGTERM');
+    // (the init's shell reports the signal as "Terminated": on the engine's diagnostics, never the container's stderr)
+    assert.equal(r.err(), 'before\n');
+  });
+
   test('writes land in the upper dir, deletions of lower files become whiteouts, nothing else does', async (t) => {
     if (skipIfNeeded(t)) return;
     const r = sh('echo new > /etc/new-file && rm /etc/delete-me && mkdir -p /tmp/x && echo hi > /tmp/x/f && cat /etc/hosts /etc/resolv.conf /etc/hostname > /dev/null && ls /proc/self /dev/pts /sys > /dev/null');
