@@ -33,11 +33,11 @@ Options:
   -f, --file string             Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads stdin)
       --iidfile string          Write the image ID to the file
       --label list              Set metadata for an image
+      --metadata-file string    Write build result metadata to a file (as buildx writes it)
       --network string          Set the networking mode for the RUN instructions during build ("default", "host",
                                 "none")
       --no-cache                Do not use cache when building the image
       --no-cache-filter strings Do not cache specified stages
-      --metadata-file string    Write build result metadata to a file (as buildx writes it)
   -o, --output stringArray      Output destination: the image's files (format: "type=local,dest=path" or just a
                                 path; "type=tar,dest=file" or "-" for a tar on standard output)
       --platform string         Set the target platform for the build (the host's: this engine builds for it only)
