@@ -528,13 +528,18 @@ test('RUN --security=insecure: refused unless the build allows security.insecure
   assert.ok((await runBuild(kit, c2, { allow: ['security.insecure'] })).error, 'mounting needs --security=insecure');
 });
 
-test('COPY never reads through a symlink out of the context', async (t) => {
+test('COPY and RUN --mount=type=bind never read through a symlink out of the context', async (t) => {
   if (skip) return t.skip(skip);
   const outside = await mkdtemp(join(kit.dir, 'outside-'));
   await writeFile(join(outside, 'host-secret'), 'HOST');
   const c = await ctx({ Dockerfile: 'FROM busybox\nCOPY link/host-secret /x\n', link: { symlink: outside } });
   const b = await runBuild(kit, c);
   assert.ok(b.error, 'the build must fail: the link points outside the context');
+  // nor does RUN --mount=type=bind of one (it mounted the host's directory, read-only, before)
+  const cb = await ctx({ Dockerfile: 'FROM busybox\nRUN --mount=type=bind,source=link,target=/x cat /x/host-secret\n', link: { symlink: outside } });
+  const bb = await runBuild(kit, cb);
+  assert.match(bb.error?.message ?? '', /leads outside the build context/);
+  assert.equal(bb.error!.range!.start.line, 1);
   const c2 = await ctx({ Dockerfile: 'FROM busybox\nCOPY tree /t\n', 'tree/escape': { symlink: '/etc/passwd' } });
   const b2 = await runBuild(kit, c2, { tags: ['sym:1'] });
   assert.equal(b2.error, undefined, b2.error?.message);
