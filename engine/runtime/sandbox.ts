@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LayerwiseError } from '../errors';
@@ -164,6 +164,7 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
 
   let initPid: number | undefined;
   let exitStatus: number | undefined;
+  let startedSeen = false;
   let setupError: string | undefined;
   let failure: unknown;
   let cancelled = false;
@@ -213,6 +214,7 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
         return;
       }
       case 'started':
+        startedSeen = true;
         startedResolve();
         return;
       case 'exit':
@@ -262,6 +264,11 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
         await rm(lc.state, { recursive: true, force: true }).catch(() => undefined);
         await releaseWorkDir(spec.workDir);
         const detail = diag.trim().split('\n').slice(-5).join('; ');
+        // a command that is process 1 itself says nothing when it ends: its status is unshare's (which dies of the
+        // same signal when it was killed by one)
+        if (exitStatus === undefined && startedSeen && failure === undefined && setupError === undefined) {
+          exitStatus = code ?? 128 + (sig ? (osConstants.signals[sig] ?? 0) : 0);
+        }
         if (cancelled) {
           startedReject(new LayerwiseError('io', 'the sandbox was cancelled'));
           resolve({ exitCode: 137, signal: 'SIGKILL', cancelled: true, user });

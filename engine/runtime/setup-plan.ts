@@ -284,6 +284,9 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
     finalArgv = [script, '-q', '-e', '-c', chain.map(shq).join(' '), '/dev/null'];
   }
   await stagingRoot(plan, s, tools);
+  // a `run` container's command is process 1 (the init execs it), as Docker's: `echo $$` says 1, and a signal
+  // without a handler does not end it. Its upper dir is thrown away after, so there are no stubs to clean up.
+  if (spec.profile === 'run' && !spec.init) s.raw('lw_exec=1');
   // --read-only: the root's own mount only (a bind remount leaves the mounts on it writable); nodev is the overlay's
   // own flag, which a user namespace must keep
   if (spec.readonlyRootfs) s.must('mount -o remount,bind,ro,nodev "$R"', 'cannot make the root file system read-only');

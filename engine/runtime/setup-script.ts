@@ -38,6 +38,7 @@ cd /
 lw_say mounted
 lw_go
 . "$LW_STATE/setup.sh"
+[ -z "$lw_exec" ] || exec "$LW_SH" -c 'exec 2>&4 4>&-; printf "started\n" >&3; exec 3>&- "$@"' layerwise-exec "$@"
 "$LW_SH" -c 'exec 2>&4 4>&-; printf "started\n" >&3; exec 3>&- "$@"' layerwise-exec "$@"
 lw_st=$?
 kill -KILL -1 2>/dev/null

@@ -50,6 +50,9 @@ export interface SandboxSpec {
   /** the container's root file system read-only (`docker run --read-only`): mounts on it (volumes, tmpfs, /dev,
    *  /etc/hosts) stay as they are */
   readonlyRootfs?: boolean;
+  /** a `run` container's command runs under the sandbox's init process (`docker run --init`); without it, it is
+   *  process 1 itself, as in Docker (a build's RUN always runs under the init, which cleans its mount stubs up) */
+  init?: boolean;
   /** the capabilities the command gets (setpriv names), instead of Docker's default set (`--cap-add/--cap-drop`) */
   capabilities?: string[];
   /**

@@ -190,6 +190,13 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   ]);
   assert.equal(ro.code, 0, ro.stderr);
   assert.equal(ro.stdout, 'root-ro\nhosts-ro\nmounts-rw\n');
+  // the command is process 1, as in Docker: a signal it has no handler for does not end it; --init puts an init first
+  const pid1 = await cli(kit.root, ['run', '--rm', 'runner:1', 'sh', '-c', 'echo $$; kill -TERM $$; echo survived; exit 4']);
+  assert.equal(pid1.code, 4, pid1.stderr);
+  assert.equal(pid1.stdout, '1\nsurvived\n');
+  const withInit = await cli(kit.root, ['run', '--rm', '--init', 'runner:1', 'sh', '-c', 'kill -TERM $$; echo not-reached']);
+  assert.equal(withInit.code, 143);
+  assert.equal(withInit.stdout, '');
   // --cap-add/--cap-drop as docker run computes them (the same CapBnd as Docker 26 printed side by side), --privileged
   const capBnd = async (args: string[]) => {
     const x = await cli(kit.root, ['run', '--rm', ...args, 'runner:1', 'grep', 'CapBnd', '/proc/self/status']);

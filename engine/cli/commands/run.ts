@@ -1,9 +1,10 @@
 /**
  * `layerwise run [--rm] [-e K=V]… [--env-file F]… [-v HOST:CTR[:ro]]… [--mount …]… [--tmpfs P]… [-w DIR] [-u USER]
  * [--network none|host] [-i] [-t] IMAGE [COMMAND [ARG…]]`: runs a command in a new container from an image, on the
- * namespace sandbox (the image's snapshots under a fresh upper dir). No container state is kept after the process
- * ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published ports are not
- * part of this engine yet (containers share the host's network).
+ * namespace sandbox (the image's snapshots under a fresh upper dir). The command is process 1 of the container, as
+ * in Docker (`--init` puts an init before it; with `-t` the pty's `script` is process 1). No container state is kept
+ * after the process ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published
+ * ports are not part of this engine yet (containers share the host's network).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -32,7 +33,7 @@ Options:
   -e, --env list            Set environment variables
       --env-file list       Read in a file of environment variables
   -h, --hostname string     Container host name (default: the container's short ID)
-      --init                Run an init inside the container (always: the command runs under one)
+      --init                Run an init inside the container that forwards signals and reaps processes
   -i, --interactive         Keep STDIN open
       --mount mount         Attach a filesystem mount to the container (type=bind,source=…,target=…[,readonly] or
                             type=tmpfs,target=…[,tmpfs-size=…])
@@ -136,6 +137,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let tty = false;
   let readOnly = false;
   let privileged = false;
+  let init = false;
   const capAdd: string[] = [];
   const capDrop: string[] = [];
   let interactive = false;
@@ -177,7 +179,9 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         break;
       }
       case '--init':
-        // the command already runs under an init process that forwards signals and reaps (as docker-init does)
+        // an init process as process 1 that forwards signals and reaps (as docker-init); without it the command is
+        // process 1, as in Docker
+        init = true;
         break;
       case '--cap-add':
         capAdd.push(val());
@@ -318,6 +322,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       network,
       profile: 'run',
       ...(readOnly ? { readonlyRootfs: true } : {}),
+      ...(init ? { init: true } : {}),
       ...(privileged ? { privileged: true } : caps ? { capabilities: caps } : {}),
       hostname: host,
       ...(extraHosts.length ? { extraHosts } : {}),
