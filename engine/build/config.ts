@@ -4,6 +4,7 @@
  */
 import { LayerwiseError } from '../errors';
 import { exposedPorts } from './ports';
+import { sortedMap } from '../image/sorted-map';
 import { parseSignal } from '../dockerfile/signals';
 import type { Expanded } from '../dockerfile/scope';
 import { parseGoDuration } from '../dockerfile/instructions';
@@ -55,13 +56,6 @@ export function startConfig(base: ImageConfig | undefined, platform: { os: strin
 
 function goMapPorts(ports: string[]): string {
   return `map[${[...new Set(ports)].sort().map((p) => `${p}:{}`).join(' ')}]`;
-}
-
-/** Go writes map keys sorted: Labels, ExposedPorts and Volumes come out in that order in Docker's configs. */
-function sortedKeys<T>(m: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
-  return out;
 }
 
 function jsonish(args: string[]): string {
@@ -139,7 +133,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     case 'LABEL':
       c.Labels ??= {};
       for (const p of ex.pairs) c.Labels[p.key] = p.value;
-      c.Labels = sortedKeys(c.Labels);
+      c.Labels = sortedMap(c.Labels);
       return 'LABEL ' + ex.pairs.map((p) => `${p.key}=${p.value}`).join(' ');
     case 'EXPOSE': {
       c.ExposedPorts ??= {};
@@ -150,7 +144,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
         c.ExposedPorts[key] = {};
         ports.push(key);
       }
-      c.ExposedPorts = sortedKeys(c.ExposedPorts);
+      c.ExposedPorts = sortedMap(c.ExposedPorts);
       return 'EXPOSE ' + goMapPorts(ports);
     }
     case 'USER':
@@ -159,7 +153,7 @@ export function applyMetadata(st: StageConfig, ins: Instruction, ex: Expanded): 
     case 'VOLUME':
       c.Volumes ??= {};
       for (const w of ex.words) if (w.value) c.Volumes[w.value] = {};
-      c.Volumes = sortedKeys(c.Volumes);
+      c.Volumes = sortedMap(c.Volumes);
       return 'VOLUME ' + '[' + ex.words.map((w) => w.value).join(' ') + ']';
     case 'CMD':
       c.Cmd = commandArgs(ins, shell);

@@ -8,6 +8,7 @@ import { envFromRecord, expandWord } from '../dockerfile/shell';
 import type { Instruction } from '../dockerfile/types';
 import { LayerwiseError } from '../errors';
 import type { ContainerConfig } from './types';
+import { sortedMap } from './sorted-map';
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
@@ -26,13 +27,6 @@ function commandOf(ins: Instruction, shell: string[]): string[] {
   if (!c) return [];
   const words = c.words.map((w) => w.value);
   return c.json ? words : [...shell, words.join(' ')];
-}
-
-/** A map with its keys in sorted (byte) order, as Go writes the config's maps (and so the config's digest). */
-function sortedMap<T>(m: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = m[k]!;
-  return out;
 }
 
 /** Apply one change line to `cfg` (in place). */

@@ -9,6 +9,7 @@ import { resolveManifest, readConfig } from '../../store/manifests';
 import type { Store } from '../../store/store';
 import type { ResolvedImage } from '../../store/types';
 import type { ContainerConfig, Descriptor, ImageConfig, Manifest } from '../../image/types';
+import { sortedMap } from '../../image/sorted-map';
 import { goRfc3339Nano } from './image-cli';
 
 export interface ImageSummary {
@@ -60,14 +61,6 @@ function orNull<T>(v: T | undefined): T | null {
   return v === undefined ? null : v;
 }
 
-/** A map as Go's encoding/json writes it: keys in sorted (byte) order. */
-function goMap<T>(m: Record<string, T> | undefined): Record<string, T> | undefined {
-  if (!m) return m;
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = m[k]!;
-  return out;
-}
-
 function dockerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
   const cfg = c ?? {};
   const out: Record<string, unknown> = {
@@ -78,7 +71,7 @@ function dockerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
     AttachStdout: false,
     AttachStderr: false,
   };
-  if (cfg.ExposedPorts) out.ExposedPorts = goMap(cfg.ExposedPorts);
+  if (cfg.ExposedPorts) out.ExposedPorts = sortedMap(cfg.ExposedPorts);
   Object.assign(out, {
     Tty: false,
     OpenStdin: false,
@@ -90,11 +83,11 @@ function dockerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
   if (cfg.ArgsEscaped) out.ArgsEscaped = cfg.ArgsEscaped;
   Object.assign(out, {
     Image: '',
-    Volumes: orNull(goMap(cfg.Volumes)),
+    Volumes: orNull(cfg.Volumes && sortedMap(cfg.Volumes)),
     WorkingDir: cfg.WorkingDir ?? '',
     Entrypoint: orNull(cfg.Entrypoint ?? undefined),
     OnBuild: orNull(cfg.OnBuild ?? undefined),
-    Labels: orNull(goMap(cfg.Labels)),
+    Labels: orNull(cfg.Labels && sortedMap(cfg.Labels)),
   });
   if (cfg.StopSignal) out.StopSignal = cfg.StopSignal;
   if (cfg.Shell) out.Shell = cfg.Shell;
