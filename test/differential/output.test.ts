@@ -14,7 +14,7 @@ import { runCommand } from '../helpers/peer-process';
 import type { Kit } from '../helpers/build';
 import type { DockerPeer } from '../helpers/docker';
 import { mergeLayers, renderTree } from './image-tree';
-import { CLI, startPeers } from './peers';
+import { CLI, startPeers, type Peers } from './peers';
 
 interface Case {
   name: string;
@@ -43,9 +43,6 @@ const CASES: Case[] = [
   },
 ];
 
-let skip: string | undefined;
-let kit: Kit | undefined;
-let docker: DockerPeer | undefined;
 
 /** `path type mode uid:gid data` lines of a directory on disk, as renderTree writes an image's. */
 function walkDir(root: string): string[] {
@@ -71,14 +68,21 @@ function modeOf(path: string): string {
 
 const results = new Map<string, { docker: Record<string, string[]>; ours: Record<string, string[]> }>();
 
+let peers: Peers | undefined;
+
 before(async () => {
-  const peers = await startPeers();
-  if (peers.skip !== undefined) {
-    skip = peers.skip;
-    return;
-  }
-  ({ docker, kit } = peers);
-  const dk = docker;
+  peers = await startPeers();
+  if (peers.skip === undefined) await writeAll(peers.docker, peers.kit);
+});
+
+after(async () => {
+  if (peers?.skip !== undefined) return;
+  await peers?.kit.cleanup();
+  await peers?.docker.stop();
+});
+
+/** Builds every case with each tool and each output form; the trees written, by case and form. */
+async function writeAll(dk: DockerPeer, kit: Kit): Promise<void> {
   const root = kit.root;
   for (const c of CASES) {
     const ctx = join(kit.dir, 'output', c.name, 'ctx');
@@ -113,17 +117,12 @@ before(async () => {
     }
     results.set(c.name, { docker: views.docker!, ours: views.ours! });
   }
-});
-
-after(async () => {
-  await kit?.cleanup();
-  await docker?.stop();
-});
+}
 
 for (const c of CASES) {
   for (const form of ['fresh', 'existing', 'tar', 'stdout']) {
     test(`${c.name}: ${form === 'fresh' ? '-o DIR' : form === 'existing' ? 'type=local into a folder with files' : form === 'tar' ? 'type=tar,dest=FILE' : '-o - (a tar on stdout)'}`, (t) => {
-      if (skip) return t.skip(skip);
+      if (peers?.skip !== undefined) return t.skip(peers?.skip);
       const r = results.get(c.name)!;
       assert.ok(r.ours[form]!.length > 1, 'something was written');
       assert.deepEqual(r.ours[form], r.docker[form]);
