@@ -137,9 +137,7 @@ export function neededStages(df: Dockerfile, target: number): Set<number> {
  * match the names as written: the stages whose expanded name says otherwise get their base set here (a build's own
  * tree, parsed for it).
  */
-export function resolveStageBases(df: Dockerfile, buildArgs: Record<string, string> | undefined): void {
-  if (!df.stages.some((s) => s.from.from?.image?.value.includes('$'))) return;
-  const expanded = resolveScopes(df, buildArgs ? { buildArgs } : {}).stageBase;
+export function resolveStageBases(df: Dockerfile, expanded: Scopes['stageBase']): void {
   const earlier = new Map<string, number>();
   for (const st of df.stages) {
     if (st.from.from?.image?.value.includes('$')) {
@@ -323,7 +321,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     trace('parsed');
     failSyntax(df, dockerfilePath, text);
     if (df.stages.length === 0) throw new LayerwiseError('syntax', 'the Dockerfile has no FROM');
-    resolveStageBases(df, opts.buildArgs);
+    // each FROM's base name and platform, expanded with the global ARGs (what they name does not change that)
+    const bases = resolveScopes(df, { ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}) }).stageBase;
+    resolveStageBases(df, bases);
 
     let target = df.stages.length - 1;
     if (opts.target) {
@@ -366,7 +366,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
 
     // expand FROM lines once to find base images, then resolve the scopes with the base images' ENV
-    const first = resolveScopes(df, { ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}) });
     const baseEnv = new Map<number, Record<string, string>>();
     // the ONBUILD triggers each stage's base hands down (an earlier stage's ONBUILD lines, or the image's), parsed
     // once: the scopes count their ARG and ENV, and the stage runs these very instructions
@@ -380,7 +379,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         continue;
       }
       if (st.base.kind !== 'image') continue;
-      const ref = first.stageBase[i]!.image;
+      const ref = bases[i]!.image;
       // as BuildKit says it, with the name as written
       if (ref === '') throw new LayerwiseError('build', `base name (${st.from.from?.image?.value ?? ''}) should not be blank`, { range: st.from.range, file: dockerfilePath });
       try {
@@ -388,7 +387,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         // single-platform image of another one: BuildKit would pull the right one; a build here pulls nothing). An
         // empty value, or one that does not parse, is left to BuildKit's own checks. (os and architecture, as the
         // language server's InvalidBaseImagePlatform compares them)
-        const written = first.stageBase[i]!.platform;
+        const written = bases[i]!.platform;
         const want = written ? parsePlatform(written) : undefined;
         const img = await image(ref, want ? written : undefined);
         if (want && img.config.os && img.config.architecture) {

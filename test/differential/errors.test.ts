@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runCommand } from '../helpers/peer-process';
 import type { Kit } from '../helpers/build';
 import type { DockerPeer } from '../helpers/docker';
-import { CLI, startPeers } from './peers';
+import { CLI, startPeers, type Peers } from './peers';
 
 interface Case {
   name: string;
@@ -136,9 +136,7 @@ const CASES: Case[] = [
   },
 ];
 
-let skip: string | undefined;
-let kit: Kit | undefined;
-let docker: DockerPeer | undefined;
+let peers: Peers | undefined;
 const results = new Map<string, { docker: Outcome; ours: Outcome }>();
 
 interface Outcome {
@@ -166,17 +164,22 @@ function outcome(code: number, out: string): Outcome {
 }
 
 before(async () => {
-  const peers = await startPeers();
-  if (peers.skip !== undefined) {
-    skip = peers.skip;
-    return;
-  }
-  ({ docker, kit } = peers);
-  const dk = docker;
+  peers = await startPeers();
+  if (peers.skip === undefined) await buildAll(peers.docker, peers.kit);
+});
+
+after(async () => {
+  if (peers?.skip !== undefined) return;
+  await peers?.kit.cleanup();
+  await peers?.docker.stop();
+});
+
+/** Every case built by Docker (a few at a time) and by our CLI beside it; the outcomes in `results`. */
+async function buildAll(dk: DockerPeer, kit: Kit): Promise<void> {
   const root = kit.root;
   await Promise.all(
     CASES.map(async (c) => {
-      const dir = join(kit!.dir, 'errors', c.name);
+      const dir = join(kit.dir, 'errors', c.name);
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'Dockerfile'), c.dockerfile);
       for (const [f, content] of Object.entries(c.files ?? {})) await writeFile(join(dir, f), content);
@@ -188,28 +191,23 @@ before(async () => {
   await Promise.all([
     ...Array.from({ length: 3 }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
-        const r = await dk.run(['build', '--progress=plain', join(kit!.dir, 'errors', c.name)]);
+        const r = await dk.run(['build', '--progress=plain', join(kit.dir, 'errors', c.name)]);
         dockerOut.set(c.name, outcome(r.code, r.stderr + r.stdout));
       }
     }),
     (async () => {
       for (const c of CASES) {
-        const r = await runCommand(process.execPath, [CLI, '--root', root, 'build', '--progress=plain', join(kit!.dir, 'errors', c.name)]);
+        const r = await runCommand(process.execPath, [CLI, '--root', root, 'build', '--progress=plain', join(kit.dir, 'errors', c.name)]);
         results.set(c.name, { docker: undefined as unknown as Outcome, ours: outcome(r.code, r.stderr + r.stdout) });
       }
     })(),
   ]);
   for (const [name, o] of dockerOut) results.get(name)!.docker = o;
-});
-
-after(async () => {
-  await kit?.cleanup();
-  await docker?.stop();
-});
+}
 
 for (const c of CASES) {
   test(c.name, async (t) => {
-    if (skip) return t.skip(skip);
+    if (peers?.skip !== undefined) return t.skip(peers?.skip);
     const { docker: theirs, ours } = results.get(c.name)!;
     assert.equal(theirs.code, 1, `docker was expected to fail:\n${theirs.log}`);
     assert.equal(ours.code, 1, `ours was expected to fail with 1:\n${ours.log}`);

@@ -50,6 +50,12 @@ Options:
   -w, --workdir string      Working directory inside the container
 `;
 
+/** A boolean flag as docker reads it: present is true, `--flag=false` turns it off. */
+function boolFlag(arg: string): boolean {
+  const eq = arg.indexOf('=');
+  return eq === -1 || /^(1|t|true)$/i.test(arg.slice(eq + 1));
+}
+
 /** moby's ReplaceOrAppendEnvValues: each of `over` replaces the entry of its name in `base`, or is appended. A bare
  *  name (no `=`) removes it. */
 export function replaceOrAppendEnv(base: readonly string[], over: readonly string[]): string[] {
@@ -190,11 +196,10 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         capDrop.push(val());
         break;
       case '--privileged':
-        privileged = a.includes('=') ? /^(1|t|true)$/i.test(a.slice(a.indexOf('=') + 1)) : true;
+        privileged = boolFlag(a);
         break;
       case '--read-only':
-        // a boolean flag (`--read-only=false` turns it off, as docker's)
-        readOnly = a.includes('=') ? /^(1|t|true)$/i.test(a.slice(a.indexOf('=') + 1)) : true;
+        readOnly = boolFlag(a);
         break;
       case '-d':
       case '--detach':
