@@ -28,6 +28,8 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   import: () => import('./commands/import'),
   fsck: () => import('./commands/fsck'),
   layers: () => import('./commands/layers'),
+  pull: () => import('./commands/pull'),
+  push: () => import('./commands/push'),
 };
 
 /** docker-style aliases: `layerwise image ls` = `layerwise images`. */
@@ -43,6 +45,8 @@ export const aliases: Record<string, string> = {
   'image save': 'save',
   'image load': 'load',
   'image import': 'import',
+  'image pull': 'pull',
+  'image push': 'push',
   'system df': 'system-df',
   'builder prune': 'builder-prune',
 };

@@ -223,6 +223,8 @@ export async function startServerProcess(opts: {
   dir: string;
   logFile: string;
   healthUrl: string;
+  /** the status the health URL answers once the server is up (default 200) */
+  healthStatus?: number;
   timeoutMs: number;
 }): Promise<{ stop: () => void }> {
   const logFd = fs.openSync(opts.logFile, 'a');
@@ -247,7 +249,7 @@ export async function startServerProcess(opts: {
   try {
     await pollUntil(
       `${opts.name} at ${opts.healthUrl} (${opts.logFile})`,
-      async () => ((await httpGet({ url: opts.healthUrl }, 1000))?.status === 200 ? true : undefined),
+      async () => ((await httpGet({ url: opts.healthUrl }, 1000))?.status === (opts.healthStatus ?? 200) ? true : undefined),
       { timeoutMs: opts.timeoutMs, abort: () => exited },
     );
   } catch (e) {

@@ -19,6 +19,8 @@ export interface RegistryPeer {
   readonly url: string;
   /** The registry's storage folder (filesystem driver root). */
   readonly root: string;
+  /** With `auth: 'htpasswd'`: the user the registry made for itself (Basic auth, checked on every request). */
+  readonly credentials?: { username: string; password: string };
   /** Stops the registry (its process group) and removes its storage. Idempotent. */
   stop(): Promise<void>;
 }
@@ -43,13 +45,13 @@ function staticReason(): string | undefined {
  * Starts a registry and resolves once `GET /v2/` answers 200; undefined (with registryUnavailableReason())
  * when the binary is missing. Rejects with the registry's log when it does not come up.
  */
-export async function startRegistry(): Promise<RegistryPeer | undefined> {
+export async function startRegistry(opts: { auth?: 'htpasswd' } = {}): Promise<RegistryPeer | undefined> {
   lastReason = staticReason();
   if (lastReason) return undefined;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(await freePort());
+      return await startOnce(await freePort(), opts);
     } catch (e) {
       lastError = e;
       // Another process took the port between freePort() and the registry's bind: try another one.
@@ -59,7 +61,7 @@ export async function startRegistry(): Promise<RegistryPeer | undefined> {
   throw lastError;
 }
 
-async function startOnce(port: number): Promise<RegistryPeer> {
+async function startOnce(port: number, opts: { auth?: 'htpasswd' }): Promise<RegistryPeer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerwise-registry-'));
   const root = path.join(dir, 'storage');
   fs.mkdirSync(root);
@@ -82,6 +84,9 @@ async function startOnce(port: number): Promise<RegistryPeer> {
       '      enabled: false',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      // htpasswd auth: the file is missing, so the registry makes one with a user "docker" and a random password,
+      // which it logs (distribution 2.8)
+      ...(opts.auth === 'htpasswd' ? ['auth:', '  htpasswd:', '    realm: layerwise-test', `    path: ${JSON.stringify(path.join(dir, 'htpasswd'))}`] : []),
       '',
     ].join('\n'),
   );
@@ -94,11 +99,23 @@ async function startOnce(port: number): Promise<RegistryPeer> {
     dir,
     logFile: path.join(dir, 'registry.log'),
     healthUrl: `http://${url}/v2/`,
+    ...(opts.auth ? { healthStatus: 401 } : {}),
     timeoutMs: 30_000,
   });
+  let credentials: { username: string; password: string } | undefined;
+  if (opts.auth === 'htpasswd') {
+    const log = fs.readFileSync(path.join(dir, 'registry.log'), 'utf8');
+    const m = /password=(\S+) user=(\S+)/.exec(log);
+    if (!m) {
+      server.stop();
+      throw new Error(`the registry did not log the password of the user it made:\n${log}`);
+    }
+    credentials = { username: m[2]!, password: m[1]! };
+  }
   return {
     url,
     root,
+    ...(credentials ? { credentials } : {}),
     stop: async () => server.stop(),
   };
 }
