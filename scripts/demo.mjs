@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The main job: builds examples/hello-app with the bundled engine twice (the second time every step is
 // cached), changes a source file and shows which steps rebuild and why, then runs the image.
-// Needs no Docker and no registry: the base image busybox:latest is made locally from Debian's
-// busybox-static (/bin/busybox and a link per applet), imported into the store with `layerwise import`.
+// Needs no Docker: the base image busybox:latest is pulled from Docker Hub when it is reachable (`layerwise pull`),
+// and otherwise made locally from Debian's busybox-static (/bin/busybox and a link per applet), imported into the
+// store with `layerwise import`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, appendFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +28,15 @@ const lw = (args, opts = {}) => {
   }
 };
 
-// 1. a base image without Docker Hub
-const have = spawnSync(process.execPath, [cli, 'inspect', 'busybox:latest'], { env, stdio: 'ignore' }).status === 0;
+// 1. the base image: from Docker Hub when it answers (within 30 s), else made here
+let have = spawnSync(process.execPath, [cli, 'inspect', 'busybox:latest'], { env, stdio: 'ignore' }).status === 0;
+if (!have && process.env.LAYERWISE_DEMO_OFFLINE !== '1') {
+  console.log('\n$ layerwise pull busybox:latest');
+  const r = spawnSync(process.execPath, [cli, 'pull', 'busybox:latest'], { env, encoding: 'utf8', timeout: 30_000 });
+  process.stdout.write(r.stdout ?? '');
+  have = r.status === 0;
+  if (!have) console.log(`== Docker Hub cannot be reached from here (${(r.stderr || 'no answer in 30 s').trim().replace(/^Error: /, '')})`);
+}
 if (!have) {
   const busybox = '/bin/busybox';
   if (!existsSync(busybox)) {

@@ -13,7 +13,9 @@ import { normalizePlatform, parsePlatform } from '../dockerfile/platform';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/types';
 import { LayerwiseError } from '../errors';
 import { hostPlatform } from '../image/chain';
-import type { Descriptor, ImageConfig } from '../image/types';
+import type { Descriptor, ImageConfig, Platform } from '../image/types';
+import { shortId } from '../image/digest';
+import { pullImage } from '../registry/pull';
 import type { Store } from '../store/store';
 import { writeImage } from '../store/commit';
 import { readDockerignoreFor } from '../context/dockerignore';
@@ -60,6 +62,15 @@ export interface BuildOptions {
   allow?: string[];
   /** answer a rebuild in which nothing changed from the build memo, and leave one (memo.ts); the CLI's builds do */
   memo?: boolean;
+  /** `--pull`: pull every base image before using it (without it, only those the store does not have) */
+  pull?: boolean;
+}
+
+/** A base image could not be pulled (what the registry or the network said). */
+class PullFailed extends Error {
+  constructor(override readonly cause: LayerwiseError) {
+    super(cause.message);
+  }
 }
 
 /** What `predict` finds for a step. */
@@ -298,7 +309,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     // the build memo: a rebuild in which nothing changed is answered without planning (memo.ts)
     const memoOn =
-      opts.memo === true && !opts.predict && !opts.noCache && !opts.noCacheFilter?.length && opts.dockerfileText === undefined &&
+      opts.memo === true && !opts.predict && !opts.noCache && !opts.pull && !opts.noCacheFilter?.length && opts.dockerfileText === undefined &&
       !Object.keys(opts.secrets ?? {}).length && !opts.ssh?.length && !opts.signal?.aborted;
     let early: Awaited<ReturnType<typeof readDockerignoreFor>> | undefined;
     let memoKey = '';
@@ -338,13 +349,49 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const platform = hostPlatform();
     const resolvedImages = new Map<string, string>();
     const images = new Map<string, Promise<{ config: ImageConfig; layers: Descriptor[]; id: string; manifestDigest: string }>>();
+    // A base image the store does not have is pulled (as BuildKit over Docker's image store does); with --pull,
+    // every base image is pulled first, so that a newer one under the same name is used. Its progress goes out
+    // as log lines of the build (id 0: before any step).
+    const pullBase = async (ref: string, want: Platform | undefined): Promise<void> => {
+      const say = (text: string) => emit({ v: 1, type: 'log', id: 0, stream: 'stderr', text: `${text}\n` });
+      say(`pulling ${ref}${want ? ` for ${formatPlatform(want)}` : ''}`);
+      try {
+        const r = await pullImage(store, ref, {
+          ...(want ? { platform: want } : {}),
+          onLayer: (digest, status) => {
+            if (status !== 'Download complete') say(`${shortId(digest)}: ${status}`);
+          },
+        });
+        say(`${ref}: ${r.upToDate ? 'up to date' : 'pulled'} (digest ${r.digest})`);
+      } catch (e) {
+        throw new PullFailed(e instanceof LayerwiseError ? e : new LayerwiseError('network', e instanceof Error ? e.message : String(e)));
+      }
+    };
+    // (a prediction, which the editor asks for as the user types, never pulls)
+    const resolveOrPull = async (ref: string, want: Platform | undefined) => {
+      if (opts.pull && !opts.predict) await pullBase(ref, want);
+      try {
+        return await store.images.resolve(ref, want ? { platform: want } : {});
+      } catch (e) {
+        if (opts.pull || opts.predict || !(e instanceof LayerwiseError && e.kind === 'not-found')) throw e;
+        try {
+          await pullBase(ref, want);
+        } catch (p) {
+          // not in the store (or not for that platform), and the registry cannot give it either: both said
+          const local = /^no manifest for /.test(e.message) ? e.message : 'no such image in the local store';
+          if (p instanceof PullFailed) throw new PullFailed(new LayerwiseError(p.cause.kind, `${local}, and pulling it failed: ${p.cause.message}`));
+          throw p;
+        }
+        return store.images.resolve(ref, want ? { platform: want } : {});
+      }
+    };
     // `platform` as FROM --platform writes it: the manifest for it, out of a multi-platform image
     const image = (ref: string, platformText?: string) => {
       const want = platformText ? parsePlatform(platformText) : undefined;
       const key = want ? `${ref}\n${formatPlatform(want)}` : ref;
       let p = images.get(key);
       if (!p) {
-        p = store.images.resolve(ref, want ? { platform: want } : {}).then(
+        p = resolveOrPull(ref, want).then(
           (r) => {
             resolvedImages.set(ref, r.manifestDescriptor.digest);
             return { config: r.config, layers: r.manifest.layers, id: r.id, manifestDigest: r.manifestDescriptor.digest };
@@ -357,6 +404,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
               const why = /^no manifest for /.test(e.message) ? e.message : 'no such image in the local store (load, import or pull it first)';
               throw new LayerwiseError('not-found', `failed to resolve source metadata for ${ref}: ${why}`);
             }
+            if (e instanceof PullFailed) throw new LayerwiseError(e.cause.kind, `failed to resolve source metadata for ${ref}: ${e.cause.message}`);
             throw e;
           },
         );

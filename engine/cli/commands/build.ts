@@ -42,6 +42,7 @@ Options:
                                 path; "type=tar,dest=file" or "-" for a tar on standard output)
       --platform string         Set the target platform for the build (the host's: this engine builds for it only)
       --progress string         Set type of progress output ("auto", "plain", "json", "quiet") (default "auto")
+      --pull                    Always attempt to pull all referenced images (without it, those not in the store)
   -q, --quiet                   Suppress the build output and print image ID on success
       --secret stringArray      Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")
       --ssh stringArray         SSH agent socket or keys to expose to the build
@@ -63,6 +64,7 @@ interface Parsed {
   target?: string;
   noCache: boolean;
   noCacheFilter: string[];
+  pull: boolean;
   progress: string;
   secrets: Record<string, string>;
   ssh: SshSpec[];
@@ -89,7 +91,7 @@ export function buildMetadata(r: { imageId: string; manifest: { mediaType: strin
 }
 
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
-  const p: Parsed = { labels: {}, addHosts: [], allow: [], tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], progress: 'auto', secrets: {}, ssh: [], quiet: false };
+  const p: Parsed = { labels: {}, addHosts: [], allow: [], tags: [], buildArgs: {}, noCache: false, noCacheFilter: [], pull: false, progress: 'auto', secrets: {}, ssh: [], quiet: false };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;
     let inline: string | undefined;
@@ -125,6 +127,9 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
         break;
       case '--no-cache':
         p.noCache = inline === undefined || inline === 'true';
+        break;
+      case '--pull':
+        p.pull = inline === undefined || inline === 'true';
         break;
       case '--no-cache-filter':
         p.noCacheFilter.push(...value().split(','));
@@ -205,9 +210,6 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv): Parsed {
         }
         break;
       }
-      case '--pull':
-        if (inline === undefined || inline === 'true') throw new LayerwiseError('invalid', '--pull: this engine does not pull images from a registry; load, import or build base images into the store');
-        break;
       case '-q':
       case '--quiet':
         p.quiet = true;
@@ -295,6 +297,7 @@ async function runBuild(p: Parsed, ctx: CliContext, fromStdin: StdinContext | un
     buildArgs: p.buildArgs,
     noCache: p.noCache,
     noCacheFilter: p.noCacheFilter,
+    ...(p.pull ? { pull: true } : {}),
     secrets,
     ssh: p.ssh.map((x) => ({ id: x.id, paths: x.paths.map((q) => resolve(ctx.cwd, q)) })),
     onEvent: (e) => printer.handle(e),

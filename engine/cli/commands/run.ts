@@ -12,8 +12,12 @@ import { join, resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
 import { DEFAULT_PATH } from '../../dockerfile/scope';
 import { capabilitySet } from '../../runtime/setup-script';
-import { chainIds } from '../../image/chain';
+import { chainIds, formatPlatform } from '../../image/chain';
+import { familiarString, parseReference } from '../../image/refs';
+import { parsePlatform } from '../../dockerfile/platform';
 import { openStore } from '../../store';
+import type { Store } from '../../store/store';
+import type { ResolvedImage } from '../../store/types';
 import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
 import type { CliContext } from '../context';
 import { envSet } from '../../build/config';
@@ -39,8 +43,11 @@ Options:
                             type=tmpfs,target=…[,tmpfs-size=…])
       --name string         Assign a name to the container (checked; containers are not kept, so nothing refers to it)
       --network string      Connect a container to a network: "host" (default: the host's network) or "none"
+      --platform string     Set platform if server is multi-platform capable (the image pulled for it, when pulled)
       --privileged          Give extended privileges to this container: every capability, /proc and /sys unmasked
                             (run as root, that is root on the host, as docker's; rootless, only inside its namespaces)
+      --pull string         Pull image before running ("always", "missing", "never") (default "missing")
+  -q, --quiet               Suppress the pull output
       --read-only           Mount the container's root filesystem as read only (volumes and --tmpfs stay writable)
       --rm                  Automatically remove the container when it exits (always)
       --tmpfs list          Mount a tmpfs directory
@@ -124,6 +131,36 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
   return v === undefined ? name : `${name}=${v}`;
 }
 
+/**
+ * The image to run, pulled as `docker run --pull` says: `missing` (the default) pulls an image the store does
+ * not have (`Unable to find image 'x:latest' locally`, then the pull's lines, on stderr), `always` pulls first,
+ * `never` does not. With --platform, the image must be for that platform.
+ */
+async function imageForRun(ctx: CliContext, store: Store, ref: string, o: { pull: 'always' | 'missing' | 'never'; quiet: boolean; platform?: string }): Promise<ResolvedImage> {
+  const want = o.platform !== undefined ? parsePlatform(o.platform) : undefined;
+  if (o.platform !== undefined && !want) throw new LayerwiseError('usage', `invalid platform "${o.platform}" (os/arch[/variant])`);
+  const local = async (): Promise<ResolvedImage | undefined> => {
+    try {
+      return await store.images.resolve(ref, want ? { platform: want } : {});
+    } catch (e) {
+      if (e instanceof LayerwiseError && e.kind === 'not-found') return undefined;
+      throw e;
+    }
+  };
+  let img = o.pull === 'always' ? undefined : await local();
+  if (!img) {
+    if (o.pull === 'never') return store.images.resolve(ref, want ? { platform: want } : {});
+    if (o.pull === 'missing' && !o.quiet) ctx.stderr.write(`Unable to find image '${familiarString(parseReference(ref))}' locally\n`);
+    const { pullWithOutput } = require('./pull') as typeof import('./pull');
+    await pullWithOutput(ctx, ref, { quiet: o.quiet, out: ctx.stderr, ...(o.platform !== undefined ? { platform: o.platform } : {}) });
+    img = await store.images.resolve(ref, want ? { platform: want } : {});
+  }
+  if (want && (img.config.os !== want.os || img.config.architecture !== want.architecture)) {
+    throw new LayerwiseError('invalid', `image with reference ${ref} was found but its platform (${img.config.os}/${img.config.architecture}) does not match the specified platform (${formatPlatform(want)})`);
+  }
+  return img;
+}
+
 /** Runs the container; anything that fails before the command runs exits 125, as `docker run` does (126 and 127
  *  are the command's own: it cannot be run, or is not there). */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -144,6 +181,9 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let readOnly = false;
   let privileged = false;
   let init = false;
+  let pull: 'always' | 'missing' | 'never' = 'missing';
+  let platform: string | undefined;
+  let quiet = false;
   const capAdd: string[] = [];
   const capDrop: string[] = [];
   let interactive = false;
@@ -177,6 +217,19 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         hostname = val();
         break;
       case '--rm':
+        break;
+      case '--pull': {
+        const v = val();
+        if (v !== 'always' && v !== 'missing' && v !== 'never') throw new LayerwiseError('usage', `invalid pull option: '${v}': must be one of "always", "missing" or "never"`);
+        pull = v;
+        break;
+      }
+      case '--platform':
+        platform = val();
+        break;
+      case '-q':
+      case '--quiet':
+        quiet = boolFlag(a);
         break;
       case '--name': {
         // no container outlives its command here, so the name names nothing; checked as docker checks it
@@ -287,7 +340,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   }
   const cmd = args.slice(i + 1);
   const store = await openStore(ctx.root);
-  const img = await store.images.resolve(ref);
+  const img = await imageForRun(ctx, store, ref, { pull, quiet, ...(platform !== undefined ? { platform } : {}) });
   const c = img.config.config ?? {};
   const ep = entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : c.Entrypoint ?? [];
   const argv = [...ep, ...(cmd.length ? cmd : entrypoint !== undefined ? [] : c.Cmd ?? [])];
