@@ -30,6 +30,8 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   layers: () => import('./commands/layers'),
   pull: () => import('./commands/pull'),
   push: () => import('./commands/push'),
+  login: () => import('./commands/login'),
+  logout: () => import('./commands/logout'),
 };
 
 /** docker-style aliases: `layerwise image ls` = `layerwise images`. */

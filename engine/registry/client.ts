@@ -115,10 +115,11 @@ export class RegistryClient {
       const creds = await this.credentials();
       return creds ? basicHeader(creds) : undefined;
     }
-    const scope = this.scopeFor(push);
+    // (a client of no repository, as login's, asks for a token of no scope)
+    const scope = this.repo ? this.scopeFor(push) : '';
     let t = this.tokens.get(scope);
     if (!t) {
-      t = await fetchToken(c, [scope], await this.credentials(), { insecure: this.insecure, env: this.env });
+      t = await fetchToken(c, scope ? [scope] : [], await this.credentials(), { insecure: this.insecure, env: this.env });
       this.tokens.set(scope, t);
     }
     return `Bearer ${t}`;
@@ -191,9 +192,20 @@ export class RegistryClient {
     const body = res.stream.readableEnded || res.stream.readableFlowing ? Buffer.alloc(0) : await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
     const text = errorText(body);
     if (res.status === 401 || res.status === 403) {
-      return new RegistryError(`${what}: access to ${this.domain}/${this.repo} denied (${res.status}): ${text || 'unauthorized'}; are you logged in (credentials in ~/.docker/config.json)?`, res.status, text);
+      return new RegistryError(`${what}: access to ${this.domain}${this.repo ? `/${this.repo}` : ''} denied (${res.status}): ${text || 'unauthorized'}; are you logged in (credentials in ~/.docker/config.json)?`, res.status, text);
     }
     return new RegistryError(`${what}: ${this.domain} answered ${res.status}${text ? `: ${text}` : ''}`, res.status, text);
+  }
+
+  /** `GET /v2/` with the credentials (a token, when the registry wants one): whether the registry takes them. */
+  async ping(): Promise<void> {
+    const res = await this.call('GET', `${await this.base()}/v2/`);
+    if (res.status === 401 || res.status === 403) {
+      const text = errorText(await readBody(res, 1 << 20).catch(() => Buffer.alloc(0)));
+      throw new RegistryError(`login to ${this.domain} failed: ${text || 'unauthorized: incorrect username or password'}`, res.status, text);
+    }
+    if (res.status !== 200) throw await this.failure(res, `logging in to ${this.domain}`);
+    discard(res);
   }
 
   /** GET a manifest by tag or digest (a RegistryError with status 404 when the registry does not have it). */

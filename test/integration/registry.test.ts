@@ -8,7 +8,7 @@
 // passes authorized requests through).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -487,4 +487,49 @@ test('a flaky registry: a cut download is tried again; bytes that do not match f
   } finally {
     bad.server.close();
   }
+});
+
+test('login checks the credentials and keeps them where docker does (config file or helper); logout forgets them', async (t) => {
+  if (!authReg) return t.skip(registryUnavailableReason() ?? 'no registry');
+  const creds = authReg.credentials!;
+  const cfgDir = join(work, `login-${n++}`);
+  const e = { ...env, DOCKER_CONFIG: cfgDir };
+  const root = newRoot();
+  const wrong = await cli(root, ['login', '-u', creds.username, '-p', 'wrong', authReg.url], undefined, e);
+  assert.equal(wrong.code, 1);
+  assert.equal(wrong.stderr, `WARNING! Using --password via the CLI is insecure. Use --password-stdin.\nError: login to ${authReg.url} failed: unauthorized: authentication required\n`);
+  const noTty = await cli(root, ['login', authReg.url], undefined, e);
+  assert.equal(noTty.code, 1);
+  assert.match(noTty.stderr, /Cannot perform an interactive login from a non TTY device/);
+  const ok = await cli(root, ['login', '-u', creds.username, '--password-stdin', `http://${authReg.url}/`], `${creds.password}\n`, e);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'Login Succeeded\n');
+  assert.match(ok.stderr, /^WARNING! Your password will be stored unencrypted in .*config\.json\./);
+  const cfg = JSON.parse(readFileSync(join(cfgDir, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+  assert.equal(Buffer.from(cfg.auths[authReg.url]!.auth, 'base64').toString(), `${creds.username}:${creds.password}`);
+  assert.equal(statSync(join(cfgDir, 'config.json')).mode & 0o777, 0o600);
+  // the kept credentials are used: a push works
+  const name = `${authReg.url}/lw/after-login:v1`;
+  await storeWithImage(name, 'x\n', root);
+  assert.equal((await cli(root, ['push', '-q', name], undefined, e)).code, 0);
+  const out = await cli(root, ['logout', authReg.url], undefined, e);
+  assert.equal(out.stdout, `Removing login credentials for ${authReg.url}\n`);
+  assert.equal((await cli(root, ['logout', authReg.url], undefined, e)).stdout, `Not logged in to ${authReg.url}\n`);
+  assert.equal((await cli(root, ['push', '-q', name], undefined, e)).code, 1);
+
+  // with a credential helper configured, login stores there (the config keeps an empty entry), logout erases
+  mkdirSync(join(cfgDir, 'bin'));
+  const kept = join(cfgDir, 'helper-store.json');
+  writeFileSync(join(cfgDir, 'bin', 'docker-credential-filetest'), `#!/bin/sh\ncase "$1" in\n store) cat > ${kept} ;;\n get) read s; [ -f ${kept} ] && cat ${kept} || { echo "credentials not found in native keychain"; exit 1; } ;;\n erase) rm -f ${kept} ;;\nesac\n`);
+  chmodSync(join(cfgDir, 'bin', 'docker-credential-filetest'), 0o755);
+  writeFileSync(join(cfgDir, 'config.json'), JSON.stringify({ credsStore: 'filetest', other: 'kept' }));
+  const eh = { ...e, PATH: `${join(cfgDir, 'bin')}:${process.env.PATH}` };
+  const viaHelper = await cli(root, ['login', '-u', creds.username, '--password-stdin', authReg.url], creds.password, eh);
+  assert.equal(viaHelper.code, 0, viaHelper.stderr);
+  assert.equal(viaHelper.stderr, '', 'no plain-text warning with a helper');
+  assert.deepEqual(JSON.parse(readFileSync(kept, 'utf8')), { ServerURL: authReg.url, Username: creds.username, Secret: creds.password });
+  assert.deepEqual(JSON.parse(readFileSync(join(cfgDir, 'config.json'), 'utf8')), { credsStore: 'filetest', other: 'kept', auths: { [authReg.url]: {} } });
+  assert.equal((await cli(root, ['push', '-q', name], undefined, eh)).code, 0);
+  assert.equal((await cli(root, ['logout', authReg.url], undefined, eh)).code, 0);
+  assert.equal(existsSync(kept), false);
 });
