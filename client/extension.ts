@@ -105,6 +105,8 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   reg('layerwise.pruneImages', onLoad((m, a) => m.pruneImagesCommand(host, a)));
   reg('layerwise.inspectImage', onLoad((m, a) => m.inspectImageCommand(host, a)));
   reg('layerwise.runImage', onLoad((m, a) => m.runImageCommand(host, a)));
+  reg('layerwise.pullImage', onLoad((m, a) => m.pullImageCommand(host, a)));
+  reg('layerwise.pushImage', onLoad((m, a) => m.pushImageCommand(host, a)));
   reg('layerwise.showBuildLog', () => host.output.show(true));
   reg('layerwise.refreshImages', () => views().then((v) => v.images.refresh()));
   reg('layerwise.cancelBuild', async (arg: unknown) => {

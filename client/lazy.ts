@@ -10,5 +10,6 @@ export { BuildTreeProvider } from './views/buildTree';
 export { ImagesTreeProvider } from './views/imagesTree';
 export { buildImageCommand } from './commands/build';
 export { inspectImageCommand, pruneImagesCommand, removeImageCommand, runImageCommand, tagImageCommand } from './commands/images';
+export { pullImageCommand, pushImageCommand } from './commands/registry';
 export { runningBuilds } from './build/runner';
 export { registerTasks } from './tasks';

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { api, workspaceDir } from './util';
 import { busyboxImageTar } from '../../helpers/rootfs';
+import { startRegistry } from '../../helpers/registry';
 
 describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', function () {
   this.timeout(120_000);
@@ -94,5 +95,50 @@ describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', 
     assert.equal(terminal.name, 'layerwise run busybox:latest');
     const t = await closed;
     assert.equal(t.exitStatus?.code, 7);
+  });
+
+  it('Push Image (tagged for a registry on the way) and Pull Image into an empty store, with a real registry', async function () {
+    const registry = await startRegistry();
+    if (!registry) {
+      console.log('  SKIPPED: no docker-registry (Debian package docker-registry)');
+      this.skip();
+    }
+    try {
+      const busybox = await busyboxImageTar();
+      if (!busybox) this.skip();
+      const e = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+      assert.equal(spawnSync(process.execPath, [cli, '--root', root, 'load', '-i', busybox!.path], { encoding: 'utf8', env: e }).status, 0);
+      const lw = await api();
+      const target = `${registry!.url}/e2e/busybox:1`;
+      const pushed = (await vscode.commands.executeCommand('layerwise.pushImage', { ref: 'busybox:latest', target })) as { ref: string; digest: string } | undefined;
+      assert.ok(pushed, 'pushed');
+      assert.equal(pushed.ref, target);
+      assert.match(pushed.digest, /^sha256:[0-9a-f]{64}$/);
+      const images = await (await lw.imagesTree()).render(1);
+      assert.match(images, new RegExp(`^${target.replace(/[.]/g, '\\.')} — `, 'm'));
+      // the registry has it under the tag
+      const res = await fetch(`http://${registry!.url}/v2/e2e/busybox/manifests/1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+      assert.equal(res.headers.get('docker-content-digest'), pushed.digest);
+
+      // an empty store pulls it back (the palette's input box answered)
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'layerwise-e2e-pull-'));
+      process.env.LAYERWISE_ROOT = empty;
+      try {
+        lw.host.prompts = { ...lw.host.prompts, input: async () => target };
+        const name = await vscode.commands.executeCommand('layerwise.pullImage');
+        assert.equal(name, target);
+        const ins = spawnSync(process.execPath, [cli, '--root', empty, 'inspect', target], { encoding: 'utf8', env: e });
+        assert.equal(ins.status, 0, ins.stderr);
+        assert.deepEqual((JSON.parse(ins.stdout) as { RepoDigests: string[] }[])[0]!.RepoDigests, [`${registry!.url}/e2e/busybox@${pushed.digest}`]);
+        // a name the registry does not have: an error message, nothing returned
+        const missing = await vscode.commands.executeCommand('layerwise.pullImage', `${registry!.url}/e2e/none:1`);
+        assert.equal(missing, undefined);
+      } finally {
+        process.env.LAYERWISE_ROOT = root;
+        fs.rmSync(empty, { recursive: true, force: true });
+      }
+    } finally {
+      await registry!.stop();
+    }
   });
 });
