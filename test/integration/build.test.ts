@@ -218,7 +218,7 @@ test('layerwise run: -v (made when missing, :ro), --mount bind|tmpfs, --tmpfs, -
   await refused(['--mount', `type=bind,source=${host}/absent,target=/x`], 125, /bind source path does not exist/);
   await refused(['-v', 'named:/data'], 125, /named volumes are not supported here/);
   await refused(['-v', `${host}:relative`], 125, /the container path must be absolute/);
-  await refused(['-p', '8080:80'], 125, /publishing ports \(-p\) is not supported/);
+  await refused(['-p', '8080:80:90:1'], 125, /invalid port specification: "8080:80:90:1"/);
   await refused(['--cap-add', 'FOO'], 125, /invalid CapAdd: unknown capability: "CAP_FOO"/);
   await refused(['--name', 'bad name'], 125, /Invalid container name \(bad name\)/);
   await refused(['--mount', 'type=volume,target=/v'], 125, /mount type volume is not supported here/);

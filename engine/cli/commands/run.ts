@@ -3,8 +3,9 @@
  * [--network none|host] [-i] [-t] IMAGE [COMMAND [ARG…]]`: runs a command in a new container from an image, on the
  * namespace sandbox (the image's snapshots under a fresh upper dir). The command is process 1 of the container, as
  * in Docker (`--init` puts an init before it; with `-t` the pty's `script` is process 1). No container state is kept
- * after the process ends: the upper dir is removed (`--rm` is implied); named containers, `ps`, `exec` and published
- * ports are not part of this engine yet (containers share the host's network).
+ * after the process ends: the upper dir is removed (`--rm` is implied); named containers, `ps` and `exec` are not part
+ * of this engine yet. Containers share the host's network; `-p HOST:CONTAINER` forwards a host port to the
+ * container's (runtime/ports.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { openStore } from '../../store';
 import type { Store } from '../../store/store';
 import type { ResolvedImage } from '../../store/types';
 import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
+import { parsePublish, publishPorts, type PortMapping, type Published } from '../../runtime/ports';
 import type { CliContext } from '../context';
 import { envSet } from '../../build/config';
 import { parseAddHost } from './image-cli';
@@ -43,6 +45,9 @@ Options:
                             type=tmpfs,target=…[,tmpfs-size=…])
       --name string         Assign a name to the container (checked; containers are not kept, so nothing refers to it)
       --network string      Connect a container to a network: "host" (default: the host's network) or "none"
+  -p, --publish list        Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp|udp]; the
+                            container shares the host's network: its port is the host's too, forwarded from hostPort)
+  -P, --publish-all         Publish all exposed ports to free host ports (printed on stderr)
       --platform string     Set platform if server is multi-platform capable (the image pulled for it, when pulled)
       --privileged          Give extended privileges to this container: every capability, /proc and /sys unmasked
                             (run as root, that is root on the host, as docker's; rootless, only inside its namespaces)
@@ -182,6 +187,8 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let privileged = false;
   let init = false;
   let pull: 'always' | 'missing' | 'never' = 'missing';
+  const publish: PortMapping[] = [];
+  let publishAll = false;
   let platform: string | undefined;
   let quiet = false;
   const capAdd: string[] = [];
@@ -287,9 +294,12 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       }
       case '-p':
       case '--publish':
+        publish.push(...parsePublish(val()));
+        break;
       case '-P':
       case '--publish-all':
-        throw new LayerwiseError('usage', `publishing ports (${name}) is not supported: containers share the host's network, so a port the command listens on is reachable on the host as it is`);
+        publishAll = boolFlag(a);
+        break;
       case '-e':
       case '--env': {
         const kv = val();
@@ -306,7 +316,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         break;
       case '--network':
       case '--net':
-        network = val() as typeof network;
+        network = val() as 'none' | 'host' | 'default';
         break;
       case '--entrypoint':
         entrypoint = val();
@@ -350,6 +360,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const lowerDirs = diffIds.length ? await store.snapshots.lowerDirs(chainIds(diffIds)[diffIds.length - 1]!) : [];
   await mkdir(store.tmpDir, { recursive: true });
   const dir = await mkdtemp(join(store.tmpDir, `${process.pid}-run-`));
+  let published: Published | undefined;
   try {
     await mkdir(join(dir, 'upper'));
     await mkdir(join(dir, 'work'));
@@ -367,6 +378,23 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       if (kept.length) {
         caps = [...caps, ...kept];
         ctx.stderr.write(`layerwise: warning: the container keeps ${kept.map((c) => `CAP_${c.toUpperCase()}`).join(' and ')}, which this sandbox needs to enter it\n`);
+      }
+    }
+    // -p: forwarders from the host ports to the container's (which are the host's: see ports.ts); -P: every EXPOSEd
+    // port on a free host port. With --network host they are dropped, as Docker drops them; with none, refused.
+    if (publishAll) {
+      for (const k of Object.keys(c.ExposedPorts ?? {})) {
+        const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
+        if (m) publish.push({ hostIp: '', hostPort: 0, containerPort: Number(m[1]), proto: (m[2] as 'tcp' | 'udp' | undefined) ?? 'tcp' });
+      }
+    }
+    if (publish.length && network === 'none') throw new LayerwiseError('usage', 'conflicting options: port publishing and the container type network mode');
+    if (publish.length && network === 'host') ctx.stderr.write('WARNING: Published ports are discarded when using host network mode\n');
+    else if (publish.length) {
+      published = await publishPorts(publish);
+      // a port the system picked is said, as `docker port` would show it
+      for (const [k, b] of published.bound.entries()) {
+        if (publish[k]!.hostPort === 0) ctx.stderr.write(`layerwise: ${b.containerPort}/${b.proto} published on ${b.hostIp || '0.0.0.0'}:${b.hostPort}\n`);
       }
     }
     const res = await runSandboxed({
@@ -391,8 +419,10 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       ...(mounts.length ? { mounts } : {}),
       stateParent: store.tmpDir,
     });
+    await published?.close();
     return res.exitCode;
   } finally {
+    await published?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
