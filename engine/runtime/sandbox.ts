@@ -309,7 +309,8 @@ function launch(spec: SandboxSpec, lc: LaunchContext): SandboxHandle {
     },
     kill(signal: NodeJS.Signals): boolean {
       if (initPid === undefined) return false;
-      const cmd = childPids(initPid)[0];
+      // a `run` container's command is process 1 itself (the init execs it); otherwise it is the init's child
+      const cmd = spec.profile === 'run' && !spec.init ? initPid : childPids(initPid)[0];
       if (cmd === undefined) return false;
       try {
         process.kill(cmd, signal);

@@ -223,18 +223,54 @@ async function stagingRoot(plan: Plan, s: SetupScript, tools: string[]): Promise
   s.raw(`R=${STAGE_ROOTFS}`);
 }
 
-/** Builds setup.sh (and the fstab files) for a sandbox whose overlay is mounted and visible at ctx.view. */
-export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
-  const { spec } = ctx;
-  const passwd = await readRootfsFile(ctx.view, '/etc/passwd');
-  const group = await readRootfsFile(ctx.view, '/etc/group');
-  const user = resolveUser(spec.user ?? '', passwd, group);
-  checkUserMapped(ctx.idmap, user.uid, user.gid, spec.user ?? '');
+/** The user a container's command runs as: `spec` (`uid[:gid]`, `name[:group]`) resolved with the rootfs's
+ *  /etc/passwd and /etc/group (seen at `view`), checked against the id map. */
+export async function containerUser(view: string, spec: string, idmap: IdMapPlan): Promise<ResolvedUser> {
+  const passwd = await readRootfsFile(view, '/etc/passwd');
+  const group = await readRootfsFile(view, '/etc/group');
+  const user = resolveUser(spec, passwd, group);
+  checkUserMapped(idmap, user.uid, user.gid, spec);
   // the primary group is a supplementary one too, first: `docker run` (moby's getUser) and a build's RUN (Docker 26's
   // BuildKit: `id` says groups=2000(grp),2500(extra) for a member of extra, groups=7 for USER 1500:7)
   user.groups = [user.gid, ...user.groups.filter((g) => g !== user.gid)];
-  if (ctx.idmap.mode === 'root-only') user.groups = []; // setgroups is denied in a single-id user namespace
-  user.groups = user.groups.filter((g) => isMapped(ctx.idmap, 'gid', g));
+  if (idmap.mode === 'root-only') user.groups = []; // setgroups is denied in a single-id user namespace
+  user.groups = user.groups.filter((g) => isMapped(idmap, 'gid', g));
+  return user;
+}
+
+/**
+ * The command line that enters a container from its staging root (see stagingRoot): a clean environment, the
+ * user's groups, Docker's capabilities (or the spec's), then chroot into the rootfs, the working directory and the
+ * user id (`/layerwise` is unshare: --root, --wd, --setuid). `exec` enters a running container the same way.
+ */
+export function commandChain(
+  spec: Pick<SandboxSpec, 'env' | 'args' | 'profile' | 'privileged' | 'capabilities'>,
+  user: ResolvedUser,
+  idmap: IdMapPlan,
+  cwd: string,
+): string[] {
+  const env = findExecutable('env') as string;
+  const setpriv = findExecutable('setpriv') as string;
+  // `docker run`: HOME from the user's passwd entry unless the environment sets it (a build's RUN gets it from the
+  // builder, which knows the image's config)
+  const cmdEnv = spec.profile === 'run' && !spec.env.some((e) => e.startsWith('HOME=')) ? [...spec.env, `HOME=${user.home}`] : spec.env;
+  const chain: string[] = [env, '-i', '--', ...cmdEnv, setpriv];
+  if (idmap.mode !== 'root-only') {
+    chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
+  }
+  // Docker's default capabilities; privileged keeps all of them (the user namespace's, as BuildKit's insecure mode)
+  if (spec.privileged !== true) chain.push(`--bounding-set=-all${(spec.capabilities ?? DEFAULT_CAPS).map((c) => `,+${c}`).join('')}`);
+  chain.push('--');
+  chain.push('/layerwise', `--root=${STAGE_ROOTFS}`, `--wd=${cwd}`);
+  if (user.uid !== 0) chain.push(`--setuid=${user.uid}`);
+  chain.push('--', ...spec.args);
+  return chain;
+}
+
+/** Builds setup.sh (and the fstab files) for a sandbox whose overlay is mounted and visible at ctx.view. */
+export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
+  const { spec } = ctx;
+  const user = await containerUser(ctx.view, spec.user ?? '', ctx.idmap);
 
   const plan: Plan = { ctx, mkdirs: [], files: [], fstab: new Fstab(), unmounts: [], inits: [], cleanup: [], restoreMtimes: new Map() };
   await systemMounts(plan);
@@ -257,21 +293,7 @@ export async function planSetup(ctx: SetupContext): Promise<SetupResult> {
   await workingDir(plan, s, cwd, user);
   if (spec.network === 'none' && findExecutable('ip')) s.may('ip link set lo up');
 
-  const env = findExecutable('env') as string;
-  const setpriv = findExecutable('setpriv') as string;
-  // `docker run`: HOME from the user's passwd entry unless the environment sets it (a build's RUN gets it from the
-  // builder, which knows the image's config)
-  const cmdEnv = spec.profile === 'run' && !spec.env.some((e) => e.startsWith('HOME=')) ? [...spec.env, `HOME=${user.home}`] : spec.env;
-  const chain: string[] = [env, '-i', '--', ...cmdEnv, setpriv];
-  if (ctx.idmap.mode !== 'root-only') {
-    chain.push(`--regid=${user.gid}`, user.groups.length ? `--groups=${user.groups.join(',')}` : '--clear-groups');
-  }
-  // Docker's default capabilities; privileged keeps all of them (the user namespace's, as BuildKit's insecure mode)
-  if (spec.privileged !== true) chain.push(`--bounding-set=-all${(spec.capabilities ?? DEFAULT_CAPS).map((c) => `,+${c}`).join('')}`);
-  chain.push('--');
-  chain.push('/layerwise', `--root=${STAGE_ROOTFS}`, `--wd=${cwd}`);
-  if (user.uid !== 0) chain.push(`--setuid=${user.uid}`);
-  chain.push('--', ...spec.args);
+  const chain = commandChain(spec, user, ctx.idmap, cwd);
 
   let finalArgv = chain;
   const tools = ['sh', 'env', 'setpriv', 'unshare', 'umount', 'rm', 'rmdir', 'touch'];

@@ -95,7 +95,7 @@ export interface SandboxHandle {
   readonly done: Promise<SandboxResult>;
   /** kills everything in the sandbox; resolves when it is all gone */
   cancel(): Promise<SandboxResult>;
-  /** sends a signal to the command (pid 2 of the sandbox), e.g. SIGTERM for a graceful stop */
+  /** sends a signal to the command (process 1 of a `run` container without --init, else its child), e.g. SIGTERM for a graceful stop */
   kill(signal: NodeJS.Signals): boolean;
   /** host pids of every process in the sandbox right now (the command and its descendants) */
   processes(): number[];

@@ -21,6 +21,7 @@ import type { Store } from '../../store/store';
 import type { ResolvedImage } from '../../store/types';
 import { runSandboxed, type SandboxMount } from '../../runtime/sandbox';
 import { parsePublish, publishPorts, type PortMapping, type Published } from '../../runtime/ports';
+import { generatedName, type ContainerSpec } from '../../runtime/containers';
 import type { CliContext } from '../context';
 import { envSet } from '../../build/config';
 import { parseAddHost } from './image-cli';
@@ -188,6 +189,9 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   let init = false;
   let pull: 'always' | 'missing' | 'never' = 'missing';
   const publish: PortMapping[] = [];
+  let detach = false;
+  let autoRemove = false;
+  let containerName: string | undefined;
   let publishAll = false;
   let platform: string | undefined;
   let quiet = false;
@@ -224,6 +228,11 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         hostname = val();
         break;
       case '--rm':
+        autoRemove = boolFlag(a);
+        break;
+      case '-d':
+      case '--detach':
+        detach = boolFlag(a);
         break;
       case '--pull': {
         const v = val();
@@ -242,6 +251,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
         // no container outlives its command here, so the name names nothing; checked as docker checks it
         const n = val();
         if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(n)) throw new LayerwiseError('usage', `Invalid container name (${n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+        containerName = n.replace(/^\//, '');
         break;
       }
       case '--init':
@@ -358,39 +368,75 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const diffIds = img.config.rootfs?.diff_ids ?? [];
   await store.snapshots.prepare(img.manifest.layers, diffIds);
   const lowerDirs = diffIds.length ? await store.snapshots.lowerDirs(chainIds(diffIds)[diffIds.length - 1]!) : [];
+  // as docker: a container ID, whose first 12 hex digits are the default host name
+  const id = randomBytes(32).toString('hex');
+  const host = hostname ?? id.slice(0, 12);
+  // --cap-add/--cap-drop: the sandbox enters the container's root with chroot and becomes its user with setuid, so
+  // the command keeps those two even when they were dropped; the user is told so, not left to find out
+  let caps: string[] | undefined;
+  if (!privileged && (capAdd.length || capDrop.length)) {
+    caps = capabilitySet(capAdd, capDrop);
+    const kept = ['sys_chroot', 'setuid'].filter((c) => !caps!.includes(c));
+    if (kept.length) {
+      caps = [...caps, ...kept];
+      ctx.stderr.write(`layerwise: warning: the container keeps ${kept.map((c) => `CAP_${c.toUpperCase()}`).join(' and ')}, which this sandbox needs to enter it\n`);
+    }
+  }
+  // -p: forwarders from the host ports to the container's (which are the host's: see ports.ts); -P: every EXPOSEd
+  // port on a free host port. With --network host they are dropped, as Docker drops them; with none, refused.
+  if (publishAll) {
+    for (const k of Object.keys(c.ExposedPorts ?? {})) {
+      const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
+      if (m) publish.push({ hostIp: '', hostPort: 0, containerPort: Number(m[1]), proto: (m[2] as 'tcp' | 'udp' | undefined) ?? 'tcp' });
+    }
+  }
+  if (publish.length && network === 'none') throw new LayerwiseError('usage', 'conflicting options: port publishing and the container type network mode');
+  if (publish.length && network === 'host') {
+    ctx.stderr.write('WARNING: Published ports are discarded when using host network mode\n');
+    publish.length = 0;
+  }
+  // as moby's CreateDaemonEnvironment: PATH, HOSTNAME (and TERM with a tty), each replaced by the image's ENV and
+  // then by -e/--env-file where they set it; HOME comes from the user's passwd entry when nothing set it
+  const spec: ContainerSpec = {
+    lowerDirs,
+    args: argv,
+    env: replaceOrAppendEnv(replaceOrAppendEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${host}`, ...(tty ? ['TERM=xterm'] : [])], c.Env ?? []), env),
+    cwd: workdir ?? (c.WorkingDir || '/'),
+    ...(user ?? c.User ? { user: user ?? c.User! } : {}),
+    network,
+    ...(readOnly ? { readonlyRootfs: true } : {}),
+    ...(init ? { init: true } : {}),
+    ...(privileged ? { privileged: true } : caps ? { capabilities: caps } : {}),
+    hostname: host,
+    ...(extraHosts.length ? { extraHosts } : {}),
+    mounts,
+    ...(detach && tty ? { tty: true } : {}),
+    ...(detach && interactive ? { keepStdin: true } : {}),
+  };
+  if (detach) {
+    const { startDetached } = require('./containers-cli') as typeof import('./containers-cli');
+    await startDetached(ctx, store, {
+      id,
+      name: containerName ?? generatedName(),
+      image: ref,
+      imageId: img.id,
+      imageDigests: [img.id, img.manifestDescriptor.digest, img.target.digest, ...chainIds(diffIds)],
+      created: new Date().toISOString(),
+      spec,
+      ports: publish,
+      autoRemove,
+      stopSignal: c.StopSignal ?? 'SIGTERM',
+    });
+    ctx.stdout.write(id + '\n');
+    return 0;
+  }
   await mkdir(store.tmpDir, { recursive: true });
   const dir = await mkdtemp(join(store.tmpDir, `${process.pid}-run-`));
   let published: Published | undefined;
   try {
     await mkdir(join(dir, 'upper'));
     await mkdir(join(dir, 'work'));
-    // as docker: a container ID, whose first 12 hex digits are the default host name
-    const id = randomBytes(32).toString('hex');
-    const host = hostname ?? id.slice(0, 12);
-    // as moby's CreateDaemonEnvironment: PATH, HOSTNAME (and TERM with a tty), each replaced by the image's ENV and
-    // then by -e/--env-file where they set it; HOME comes from the user's passwd entry when nothing set it
-    // --cap-add/--cap-drop: the sandbox enters the container's root with chroot and becomes its user with setuid, so
-    // the command keeps those two even when they were dropped; the user is told so, not left to find out
-    let caps: string[] | undefined;
-    if (!privileged && (capAdd.length || capDrop.length)) {
-      caps = capabilitySet(capAdd, capDrop);
-      const kept = ['sys_chroot', 'setuid'].filter((c) => !caps!.includes(c));
-      if (kept.length) {
-        caps = [...caps, ...kept];
-        ctx.stderr.write(`layerwise: warning: the container keeps ${kept.map((c) => `CAP_${c.toUpperCase()}`).join(' and ')}, which this sandbox needs to enter it\n`);
-      }
-    }
-    // -p: forwarders from the host ports to the container's (which are the host's: see ports.ts); -P: every EXPOSEd
-    // port on a free host port. With --network host they are dropped, as Docker drops them; with none, refused.
-    if (publishAll) {
-      for (const k of Object.keys(c.ExposedPorts ?? {})) {
-        const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
-        if (m) publish.push({ hostIp: '', hostPort: 0, containerPort: Number(m[1]), proto: (m[2] as 'tcp' | 'udp' | undefined) ?? 'tcp' });
-      }
-    }
-    if (publish.length && network === 'none') throw new LayerwiseError('usage', 'conflicting options: port publishing and the container type network mode');
-    if (publish.length && network === 'host') ctx.stderr.write('WARNING: Published ports are discarded when using host network mode\n');
-    else if (publish.length) {
+    if (publish.length) {
       published = await publishPorts(publish);
       // a port the system picked is said, as `docker port` would show it
       for (const [k, b] of published.bound.entries()) {
@@ -398,25 +444,14 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       }
     }
     const res = await runSandboxed({
-      lowerDirs,
+      ...spec,
       upperDir: join(dir, 'upper'),
       workDir: join(dir, 'work'),
-      args: argv,
-      env: replaceOrAppendEnv(replaceOrAppendEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${host}`, ...(tty ? ['TERM=xterm'] : [])], c.Env ?? []), env),
-      cwd: workdir ?? (c.WorkingDir || '/'),
-      ...(user ?? c.User ? { user: user ?? c.User! } : {}),
-      network,
       profile: 'run',
-      ...(readOnly ? { readonlyRootfs: true } : {}),
-      ...(init ? { init: true } : {}),
-      ...(privileged ? { privileged: true } : caps ? { capabilities: caps } : {}),
-      hostname: host,
-      ...(extraHosts.length ? { extraHosts } : {}),
       stdin: interactive ? 'inherit' : 'ignore',
       stdout: ctx.stdout === process.stdout ? 'inherit' : (ctx.stdout as NodeJS.WritableStream as import('node:stream').Writable),
       stderr: ctx.stderr === process.stderr ? 'inherit' : (ctx.stderr as NodeJS.WritableStream as import('node:stream').Writable),
       tty,
-      ...(mounts.length ? { mounts } : {}),
       stateParent: store.tmpDir,
     });
     await published?.close();
