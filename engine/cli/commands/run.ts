@@ -178,7 +178,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }
 }
 
-async function runContainer(args: string[], ctx: CliContext): Promise<number> {
+async function runContainer(argv0: string[], ctx: CliContext): Promise<number> {
+  const args = [...argv0];
   const env: string[] = [];
   let workdir: string | undefined;
   let user: string | undefined;
@@ -206,6 +207,8 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const volumes = new Set<SandboxMount>();
   let i = 0;
   for (; i < args.length; i++) {
+    // combined one-letter switches (`-dit`, `-itd`, `-dP`): one at a time
+    if (/^-[ditPq]{2,}$/.test(args[i]!) && args[i] !== '-it' && args[i] !== '-ti') args.splice(i, 1, ...[...args[i]!.slice(1)].map((c) => `-${c}`));
     const a = args[i]!;
     if (!a.startsWith('-')) break;
     const val = (): string => {
