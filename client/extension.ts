@@ -10,6 +10,7 @@ import type * as Lazy from './lazy';
 import type { BuildDecorations } from './build/decorations';
 import type { BuildTreeProvider } from './views/buildTree';
 import type { ImagesTreeProvider } from './views/imagesTree';
+import type { ContainersTreeProvider } from './views/containersTree';
 import type { LayerwiseLanguageClient } from './languageClient';
 import type { runningBuilds } from './build/runner';
 
@@ -28,6 +29,7 @@ export interface LayerwiseApi {
   decorations(): Promise<BuildDecorations>;
   buildTree(): Promise<BuildTreeProvider>;
   imagesTree(): Promise<ImagesTreeProvider>;
+  containersTree(): Promise<ContainersTreeProvider>;
   languageClient(): Promise<LayerwiseLanguageClient>;
   running(): Promise<RunningBuilds>;
   /** the lazily loaded modules (tests) */
@@ -77,19 +79,23 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   void decorations();
 
   // ---- views ----
-  let trees: Promise<{ build: BuildTreeProvider; images: ImagesTreeProvider }> | undefined;
+  let trees: Promise<{ build: BuildTreeProvider; images: ImagesTreeProvider; containers: ContainersTreeProvider }> | undefined;
   const views = () => {
     trees ??= lazy().then((m) => {
       const build = new m.BuildTreeProvider(host);
       const images = new m.ImagesTreeProvider(host);
+      const containers = new m.ContainersTreeProvider(host);
       context.subscriptions.push(
+        containers,
         vscode.window.createTreeView('layerwise.build', { treeDataProvider: build, showCollapseAll: true }),
         vscode.window.createTreeView('layerwise.images', { treeDataProvider: images, showCollapseAll: true }),
+        vscode.window.createTreeView('layerwise.containers', { treeDataProvider: containers }),
         vscode.workspace.onDidGrantWorkspaceTrust(() => {
           images.refresh();
+          containers.refresh();
         }),
       );
-      return { build, images };
+      return { build, images, containers };
     });
     return trees;
   };
@@ -107,6 +113,12 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
   reg('layerwise.runImage', onLoad((m, a) => m.runImageCommand(host, a)));
   reg('layerwise.pullImage', onLoad((m, a) => m.pullImageCommand(host, a)));
   reg('layerwise.pushImage', onLoad((m, a) => m.pushImageCommand(host, a)));
+  reg('layerwise.containerShell', onLoad((m, a) => m.containerShellCommand(host, a)));
+  reg('layerwise.containerLogs', onLoad((m, a) => m.containerLogsCommand(host, a)));
+  reg('layerwise.stopContainer', onLoad((m, a) => m.stopContainerCommand(host, a)));
+  reg('layerwise.startContainer', onLoad((m, a) => m.startContainerCommand(host, a)));
+  reg('layerwise.removeContainer', onLoad((m, a) => m.removeContainerCommand(host, a)));
+  reg('layerwise.refreshContainers', () => views().then((v) => v.containers.refresh()));
   reg('layerwise.showBuildLog', () => host.output.show(true));
   reg('layerwise.refreshImages', () => views().then((v) => v.images.refresh()));
   reg('layerwise.cancelBuild', async (arg: unknown) => {
@@ -124,6 +136,7 @@ export function activate(context: vscode.ExtensionContext): LayerwiseApi {
     decorations,
     buildTree: () => views().then((v) => v.build),
     imagesTree: () => views().then((v) => v.images),
+    containersTree: () => views().then((v) => v.containers),
     languageClient: startClient,
     running: () => lazy().then((m) => m.runningBuilds),
     internals: lazy,

@@ -16,12 +16,15 @@ export class LayerwiseHost implements vscode.Disposable {
   private readonly buildEventEmitter = new vscode.EventEmitter<{ record: BuildRecord; event: BuildEvent }>();
   private readonly buildsChangedEmitter = new vscode.EventEmitter<BuildRecord>();
   private readonly imagesChangedEmitter = new vscode.EventEmitter<void>();
+  private readonly containersChangedEmitter = new vscode.EventEmitter<void>();
   /** every event of every build, as it arrives */
   readonly onBuildEvent = this.buildEventEmitter.event;
   /** a build started, changed state or ended */
   readonly onBuildsChanged = this.buildsChangedEmitter.event;
   /** the image store changed (build, tag, rmi, prune) */
   readonly onImagesChanged = this.imagesChangedEmitter.event;
+  /** a container was started, stopped or removed by a command */
+  readonly onContainersChanged = this.containersChangedEmitter.event;
   private outputChannel?: vscode.OutputChannel;
   /** how commands ask the user; tests replace it */
   prompts: Prompts = defaultPrompts;
@@ -72,10 +75,15 @@ export class LayerwiseHost implements vscode.Disposable {
     this.imagesChangedEmitter.fire();
   }
 
+  fireContainersChanged(): void {
+    this.containersChangedEmitter.fire();
+  }
+
   dispose(): void {
     this.buildEventEmitter.dispose();
     this.buildsChangedEmitter.dispose();
     this.imagesChangedEmitter.dispose();
+    this.containersChangedEmitter.dispose();
     this.outputChannel?.dispose();
   }
 }

@@ -8,6 +8,8 @@ export { BuildDecorations } from './build/decorations';
 export { registerBuildDiagnostics } from './build/diagnostics';
 export { BuildTreeProvider } from './views/buildTree';
 export { ImagesTreeProvider } from './views/imagesTree';
+export { ContainersTreeProvider } from './views/containersTree';
+export { containerLogsCommand, containerShellCommand, removeContainerCommand, startContainerCommand, stopContainerCommand } from './commands/containers';
 export { buildImageCommand } from './commands/build';
 export { inspectImageCommand, pruneImagesCommand, removeImageCommand, runImageCommand, tagImageCommand } from './commands/images';
 export { pullImageCommand, pushImageCommand } from './commands/registry';

@@ -30,7 +30,7 @@ describe('Layerwise commands (recorded engine)', function () {
     const ext = vscode.extensions.getExtension('layerwise.layerwise')!;
     const contributed = (ext.packageJSON as { contributes: { commands: { command: string; category: string }[] } }).contributes.commands;
     const all = new Set(await vscode.commands.getCommands(true));
-    for (const id of ['buildImage', 'buildImageNoCache', 'tagImage', 'removeImage', 'pruneImages', 'inspectImage', 'runImage', 'pullImage', 'pushImage', 'showBuildLog', 'cancelBuild']) {
+    for (const id of ['buildImage', 'buildImageNoCache', 'tagImage', 'removeImage', 'pruneImages', 'inspectImage', 'runImage', 'pullImage', 'pushImage', 'containerShell', 'containerLogs', 'stopContainer', 'startContainer', 'removeContainer', 'showBuildLog', 'cancelBuild']) {
       const c = contributed.find((x) => x.command === `layerwise.${id}`);
       assert.ok(c, `layerwise.${id} is contributed`);
       assert.equal(c.category, 'Layerwise');

@@ -97,6 +97,67 @@ describe('Layerwise with the real engine (follow-up: needs `layerwise build`)', 
     assert.equal(t.exitStatus?.code, 7);
   });
 
+  it('Containers view: a detached container listed running; a shell in a terminal; stop and start; one that ends on its own; remove', async function () {
+    const busybox = await busyboxImageTar();
+    if (!busybox) this.skip();
+    const e = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+    const lwCli = (...args: string[]) => spawnSync(process.execPath, [cli, '--root', root, ...args], { encoding: 'utf8', env: e });
+    assert.equal(lwCli('load', '-i', busybox!.path).status, 0);
+    const lw = await api();
+    const tree = await lw.containersTree();
+    /** resolves once the view (re-read at each of its change events) matches `re` */
+    const shows = async (re: RegExp, what: string): Promise<string> => {
+      const now = await tree.render();
+      if (re.test(now)) return now;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          sub.dispose();
+          void tree.render().then((t) => reject(new Error(`timed out waiting for ${what}; the view shows:\n${t}`)));
+        }, 30_000);
+        const sub = tree.onDidChangeTreeData(() => {
+          void tree.render().then((t) => {
+            if (!re.test(t)) return;
+            clearTimeout(timer);
+            sub.dispose();
+            resolve(t);
+          });
+        });
+      });
+    };
+    const run = lwCli('run', '-d', '--name', 'e2e-svc', 'busybox:latest', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done');
+    assert.equal(run.status, 0, run.stderr);
+    tree.refresh();
+    await shows(/^e2e-svc — Up .* · busybox:latest$/m, 'the running container');
+
+    // a shell in the container, in a terminal with a tty: its exit status is the terminal's
+    const closed = new Promise<vscode.Terminal>((resolve) => {
+      const d = vscode.window.onDidCloseTerminal((t) => {
+        if (!t.name.startsWith('layerwise exec')) return;
+        d.dispose();
+        resolve(t);
+      });
+    });
+    const term = (await vscode.commands.executeCommand('layerwise.containerShell', { ref: 'e2e-svc', command: ['sh', '-c', 'test -t 0 && exit 5; exit 9'] })) as vscode.Terminal;
+    assert.equal(term.name, 'layerwise exec e2e-svc');
+    assert.equal((await closed).exitStatus?.code, 5);
+
+    assert.equal(await vscode.commands.executeCommand('layerwise.stopContainer', 'e2e-svc'), 'e2e-svc');
+    await shows(/^e2e-svc — Exited \(0\) .* · busybox:latest$/m, 'the stopped container');
+    assert.equal(await vscode.commands.executeCommand('layerwise.startContainer', { ref: 'e2e-svc' }), 'e2e-svc');
+    await shows(/^e2e-svc — Up /m, 'the container started again');
+
+    // a container that ends by itself: the view follows its state file, no command involved
+    assert.equal(lwCli('run', '-d', '--name', 'e2e-brief', 'busybox:latest', 'sh', '-c', 'sleep 1; exit 3').status, 0);
+    await shows(/^e2e-brief — Up /m, 'the brief container running');
+    await shows(/^e2e-brief — Exited \(3\) /m, 'the brief container ended');
+
+    assert.equal(await vscode.commands.executeCommand('layerwise.stopContainer', 'e2e-svc'), 'e2e-svc');
+    assert.equal(await vscode.commands.executeCommand('layerwise.removeContainer', { ref: 'e2e-svc', confirm: false }), 'e2e-svc');
+    assert.equal(await vscode.commands.executeCommand('layerwise.removeContainer', { ref: 'e2e-brief', confirm: false }), 'e2e-brief');
+    const after = await tree.render();
+    assert.doesNotMatch(after, /e2e-/);
+  });
+
   it('Push Image (tagged for a registry on the way) and Pull Image into an empty store, with a real registry', async function () {
     const registry = await startRegistry();
     if (!registry) {
