@@ -66,6 +66,7 @@ export const aliases: Record<string, string> = {
   'container remove': 'rm',
   'container start': 'start',
   'container exec': 'exec',
+  'container inspect': 'inspect',
   'container run': 'run',
   'image push': 'push',
   'system df': 'system-df',

@@ -37,6 +37,17 @@ test('run -d, ps, logs, exec, stop, start, rm: a container\'s life', async (t) =
   assert.match(lines[1]!, new RegExp(`^${id.slice(0, 12)} +busybox:latest +"sh -c trap "echo by…" +.* ago +Up .* +life$`));
   assert.equal((await lw('ps', '-q')).stdout, `${id.slice(0, 12)}\n`);
 
+  // inspect: the container (before an image of the same name), as docker inspect shows one
+  const ins = JSON.parse((await lw('inspect', 'life')).stdout) as { Id: string; Name: string; State: { Running: boolean; Pid: number }; Config: { Env: string[]; Image: string } }[];
+  assert.equal(ins[0]!.Id, id);
+  assert.equal(ins[0]!.Name, '/life');
+  assert.equal(ins[0]!.State.Running, true);
+  assert.ok(ins[0]!.State.Pid > 0);
+  assert.ok(ins[0]!.Config.Env.includes('GREETING=hi'));
+  assert.equal(ins[0]!.Config.Image, 'busybox:latest');
+  assert.equal((await lw('inspect', '--format', '{{.State.Status}} {{.Name}}', id.slice(0, 10))).stdout, 'running /life\n');
+  assert.equal((await lw('inspect', '--type', 'container', 'busybox:latest')).code, 1);
+
   // exec: its environment, its user unless -u, its working directory unless -w, the command's exit status
   const ex = await lw('exec', 'life', 'sh', '-c', 'echo $GREETING $(id -u) $(pwd); cat /state');
   assert.equal(ex.code, 0, ex.stderr);
@@ -64,6 +75,7 @@ test('run -d, ps, logs, exec, stop, start, rm: a container\'s life', async (t) =
   assert.equal(stop.code, 0, stop.stderr);
   assert.equal(stop.stdout, 'life\n');
   assert.match((await lw('ps', '-a')).stdout, /Exited \(0\) .* ago +life\n/);
+  assert.equal((await lw('container', 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}', 'life')).stdout, 'exited 0 false\n');
   assert.equal((await lw('logs', 'life')).stdout, `hi from ${id.slice(0, 12)}\nbye\n`);
   const notRunning = await lw('exec', 'life', 'true');
   assert.equal(notRunning.code, 1);
