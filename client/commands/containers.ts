@@ -3,8 +3,8 @@
  * -f` in a terminal), Stop / Start / Remove Container (one CLI call each, then the Containers view refreshes).
  */
 import * as vscode from 'vscode';
-import { cliArgs, runCli } from '../cli';
-import { launchEnv } from '../../engine/cli/launch-env';
+import { runCli } from '../cli';
+import { cliTerminal } from './terminal';
 import { listContainers, type ContainerItem } from '../containers';
 import type { LayerwiseHost } from '../host';
 
@@ -32,23 +32,6 @@ async function containerRef(host: LayerwiseHost, arg: unknown, title: string, wa
   return picked?.ref;
 }
 
-/** A terminal running the CLI with `args`, as Run Image opens one (the store the other commands use). */
-function cliTerminal(host: LayerwiseHost, name: string, args: string[]): vscode.Terminal {
-  const launched = launchEnv(process.env);
-  const terminal = vscode.window.createTerminal({
-    name,
-    iconPath: new vscode.ThemeIcon('vm'),
-    shellPath: process.execPath,
-    shellArgs: cliArgs(host.cli(), args),
-    env: {
-      ELECTRON_RUN_AS_NODE: '1',
-      NODE_EXTRA_CA_CERTS: null,
-      ...Object.fromEntries(['LAYERWISE_ROOT', 'XDG_DATA_HOME', 'LAYERWISE_EXTRA_CA_CERTS'].flatMap((k) => (launched[k] ? [[k, launched[k]!]] : []))),
-    },
-  });
-  terminal.show();
-  return terminal;
-}
 
 /** Open Shell in Container: `exec -it CONTAINER sh` (or `{ container, command: [...] }`). */
 export async function containerShellCommand(host: LayerwiseHost, arg: unknown): Promise<vscode.Terminal | undefined> {
@@ -56,7 +39,7 @@ export async function containerShellCommand(host: LayerwiseHost, arg: unknown): 
   const ref = await containerRef(host, arg, 'Layerwise: Open Shell in Container', 'running');
   if (!ref) return undefined;
   const cmd = typeof arg === 'object' && arg !== null && Array.isArray((arg as { command?: unknown }).command) ? ((arg as { command: string[] }).command) : ['sh'];
-  return cliTerminal(host, `layerwise exec ${ref}`, ['exec', '-it', ref, ...cmd]);
+  return cliTerminal(host, `layerwise exec ${ref}`, 'vm', ['exec', '-it', ref, ...cmd]);
 }
 
 /** Show Container Logs: `logs -f CONTAINER` in a terminal (it ends when the container does). */
@@ -64,7 +47,7 @@ export async function containerLogsCommand(host: LayerwiseHost, arg: unknown): P
   if (!host.engineAllowed()) return undefined;
   const ref = await containerRef(host, arg, 'Layerwise: Show Container Logs');
   if (!ref) return undefined;
-  return cliTerminal(host, `layerwise logs ${ref}`, ['logs', '-f', ref]);
+  return cliTerminal(host, `layerwise logs ${ref}`, 'output', ['logs', '-f', ref]);
 }
 
 async function simple(host: LayerwiseHost, arg: unknown, verb: 'stop' | 'start' | 'rm', title: string, want?: 'running' | 'stopped'): Promise<string | undefined> {

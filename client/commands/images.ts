@@ -1,8 +1,8 @@
 /** Layerwise: Tag Image, Remove Image, Prune Images, Inspect Image — each one CLI call, then views refresh — and
  *  Run Image, in an integrated terminal. */
 import * as vscode from 'vscode';
-import { cliArgs, runCli } from '../cli';
-import { launchEnv } from '../../engine/cli/launch-env';
+import { runCli } from '../cli';
+import { cliTerminal } from './terminal';
 import type { LayerwiseHost } from '../host';
 import { listImages, type ImageItem } from '../images';
 
@@ -111,22 +111,5 @@ export async function runImageCommand(host: LayerwiseHost, arg: unknown): Promis
   if (!ref) return undefined;
   const o = typeof arg === 'object' && arg !== null ? (arg as { command?: unknown; flags?: unknown }) : {};
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  const launched = launchEnv(process.env);
-  const terminal = vscode.window.createTerminal({
-    name: `layerwise run ${ref}`,
-    iconPath: new vscode.ThemeIcon('package'),
-    shellPath: process.execPath,
-    shellArgs: cliArgs(host.cli(), ['run', '--rm', '-it', ...strings(o.flags), ref, ...strings(o.command)]),
-    ...(vscode.workspace.workspaceFolders?.[0] ? { cwd: vscode.workspace.workspaceFolders[0].uri } : {}),
-    // Electron runs as node, as launchEnv has it (no NODE_EXTRA_CA_CERTS at start-up). The terminal starts from the
-    // window's environment, not this process's: the store is the one the other commands use (LAYERWISE_ROOT /
-    // XDG_DATA_HOME as this extension host has them)
-    env: {
-      ELECTRON_RUN_AS_NODE: '1',
-      NODE_EXTRA_CA_CERTS: null,
-      ...Object.fromEntries(['LAYERWISE_ROOT', 'XDG_DATA_HOME', 'LAYERWISE_EXTRA_CA_CERTS'].flatMap((k) => (launched[k] ? [[k, launched[k]!]] : []))),
-    },
-  });
-  terminal.show();
-  return terminal;
+  return cliTerminal(host, `layerwise run ${ref}`, 'package', ['run', '--rm', '-it', ...strings(o.flags), ref, ...strings(o.command)]);
 }

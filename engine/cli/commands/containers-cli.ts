@@ -77,3 +77,32 @@ export async function waitGone(c: Container): Promise<void> {
 export function stateFile(c: Container, name: string): string {
   return join(c.dir, name);
 }
+
+/** Ask a running container's supervisor for `signal` (SIGKILL: the sandbox is torn down); false when it is gone. */
+export async function signalContainer(c: Container, signal: string): Promise<boolean> {
+  const { writeFile } = require('node:fs/promises') as typeof import('node:fs/promises');
+  await writeFile(stateFile(c, 'signal'), signal);
+  try {
+    process.kill(c.state.pid!, 'SIGUSR1');
+    return true;
+  } catch {
+    return false; // it ended meanwhile
+  }
+}
+
+/** Runs `act` for each named container, as the docker commands that take several do: each name printed once done,
+ *  each failure said (`Error response from daemon: …`) and the others still done; exit 1 when any failed. */
+export async function forEachContainer(ctx: CliContext, store: Store, refs: string[], act: (c: Container, ref: string) => Promise<void>): Promise<number> {
+  const containers = containerStore(store);
+  let failed = 0;
+  for (const ref of refs) {
+    try {
+      await act(await containers.find(ref), ref);
+      ctx.stdout.write(ref + '\n');
+    } catch (e) {
+      failed++;
+      ctx.stderr.write(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}

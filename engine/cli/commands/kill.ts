@@ -1,10 +1,9 @@
 /** `layerwise kill [-s SIGNAL] CONTAINER...`: as `docker kill` (SIGKILL by default). */
-import { writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { LayerwiseError } from '../../errors';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { containerStore, stateFile, waitGone } from './containers-cli';
+import { forEachContainer, signalContainer, waitGone } from './containers-cli';
 import { parseFlags, showHelp, usageError } from './image-cli';
 
 export const summary = 'Kill one or more running containers';
@@ -24,20 +23,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const given = f.strings.get('signal') ?? 'KILL';
   const sig = signalOf(given);
   if (!sig) throw new LayerwiseError('invalid', `Invalid signal: ${given}`);
-  const containers = containerStore(await openStore(ctx.root));
-  let failed = 0;
-  for (const ref of f.args) {
-    try {
-      const c = await containers.find(ref);
-      if (c.state.status !== 'running' || c.state.pid === undefined) throw new LayerwiseError('conflict', `cannot kill container: ${ref}: container ${c.config.id} is not running`);
-      await writeFile(stateFile(c, 'signal'), sig);
-      process.kill(c.state.pid, 'SIGUSR1');
-      if (sig === 'SIGKILL') await waitGone(c);
-      ctx.stdout.write(ref + '\n');
-    } catch (e) {
-      failed++;
-      ctx.stderr.write(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
-  return failed ? 1 : 0;
+  return forEachContainer(ctx, await openStore(ctx.root), f.args, async (c, ref) => {
+    if (c.state.status !== 'running' || c.state.pid === undefined) throw new LayerwiseError('conflict', `cannot kill container: ${ref}: container ${c.config.id} is not running`);
+    await signalContainer(c, sig);
+    if (sig === 'SIGKILL') await waitGone(c);
+  });
 }

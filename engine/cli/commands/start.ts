@@ -2,7 +2,7 @@
  *  detached, as `docker start` without -a. */
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { containerStore, startSupervisor } from './containers-cli';
+import { forEachContainer, startSupervisor } from './containers-cli';
 import { parseFlags, showHelp, usageError } from './image-cli';
 
 export const summary = 'Start one or more stopped containers';
@@ -11,18 +11,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const f = parseFlags(args, {}, 'start');
   if (f.help) return showHelp(ctx, 'start CONTAINER [CONTAINER...]', summary, f);
   if (!f.args.length) throw usageError('"start" requires at least 1 argument.', 'start');
-  const containers = containerStore(await openStore(ctx.root));
-  let failed = 0;
-  for (const ref of f.args) {
-    try {
-      const c = await containers.find(ref);
-      if (c.state.status !== 'running') await startSupervisor(ctx, c.config.id);
-      ctx.stdout.write(ref + '\n');
-    } catch (e) {
-      failed++;
-      ctx.stderr.write(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
-  if (failed) ctx.stderr.write('Error: failed to start containers: ' + f.args.join(', ') + '\n');
-  return failed ? 1 : 0;
+  const code = await forEachContainer(ctx, await openStore(ctx.root), f.args, async (c) => {
+    if (c.state.status !== 'running') await startSupervisor(ctx, c.config.id);
+  });
+  if (code) ctx.stderr.write('Error: failed to start containers: ' + f.args.join(', ') + '\n');
+  return code;
 }

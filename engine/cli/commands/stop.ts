@@ -1,10 +1,9 @@
 /** `layerwise stop [-t SECONDS] [-s SIGNAL] CONTAINER...`: as `docker stop`: the stop signal (the image's
  *  STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout (10 s); returns once each container has ended. */
 import { writeFile } from 'node:fs/promises';
-import { LayerwiseError } from '../../errors';
 import { openStore } from '../../store/store';
 import type { CliContext } from '../context';
-import { containerStore, stateFile, waitGone } from './containers-cli';
+import { forEachContainer, signalContainer, stateFile, waitGone } from './containers-cli';
 import { parseFlags, showHelp, usageError } from './image-cli';
 
 export const summary = 'Stop one or more running containers';
@@ -16,39 +15,21 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const t = f.strings.get('time') ?? f.strings.get('timeout');
   const timeout = t === undefined ? undefined : Number(t);
   if (timeout !== undefined && !Number.isInteger(timeout)) throw usageError(`invalid argument "${t}" for "-t, --time" flag: strconv.ParseInt: parsing "${t}": invalid syntax`, 'stop');
-  const containers = containerStore(await openStore(ctx.root));
-  let failed = 0;
-  for (const ref of f.args) {
-    try {
-      const c = await containers.find(ref);
-      if (c.state.status === 'running' && c.state.pid !== undefined) {
-        await writeFile(stateFile(c, 'stop.json'), JSON.stringify({ ...(timeout !== undefined ? { timeout } : {}) }));
-        if (f.strings.has('signal')) await writeFile(stateFile(c, 'signal'), f.strings.get('signal')!.toUpperCase().replace(/^(?!SIG)/, 'SIG'));
-        try {
-          process.kill(c.state.pid, f.strings.has('signal') ? 'SIGUSR1' : 'SIGTERM');
-        } catch {
-          /* it ended meanwhile */
-        }
-        if (f.strings.has('signal') && timeout !== undefined && timeout >= 0) {
-          // a signal of the user's choice, then SIGKILL after the timeout, as docker stop -s
-          const timer = setTimeout(() => {
-            void writeFile(stateFile(c, 'signal'), 'SIGKILL').then(() => {
-              try {
-                process.kill(c.state.pid!, 'SIGUSR1');
-              } catch {
-                /* gone */
-              }
-            });
-          }, timeout * 1000);
-          await waitGone(c);
-          clearTimeout(timer);
-        } else await waitGone(c);
+  return forEachContainer(ctx, await openStore(ctx.root), f.args, async (c) => {
+    if (c.state.status === 'running' && c.state.pid !== undefined) {
+      await writeFile(stateFile(c, 'stop.json'), JSON.stringify({ ...(timeout !== undefined ? { timeout } : {}) }));
+      if (f.strings.has('signal')) await writeFile(stateFile(c, 'signal'), f.strings.get('signal')!.toUpperCase().replace(/^(?!SIG)/, 'SIG'));
+      try {
+        process.kill(c.state.pid, f.strings.has('signal') ? 'SIGUSR1' : 'SIGTERM');
+      } catch {
+        /* it ended meanwhile */
       }
-      ctx.stdout.write(ref + '\n');
-    } catch (e) {
-      failed++;
-      ctx.stderr.write(`Error response from daemon: ${e instanceof LayerwiseError ? e.message : String(e)}\n`);
+      if (f.strings.has('signal') && timeout !== undefined && timeout >= 0) {
+        // a signal of the user's choice, then SIGKILL after the timeout, as docker stop -s
+        const timer = setTimeout(() => void signalContainer(c, 'SIGKILL'), timeout * 1000);
+        await waitGone(c);
+        clearTimeout(timer);
+      } else await waitGone(c);
     }
-  }
-  return failed ? 1 : 0;
+  });
 }
