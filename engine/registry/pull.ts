@@ -25,8 +25,6 @@ export interface PullOptions extends RegistryOptions {
   platform?: Platform;
   /** each layer's progress: its blob digest, what happened, bytes so far */
   onLayer?: (digest: string, status: LayerStatus, bytes?: number) => void;
-  /** called once the manifest is known, before any layer is fetched */
-  onResolved?: (r: { digest: string; layers: Descriptor[] }) => void;
 }
 
 export interface PullResult {
@@ -162,7 +160,6 @@ export async function pullImage(store: Store, input: string, opts: PullOptions =
       throw new LayerwiseError('invalid', `${shown} is a ${topType}, not an image`);
     }
     if (!manifest.config || !Array.isArray(manifest.layers)) throw new LayerwiseError('corrupt', `the manifest of ${shown} has no config or no layers`);
-    opts.onResolved?.({ digest: topDigest, layers: manifest.layers });
 
     // the config
     if (!(await store.content.info(manifest.config.digest))) {
@@ -193,8 +190,7 @@ export async function pullImage(store: Store, input: string, opts: PullOptions =
       const present = have[i]!;
       if (present) {
         if (!same) opts.onLayer?.(layer.digest, 'Already exists');
-      }
-      else {
+      } else {
         fetched = true;
         opts.onLayer?.(layer.digest, 'Pulling fs layer');
         let last = 0;

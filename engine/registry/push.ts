@@ -10,6 +10,7 @@
  * A name that points at a multi-platform index whose platforms are all in the store pushes them all and the
  * index (as they are: re-compressing would change the digests the index lists); otherwise the host's manifest.
  */
+import { PassThrough } from 'node:stream';
 import { LayerwiseError } from '../errors';
 import { sha256 } from '../image/digest';
 import { MediaType, isIndexType, layerCompression } from '../image/mediatypes';
@@ -46,7 +47,6 @@ async function gzipLayer(store: Store, layer: Descriptor, docker: boolean): Prom
 async function pushBlob(client: RegistryClient, store: Store, d: Descriptor): Promise<'exists' | 'pushed'> {
   return client.putBlob(d.digest, d.size, () => {
     // a stream made when the upload starts (and again if it has to start over)
-    const { PassThrough } = require('node:stream') as typeof import('node:stream');
     const out = new PassThrough();
     store.content.readBlob(d.digest, { verify: true }).then(
       (s) => {

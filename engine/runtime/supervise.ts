@@ -5,10 +5,10 @@
  * SIGTERM asks for a stop (the image's stop signal, then SIGKILL after the timeout in `stop.json`), SIGUSR1 for the
  * signal named in `signal`. The process that started it reads one line on fd 3: `ok`, or `error: …`.
  */
-import { closeSync, createWriteStream, readFileSync, writeSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, readFileSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { existsSync } from 'node:fs';
 import { openStore } from '../store/store';
 import { ContainerStore, processStart } from './containers';
 import { publishPorts, type Published } from './ports';
@@ -123,7 +123,6 @@ export async function superviseMain(root: string, id: string): Promise<number> {
   await outputs;
   await new Promise<void>((r) => log.end(() => r()));
   await published?.close();
-  const { constants } = require('node:os') as typeof import('node:os');
   const exitCode = res.signal ? 128 + (constants.signals[res.signal] ?? 9) : res.exitCode;
   await containers.writeState(id, { status: 'exited', startedAt, finishedAt: new Date().toISOString(), exitCode });
   if (config.autoRemove && existsSync(dir)) await containers.remove(id);

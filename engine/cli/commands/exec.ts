@@ -5,6 +5,7 @@
  * capabilities, entered from its staging root as the container's own command was (runtime/setup-plan.ts).
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LayerwiseError } from '../../errors';
@@ -140,7 +141,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   child.stderr?.pipe(ctx.stderr, { end: false });
   const code = await new Promise<number>((res, rej) => {
     child.on('error', (e) => rej(new LayerwiseError('io', `cannot start nsenter: ${e.message}`)));
-    child.on('close', (status, signal) => res(status ?? (signal ? 128 + 9 : 1)));
+    child.on('close', (status, signal) => res(status ?? (signal ? 128 + (constants.signals[signal] ?? 9) : 1)));
   });
   return code;
 }

@@ -38,9 +38,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     (r.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
   };
   const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  let offset = Buffer.byteLength(text);
-  const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
-  offset = Buffer.byteLength(complete);
+  // (a last line still being written is left for -f)
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  let offset = Buffer.byteLength(complete);
   const lines = complete.split('\n').filter(Boolean);
   for (const l of tail === Infinity ? lines : lines.slice(Math.max(0, lines.length - tail))) write(l);
   if (!f.bools.has('follow')) return 0;
